@@ -1,0 +1,140 @@
+"""The interface every clustering algorithm shares, in the spirit of scikit-learn's estimators.
+
+Parameters go to the constructor (stored under their own names, nothing derived), allowed values are
+declared once in `_parameter_constraints` and checked at the start of `fit`, and `fit` sets fitted
+attributes with a trailing underscore:
+
+``labels_``      cluster of each sample (-1 for noise where an algorithm has it)
+``embedding_``   the space the clustering was made in (pixels or a learned embedding), shape (N, d)
+``history_``     list of per-epoch dicts ({"phase", "epoch", "loss", "elapsed"}); empty for classical methods
+``timings_``     seconds per phase, e.g. {"pretrain": 12.3, "cluster": 0.4}
+"""
+from __future__ import annotations
+
+import numbers
+import time
+from contextlib import contextmanager
+from typing import Optional
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClusterMixin
+from sklearn.utils.validation import check_is_fitted
+
+from core.progress import PhaseReporter, ProgressCallback
+
+
+class Interval:
+    """An allowed numeric range for a parameter: ``Interval(int, 1, None)`` means integers >= 1."""
+
+    def __init__(self, kind, low=None, high=None, *, low_open: bool = False):
+        self.kind, self.low, self.high, self.low_open = kind, low, high, low_open
+
+    def accepts(self, value) -> bool:
+        if isinstance(value, bool):
+            return False
+        numeric = numbers.Integral if self.kind is int else numbers.Real
+        if not isinstance(value, numeric):
+            return False
+        if self.low is not None and (value < self.low or (self.low_open and value == self.low)):
+            return False
+        return self.high is None or value <= self.high
+
+    def __str__(self) -> str:
+        kind = "an integer" if self.kind is int else "a number"
+        low = "" if self.low is None else f"{'>' if self.low_open else '>='} {self.low}"
+        high = "" if self.high is None else f"<= {self.high}"
+        return f"{kind} {' and '.join(p for p in (low, high) if p)}".strip()
+
+
+class OneOf:
+    """An allowed set of values."""
+
+    def __init__(self, *options):
+        self.options = options
+
+    def accepts(self, value) -> bool:
+        return value in self.options
+
+    def __str__(self) -> str:
+        return "one of " + ", ".join(repr(o) for o in self.options)
+
+
+class PositiveInts:
+    """A non-empty sequence of positive integers (e.g. hidden layer widths)."""
+
+    def accepts(self, value) -> bool:
+        return (isinstance(value, (tuple, list)) and len(value) > 0
+                and all(isinstance(v, numbers.Integral) and not isinstance(v, bool) and v > 0 for v in value))
+
+    def __str__(self) -> str:
+        return "a non-empty sequence of positive integers"
+
+
+class ClusteringAlgorithm(ClusterMixin, BaseEstimator):
+    """Base class: validation, seeding, timing and progress plumbing around `_fit`.
+
+    Subclasses declare `_parameter_constraints` and implement ``_fit(self, X, report)`` which sets
+    the fitted attributes. `X` reaches `_fit` validated, as float32 of shape (n_samples, ...) (images
+    stay NHWC; flatten where the method needs vectors).
+    """
+
+    _parameter_constraints: dict = {}
+
+    def fit(self, X, y=None, *, callback: Optional[ProgressCallback] = None):
+        """Cluster `X`, shape (n_samples, ...). `y` is ignored (present for API consistency).
+
+        `callback` receives :class:`core.progress.ProgressEvent`s; raising
+        :class:`core.progress.TrainingCancelled` from it stops the fit.
+        """
+        X = self._validate_data(X)
+        self._validate_parameters(len(X))
+        self.timings_ = {}
+        self.history_ = []
+        self._callback = callback
+        try:
+            self._fit(X)
+        finally:
+            self._callback = None
+        return self
+
+    def fit_predict(self, X, y=None, *, callback: Optional[ProgressCallback] = None) -> np.ndarray:
+        return self.fit(X, callback=callback).labels_
+
+    # -- helpers for subclasses -------------------------------------------------------------------
+    def _reporter(self, phase: str) -> PhaseReporter:
+        return PhaseReporter(self._callback, phase)
+
+    @contextmanager
+    def _timed(self, phase: str):
+        start = time.perf_counter()
+        yield
+        self.timings_[phase] = self.timings_.get(phase, 0.0) + time.perf_counter() - start
+
+    def _check_fitted(self):
+        check_is_fitted(self, "labels_")
+
+    # -- validation -------------------------------------------------------------------------------
+    @staticmethod
+    def _validate_data(X) -> np.ndarray:
+        X = np.asarray(X)
+        if X.dtype == object or not np.issubdtype(X.dtype, np.number):
+            raise ValueError(f"X must be numeric, got dtype {X.dtype}.")
+        if X.ndim < 2:
+            raise ValueError(f"X must have shape (n_samples, n_features) or (n_samples, H, W, C); got {X.shape}.")
+        if len(X) < 2:
+            raise ValueError(f"need at least 2 samples to cluster, got {len(X)}.")
+        X = X.astype(np.float32, copy=False)
+        if not np.all(np.isfinite(X)):
+            raise ValueError("X contains NaN or infinite values; clean or drop those samples first.")
+        return X
+
+    def _validate_parameters(self, n_samples: int) -> None:
+        for name, constraint in self._parameter_constraints.items():
+            value = getattr(self, name)
+            if not constraint.accepts(value):
+                raise ValueError(f"{type(self).__name__}: {name} must be {constraint}; got {value!r}.")
+        n_clusters = getattr(self, "n_clusters", None)
+        if n_clusters is not None and n_clusters > n_samples:
+            raise ValueError(
+                f"cannot make {n_clusters} clusters from {n_samples} samples: choose at most {n_samples}."
+            )

@@ -1,0 +1,56 @@
+"""The dataset registry: every dataset the app offers, by name."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+from core.data import loaders
+from core.data.dataset import Dataset
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """How to load one dataset and what to tell the user about it before loading."""
+
+    name: str
+    title: str
+    description: str
+    loader: Callable[..., Dataset]
+    n_samples: int
+    needs_download: bool = False
+
+
+DATASETS: dict[str, DatasetSpec] = {
+    spec.name: spec
+    for spec in [
+        DatasetSpec("digits", "Digits (8x8, bundled)", "scikit-learn's handwritten digits; bundled, works offline.",
+                    loaders.load_digits, 1797),
+        DatasetSpec("synthetic", "Synthetic shapes", "Geometric patterns generated in code with known clusters.",
+                    loaders.make_synthetic, 1000),
+        DatasetSpec("mnist", "MNIST (28x28)", "Handwritten digits; downloaded once through keras.datasets.",
+                    loaders.load_mnist, 70000, needs_download=True),
+        DatasetSpec("fashion_mnist", "Fashion-MNIST (28x28)", "Clothing images; downloaded once through keras.datasets.",
+                    loaders.load_fashion_mnist, 70000, needs_download=True),
+    ]
+}
+DEFAULT_DATASET = "digits"
+
+
+def load_dataset(name: str, **options) -> Dataset:
+    """Load dataset `name` from the registry; `options` go to its loader (e.g. ``n_samples`` for synthetic).
+
+    Raises
+    ------
+    KeyError
+        For a name that is not in the registry.
+    DatasetUnavailable
+        When the data cannot be obtained (e.g. a failed download); the message is meant for the user.
+    """
+    if name not in DATASETS:
+        raise KeyError(f"unknown dataset {name!r}; available: {', '.join(DATASETS)}.")
+    return DATASETS[name].loader(**options)
+
+
+def dataset_title(name: str) -> Optional[str]:
+    spec = DATASETS.get(name)
+    return spec.title if spec else None

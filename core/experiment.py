@@ -1,0 +1,168 @@
+"""One clustering run from configuration to result: load, subsample, preprocess, fit, score, project.
+
+The dashboard, the tests and the benchmark all go through :func:`run_experiment`, so a run made in
+one place can be reproduced in another from its :class:`RunConfig`.
+"""
+from __future__ import annotations
+
+import platform
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from typing import Optional
+
+import numpy as np
+
+from core.algorithms import DEFAULT_ALGORITHM, get_algorithm
+from core.data import DEFAULT_DATASET, DEFAULT_PREPROCESSING, Dataset, load_dataset, preprocess, stratified_subsample
+from core.metrics import MetricReport, evaluate
+from core.progress import PhaseReporter, ProgressCallback, TrainingCancelled
+from core.projection import project_2d
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything needed to repeat a run.
+
+    `n_clusters` None means "the number of classes when known, else 10"; `n_samples` None means the
+    whole dataset; `params` are the algorithm's own (see its ParamSpecs), the rest at defaults.
+    """
+
+    dataset: str = DEFAULT_DATASET
+    algorithm: str = DEFAULT_ALGORITHM
+    n_clusters: Optional[int] = None
+    params: dict = field(default_factory=dict)
+    n_samples: Optional[int] = None
+    preprocessing: str = DEFAULT_PREPROCESSING
+    seed: int = 0
+    projection: Optional[str] = "umap"
+    dataset_options: dict = field(default_factory=dict)
+
+
+@dataclass
+class ClusteringResult:
+    """A finished run: what the pages show, independent of the algorithm that made it."""
+
+    config: RunConfig
+    dataset: Dataset
+    labels: np.ndarray
+    embedding: np.ndarray
+    n_clusters: int
+    estimator_params: dict
+    history: list
+    timings: dict
+    metrics: MetricReport
+    projections: dict = field(default_factory=dict)
+    started_at: str = ""
+    versions: dict = field(default_factory=dict)
+
+    @property
+    def algorithm_title(self) -> str:
+        return get_algorithm(self.config.algorithm).title
+
+    @property
+    def total_seconds(self) -> float:
+        return float(sum(self.timings.values()))
+
+    def projection(self, method: str = "umap") -> np.ndarray:
+        """The 2-D projection of the embedding by `method`, computed once and then kept."""
+        if method not in self.projections:
+            start = time.perf_counter()
+            self.projections[method] = project_2d(self.embedding, method, random_state=self.config.seed)
+            self.timings[f"project_{method}"] = time.perf_counter() - start
+        return self.projections[method]
+
+    def cluster_sizes(self) -> tuple[np.ndarray, np.ndarray]:
+        """(cluster ids, member counts), sorted by cluster id."""
+        return np.unique(self.labels, return_counts=True)
+
+    def members(self, cluster: int) -> np.ndarray:
+        """Positions (into this run's data) of the samples in `cluster`."""
+        return np.flatnonzero(self.labels == cluster)
+
+    def summary(self) -> str:
+        scores = ", ".join(f"{k} {v:.3f}" for k, v in self.metrics.as_dict().items() if v is not None)
+        return (f"{self.algorithm_title} on {self.config.dataset} ({self.dataset.n_samples:,} images, "
+                f"k={self.n_clusters}): {scores}")
+
+
+def library_versions() -> dict:
+    import sklearn
+
+    versions = {"python": platform.python_version(), "numpy": np.__version__, "scikit-learn": sklearn.__version__}
+    for name in ("tensorflow", "keras", "umap"):
+        module = sys.modules.get(name)  # only what the run used: importing TensorFlow here costs seconds
+        if module is not None:
+            versions[name] = getattr(module, "__version__", "?")
+    return versions
+
+
+def prepare_data(config: RunConfig, dataset: Optional[Dataset] = None) -> tuple[Dataset, np.ndarray]:
+    """The (subsampled) dataset of a run and its preprocessed images."""
+    if dataset is None:
+        dataset = load_dataset(config.dataset, **config.dataset_options)
+    dataset = stratified_subsample(dataset, config.n_samples, seed=config.seed)
+    return dataset, preprocess(dataset.images, config.preprocessing)
+
+
+def default_n_clusters(dataset: Dataset) -> int:
+    return dataset.n_classes or 10
+
+
+def run_experiment(config: RunConfig, *, callback: Optional[ProgressCallback] = None,
+                   dataset: Optional[Dataset] = None) -> ClusteringResult:
+    """Run `config` and return its result (metrics and the configured projection included).
+
+    `dataset` may pass an already loaded dataset (the app caches them); it must be the one
+    `config.dataset` names. `callback` gets progress events of every phase and may raise
+    :class:`TrainingCancelled` to stop.
+
+    Raises
+    ------
+    ValueError
+        For invalid parameters or data (the message says which and why).
+    DatasetUnavailable
+        When the dataset cannot be loaded.
+    TrainingCancelled
+        When the callback cancels.
+    """
+    spec = get_algorithm(config.algorithm)
+    started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    timings: dict = {}
+    report = PhaseReporter(callback, "load")
+
+    start = time.perf_counter()
+    report("Preparing the data", 0.0)
+    dataset, X = prepare_data(config, dataset)
+    timings["load"] = time.perf_counter() - start
+
+    n_clusters = config.n_clusters or default_n_clusters(dataset)
+    estimator = spec.build(n_clusters, random_state=config.seed, **config.params)
+    estimator.fit(X, callback=callback)
+    timings.update(estimator.timings_)
+
+    report = PhaseReporter(callback, "evaluate")
+    report("Scoring the clustering", 0.0)
+    start = time.perf_counter()
+    metrics = evaluate(estimator.labels_, estimator.embedding_, dataset.labels, random_state=config.seed)
+    timings["evaluate"] = time.perf_counter() - start
+
+    result = ClusteringResult(
+        config=config, dataset=dataset, labels=estimator.labels_, embedding=estimator.embedding_,
+        n_clusters=n_clusters, estimator_params=estimator.get_params(), history=list(estimator.history_),
+        timings=timings, metrics=metrics, started_at=started_at, versions=library_versions(),
+    )
+    if config.projection:
+        report = PhaseReporter(callback, "project")
+        from core.projection import PROJECTIONS, umap_is_warm
+
+        note = "" if config.projection != "umap" or umap_is_warm() else " (first time in this process: compiling, about 20-30 s)"
+        report(f"Projecting the embedding to 2-D with {PROJECTIONS[config.projection]}{note}", 0.0)
+        result.projection(config.projection)
+        report("Projection done", 1.0)
+    return result
+
+
+__all__ = ["ClusteringResult", "RunConfig", "TrainingCancelled", "default_n_clusters", "prepare_data",
+           "run_experiment", "asdict"]

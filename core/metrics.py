@@ -1,0 +1,162 @@
+"""Clustering quality: accuracy with Hungarian matching, NMI, ARI, purity and silhouette."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Optional
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score, silhouette_score
+from sklearn.metrics.cluster import contingency_matrix
+
+SILHOUETTE_MAX_SAMPLES = 5000
+
+
+def _check_pair(labels_true, labels_pred) -> tuple[np.ndarray, np.ndarray]:
+    labels_true = np.asarray(labels_true)
+    labels_pred = np.asarray(labels_pred)
+    if labels_true.ndim != 1 or labels_pred.ndim != 1:
+        raise ValueError("labels must be one-dimensional arrays.")
+    if len(labels_true) != len(labels_pred):
+        raise ValueError(
+            f"labels_true and labels_pred differ in length: {len(labels_true)} != {len(labels_pred)}."
+        )
+    if len(labels_true) == 0:
+        raise ValueError("cannot score an empty labelling.")
+    return labels_true, labels_pred
+
+
+def contingency(labels_true, labels_pred) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Counts of samples per (cluster, true label).
+
+    Returns ``(counts, clusters, classes)`` where ``counts[i, j]`` is the number of samples of
+    cluster ``clusters[i]`` whose true label is ``classes[j]``.
+    """
+    labels_true, labels_pred = _check_pair(labels_true, labels_pred)
+    clusters = np.unique(labels_pred)
+    classes = np.unique(labels_true)
+    return contingency_matrix(labels_pred, labels_true), clusters, classes
+
+
+def match_labels(labels_true, labels_pred) -> dict:
+    """The one-to-one map cluster -> true label maximising agreement (Hungarian algorithm).
+
+    Clusters left unmatched (more clusters than classes) are absent from the map.
+    """
+    counts, clusters, classes = contingency(labels_true, labels_pred)
+    rows, cols = linear_sum_assignment(counts, maximize=True)
+    return {clusters[r].item(): classes[c].item() for r, c in zip(rows, cols)}
+
+
+def clustering_accuracy(labels_true, labels_pred) -> float:
+    """Best accuracy over one-to-one matchings of clusters to classes (1.0 for any relabelling of the truth)."""
+    counts, _, _ = contingency(labels_true, labels_pred)
+    rows, cols = linear_sum_assignment(counts, maximize=True)
+    return float(counts[rows, cols].sum() / counts.sum())
+
+
+def purity(labels_true, labels_pred) -> float:
+    """Fraction of samples belonging to the majority class of their cluster."""
+    counts, _, _ = contingency(labels_true, labels_pred)
+    return float(counts.max(axis=1).sum() / counts.sum())
+
+
+def nmi(labels_true, labels_pred) -> float:
+    """Normalised mutual information (arithmetic normalisation, as scikit-learn's default)."""
+    labels_true, labels_pred = _check_pair(labels_true, labels_pred)
+    return float(normalized_mutual_info_score(labels_true, labels_pred))
+
+
+def ari(labels_true, labels_pred) -> float:
+    """Adjusted Rand index."""
+    labels_true, labels_pred = _check_pair(labels_true, labels_pred)
+    return float(adjusted_rand_score(labels_true, labels_pred))
+
+
+@dataclass(frozen=True)
+class Silhouette:
+    """A silhouette score with how it was computed; `score` is None when it is undefined (`reason` says why)."""
+
+    score: Optional[float]
+    n_samples: int
+    n_total: int
+    reason: str = ""
+
+    @property
+    def sampled(self) -> bool:
+        return self.n_samples < self.n_total
+
+
+def silhouette(embedding, labels, *, max_samples: int = SILHOUETTE_MAX_SAMPLES, random_state: int = 0) -> Silhouette:
+    """Silhouette of `labels` in `embedding` (Euclidean), on a random sample of at most `max_samples` points.
+
+    Noise points (label -1) are left out. Undefined (score None) with fewer than two clusters or
+    when every point is its own cluster.
+    """
+    embedding = np.asarray(embedding, dtype=np.float64).reshape(len(embedding), -1)
+    labels = np.asarray(labels)
+    if len(embedding) != len(labels):
+        raise ValueError(f"embedding and labels differ in length: {len(embedding)} != {len(labels)}.")
+    keep = labels != -1
+    embedding, labels = embedding[keep], labels[keep]
+    n_total = len(labels)
+    n_clusters = len(np.unique(labels))
+    if n_clusters < 2:
+        return Silhouette(None, 0, n_total, "the silhouette needs at least two clusters.")
+    if n_clusters >= n_total:
+        return Silhouette(None, 0, n_total, "the silhouette is undefined when every sample is its own cluster.")
+    n_used = min(n_total, max_samples)
+    if n_used < n_total:
+        positions = np.random.default_rng(random_state).choice(n_total, size=n_used, replace=False)
+        embedding, labels = embedding[positions], labels[positions]
+        if len(np.unique(labels)) < 2:
+            return Silhouette(None, n_used, n_total, "the sample drawn holds a single cluster.")
+    return Silhouette(float(silhouette_score(embedding, labels)), n_used, n_total)
+
+
+@dataclass(frozen=True)
+class MetricReport:
+    """All scores of one clustering. External scores are None when there are no true labels (see `note`)."""
+
+    silhouette: Silhouette
+    accuracy: Optional[float] = None
+    nmi: Optional[float] = None
+    ari: Optional[float] = None
+    purity: Optional[float] = None
+    n_clusters_found: int = 0
+    note: str = ""
+
+    def as_dict(self) -> dict:
+        """Flat mapping of metric name to value (None where undefined)."""
+        return {
+            "ACC": self.accuracy,
+            "NMI": self.nmi,
+            "ARI": self.ari,
+            "Purity": self.purity,
+            "Silhouette": self.silhouette.score,
+        }
+
+    def to_record(self) -> dict:
+        return asdict(self)
+
+
+def evaluate(labels_pred, embedding, labels_true=None, *, silhouette_max_samples: int = SILHOUETTE_MAX_SAMPLES,
+             random_state: int = 0) -> MetricReport:
+    """Score a clustering: silhouette always, ACC / NMI / ARI / purity when `labels_true` is given."""
+    labels_pred = np.asarray(labels_pred)
+    sil = silhouette(embedding, labels_pred, max_samples=silhouette_max_samples, random_state=random_state)
+    n_found = int(len(np.unique(labels_pred[labels_pred != -1])))
+    if labels_true is None:
+        return MetricReport(
+            silhouette=sil,
+            n_clusters_found=n_found,
+            note="This dataset has no true labels, so only the silhouette (which needs none) can be computed.",
+        )
+    return MetricReport(
+        silhouette=sil,
+        accuracy=clustering_accuracy(labels_true, labels_pred),
+        nmi=nmi(labels_true, labels_pred),
+        ari=ari(labels_true, labels_pred),
+        purity=purity(labels_true, labels_pred),
+        n_clusters_found=n_found,
+    )

@@ -1,0 +1,159 @@
+"""Dense autoencoder (d-500-500-2000-latent by default, as in DEC and N2D) and its training loop."""
+from __future__ import annotations
+
+import time
+from typing import Optional, Sequence
+
+import numpy as np
+
+import core.models  # noqa: F401  (imports TensorFlow quietly before the lines below)
+import keras
+import tensorflow as tf
+
+from core.progress import PhaseReporter, ProgressCallback
+
+DEFAULT_HIDDEN_UNITS = (500, 500, 2000)
+
+
+def _initializer(seed: int):
+    # DEC's reference initialisation: uniform, variance 1/(3 fan_in). On digits it gave k-means a
+    # better embedding than Glorot (NMI 0.76-0.78 against 0.71-0.76 after 75 epochs, 4 seeds).
+    return keras.initializers.VarianceScaling(scale=1.0 / 3.0, mode="fan_in", distribution="uniform", seed=seed)
+
+
+def _dense_stack(input_dim: int, units: Sequence[int], output_dim: int, seed: int, name: str) -> keras.Model:
+    inputs = keras.Input(shape=(input_dim,), name=f"{name}_input")
+    x = inputs
+    for i, width in enumerate(units):
+        x = keras.layers.Dense(
+            width,
+            activation="relu",
+            kernel_initializer=_initializer(seed + i),
+            name=f"{name}_dense_{i}",
+        )(x)
+    outputs = keras.layers.Dense(
+        output_dim,
+        kernel_initializer=_initializer(seed + len(units)),
+        name=f"{name}_out",
+    )(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+class DenseAutoencoder(keras.Model):
+    """A symmetric fully connected autoencoder built from a functional encoder and decoder.
+
+    Parameters
+    ----------
+    input_dim : int
+        Number of input features (pixels x channels).
+    latent_dim : int, default=10
+        Size of the embedding (the encoder's linear output layer).
+    hidden_units : sequence of int, default=(500, 500, 2000)
+        Widths of the encoder's hidden ReLU layers; the decoder mirrors them.
+    seed : int, default=0
+        Seed of the weight initialisers, so that two models built alike start alike.
+    """
+
+    def __init__(self, input_dim: int, latent_dim: int = 10,
+                 hidden_units: Sequence[int] = DEFAULT_HIDDEN_UNITS, seed: int = 0, **kwargs):
+        super().__init__(**kwargs)
+        self.input_dim = int(input_dim)
+        self.latent_dim = int(latent_dim)
+        self.hidden_units = tuple(int(u) for u in hidden_units)
+        self.encoder = _dense_stack(self.input_dim, self.hidden_units, self.latent_dim, seed, "encoder")
+        self.decoder = _dense_stack(self.latent_dim, self.hidden_units[::-1], self.input_dim, seed + 100, "decoder")
+
+    def call(self, inputs, training=False):
+        return self.decoder(self.encoder(inputs, training=training), training=training)
+
+
+def train_autoencoder(
+    autoencoder: DenseAutoencoder,
+    X: np.ndarray,
+    *,
+    epochs: int,
+    batch_size: int,
+    learning_rate: float,
+    seed: int,
+    callback: Optional[ProgressCallback] = None,
+    phase: str = "pretrain",
+    input_dropout: float = 0.0,
+    reports_per_epoch: int = 10,
+) -> list[dict]:
+    """Minimise the mean squared reconstruction error of `autoencoder` on `X` with Adam.
+
+    With ``input_dropout > 0`` it is a denoising autoencoder: that fraction of each input's pixels
+    is zeroed during training (as in DEC's stacked denoising autoencoder), the target stays clean.
+
+    A custom `tf.function` step over shuffled batches: steadier and faster than `Model.fit` on small
+    CPUs. Reports to `callback` about `reports_per_epoch` times per epoch and once at each epoch's
+    end; a callback that raises `TrainingCancelled` stops training at the next batch.
+
+    Returns the history: one ``{"epoch", "loss", "elapsed"}`` dict per completed epoch.
+
+    Raises
+    ------
+    FloatingPointError
+        When the loss becomes NaN or infinite (diverging training): lower the learning rate.
+    """
+    X = np.asarray(X, dtype=np.float32).reshape(len(X), -1)
+    n = len(X)
+    batch_size = int(min(batch_size, n))
+    n_steps = int(np.ceil(n / batch_size))
+    data = tf.constant(X)
+    optimizer = keras.optimizers.Adam(learning_rate=learning_rate)
+    variables = autoencoder.trainable_variables
+
+    corrupt = keras.layers.Dropout(input_dropout, seed=seed) if input_dropout > 0 else None
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.int32)])
+    def train_step(batch_indices):
+        batch = tf.gather(data, batch_indices)
+        inputs = corrupt(batch, training=True) * (1.0 - input_dropout) if corrupt is not None else batch
+        with tf.GradientTape() as tape:
+            reconstruction = autoencoder(inputs, training=True)
+            loss = tf.reduce_mean(tf.square(batch - reconstruction))
+        gradients = tape.gradient(loss, variables)
+        optimizer.apply(gradients, variables)
+        return loss
+
+    report = PhaseReporter(callback, phase)
+    report_every = max(1, n_steps // max(1, reports_per_epoch))
+    rng = np.random.default_rng(seed)
+    history: list[dict] = []
+    start = time.perf_counter()
+    for epoch in range(1, epochs + 1):
+        order = rng.permutation(n).astype(np.int32)
+        total, seen = 0.0, 0
+        for step in range(n_steps):
+            indices = order[step * batch_size:(step + 1) * batch_size]
+            loss = float(train_step(tf.constant(indices)))
+            if not np.isfinite(loss):
+                raise FloatingPointError(
+                    f"the autoencoder's loss diverged (became {loss}) in epoch {epoch}; "
+                    "try a smaller learning rate."
+                )
+            total += loss * len(indices)
+            seen += len(indices)
+            if (step + 1) % report_every == 0 and step + 1 < n_steps:
+                report(
+                    f"Training autoencoder: epoch {epoch}/{epochs}",
+                    ((epoch - 1) + (step + 1) / n_steps) / epochs,
+                    epoch=epoch, n_epochs=epochs, step=step + 1, n_steps=n_steps, loss=total / seen,
+                )
+        epoch_loss = total / seen
+        history.append({"phase": phase, "epoch": epoch, "loss": epoch_loss,
+                        "elapsed": time.perf_counter() - start})
+        report(
+            f"Training autoencoder: epoch {epoch}/{epochs}",
+            epoch / epochs,
+            epoch=epoch, n_epochs=epochs, step=n_steps, n_steps=n_steps, loss=epoch_loss, end_of_epoch=True,
+        )
+    return history
+
+
+def encode(autoencoder: DenseAutoencoder, X: np.ndarray, batch_size: int = 2048) -> np.ndarray:
+    """The embedding of `X` (float32, shape (N, latent_dim)), computed in batches."""
+    X = np.asarray(X, dtype=np.float32).reshape(len(X), -1)
+    parts = [autoencoder.encoder(X[i:i + batch_size], training=False) for i in range(0, len(X), batch_size)]
+    return np.concatenate([np.asarray(p) for p in parts]).astype(np.float32)

@@ -1,0 +1,83 @@
+"""Progress reporting and cancellation shared by every long-running computation in `core`.
+
+A progress callback is any callable taking one :class:`ProgressEvent`. To cancel, the callback raises
+:class:`TrainingCancelled`; the computation stops at its next report point (each training batch for
+the deep models) and the exception propagates to the caller.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+
+class TrainingCancelled(Exception):
+    """Raised (by a progress callback) to stop a computation early."""
+
+
+@dataclass(frozen=True)
+class ProgressEvent:
+    """A snapshot of a running computation.
+
+    Attributes
+    ----------
+    phase : str
+        Machine name of the phase, e.g. ``"pretrain"``, ``"cluster"``, ``"project"``.
+    message : str
+        One human-readable line describing what is happening now.
+    fraction : float
+        Progress of the current phase in [0, 1].
+    epoch, n_epochs : int
+        1-based epoch being trained and the number planned (0 when the phase has no epochs).
+    step, n_steps : int
+        Batch within the epoch and batches per epoch (0 when not applicable).
+    loss : float or None
+        Latest loss value (running mean over the epoch so far).
+    elapsed : float
+        Seconds since the phase started.
+    end_of_epoch : bool
+        True for the one event sent when an epoch completes; its ``loss`` is the epoch's mean.
+    """
+
+    phase: str
+    message: str
+    fraction: float
+    epoch: int = 0
+    n_epochs: int = 0
+    step: int = 0
+    n_steps: int = 0
+    loss: Optional[float] = None
+    elapsed: float = 0.0
+    end_of_epoch: bool = False
+
+    @property
+    def seconds_left(self) -> Optional[float]:
+        """Linear estimate of the seconds left in this phase, or None before it can be told."""
+        if self.fraction <= 0.02 or self.elapsed <= 0:
+            return None
+        return self.elapsed * (1.0 - self.fraction) / self.fraction
+
+
+ProgressCallback = Callable[[ProgressEvent], None]
+
+
+class PhaseReporter:
+    """Sends events for one phase to an optional callback, tracking elapsed time."""
+
+    def __init__(self, callback: Optional[ProgressCallback], phase: str):
+        self.callback = callback
+        self.phase = phase
+        self.start = time.perf_counter()
+
+    def __call__(self, message: str, fraction: float, **fields) -> None:
+        if self.callback is None:
+            return
+        self.callback(
+            ProgressEvent(
+                phase=self.phase,
+                message=message,
+                fraction=min(max(float(fraction), 0.0), 1.0),
+                elapsed=time.perf_counter() - self.start,
+                **fields,
+            )
+        )

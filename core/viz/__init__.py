@@ -1,0 +1,1 @@
+"""Pure Plotly / NumPy builders for what the pages show. No streamlit here."""

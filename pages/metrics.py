@@ -1,0 +1,53 @@
+"""Metrics: the run's scores, its training loss and how clusters map onto true labels."""
+import pandas as pd
+import streamlit as st
+
+from core.metrics import contingency
+from core.viz.figures import contingency_heatmap, loss_curve, metrics_bar
+from ui.state import require_result
+
+st.title("Metrics")
+result = require_result()
+if result is None:
+    st.stop()
+
+data, report = result.dataset, result.metrics
+st.caption(result.summary())
+
+scores = report.as_dict()
+for column, (name, value) in zip(st.columns(len(scores)), scores.items()):
+    column.metric(name, "n/a" if value is None else f"{value:.3f}")
+
+if not data.has_labels:
+    st.info(report.note)
+sil = report.silhouette
+if sil.score is None:
+    st.caption(f"Silhouette not computed: {sil.reason}")
+else:
+    where = f"the {result.embedding.shape[1]}-d space the clusters were made in"
+    sample = f"a random sample of {sil.n_samples:,} of {sil.n_total:,} images" if sil.sampled else f"all {sil.n_total:,} images"
+    st.caption(f"Silhouette computed in {where}, on {sample}. ACC uses the best one-to-one matching of "
+               f"clusters to labels (Hungarian algorithm).")
+
+left, right = st.columns(2, gap="large")
+with left:
+    st.plotly_chart(metrics_bar(scores), key="metrics_bar")
+with right:
+    if result.history:
+        st.plotly_chart(loss_curve(result.history), key="metrics_loss")
+    else:
+        st.info(f"{result.algorithm_title} has no training loss: it does not train a network.")
+
+if data.has_labels:
+    counts, clusters, classes = contingency(data.labels, result.labels)
+    st.plotly_chart(contingency_heatmap(counts, clusters, [data.label_name(int(c)) for c in classes]),
+                    key="metrics_heatmap")
+
+with st.expander("Run details"):
+    params = {"dataset": result.config.dataset, "images": result.dataset.n_samples,
+              "preprocessing": result.config.preprocessing, "seed": result.config.seed,
+              **result.estimator_params}
+    st.dataframe(pd.DataFrame({"parameter": list(params), "value": [str(v) for v in params.values()]}),
+                 hide_index=True)
+    st.dataframe(pd.DataFrame({"phase": list(result.timings), "seconds": [round(v, 2) for v in result.timings.values()]}),
+                 hide_index=True)

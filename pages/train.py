@@ -1,0 +1,150 @@
+"""Train: pick data and an algorithm, tune it, train with live progress, cancel at will."""
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from core.algorithms import ALGORITHMS, DEFAULT_ALGORITHM
+from core.data import DATASETS, DEFAULT_DATASET, DEFAULT_PREPROCESSING, PREPROCESSING, DatasetUnavailable
+from core.experiment import RunConfig, default_n_clusters
+from core.viz.figures import loss_curve
+from core.viz.images import image_grid
+from ui.cache import cached_dataset
+from ui.worker import CANCELLED, FAILED, FINISHED, RUNNING, TrainingJob
+from ui.state import current_job, current_result, start_job
+
+LARGE_DATASET = 5000  # above this many images, offer a sample-size control
+DEFAULT_SAMPLE = 10000
+POLL_SECONDS = 0.5
+
+st.title("Train")
+
+settings, preview = st.columns([3, 2], gap="large")
+
+with settings:
+    dataset_name = st.selectbox(
+        "Dataset", list(DATASETS), index=list(DATASETS).index(DEFAULT_DATASET),
+        format_func=lambda name: DATASETS[name].title, key="train_dataset",
+    )
+    spec = DATASETS[dataset_name]
+    try:
+        with st.spinner(f"Loading {spec.title}..." + (" (downloading on first use)" if spec.needs_download else "")):
+            data = cached_dataset(dataset_name)
+    except DatasetUnavailable as error:
+        st.error(str(error), icon=":material/cloud_off:")
+        st.stop()
+
+with preview:
+    h, w, c = data.image_shape
+    st.markdown(f"**{spec.title}**")
+    st.caption(data.description)
+    classes = f", {data.n_classes} classes" if data.has_labels else ", no labels"
+    st.markdown(f"{data.n_samples:,} images of {h}x{w}{'' if c == 1 else f'x{c}'}{classes}")
+    first = np.random.default_rng(0).choice(data.n_samples, size=min(30, data.n_samples), replace=False)
+    st.image(image_grid(data.images[np.sort(first)], n_cols=10, size=40), caption="A few images of the dataset")
+
+with settings:
+    n_samples = None
+    if data.n_samples > LARGE_DATASET:
+        n_samples = st.slider(
+            "Sample size", 1000, data.n_samples, min(DEFAULT_SAMPLE, data.n_samples), step=1000,
+            key=f"train_sample_{dataset_name}",
+            help="A stratified subset (same class proportions, fixed seed) keeps training and UMAP fast.",
+        )
+    used = n_samples or data.n_samples
+
+    algorithm = st.selectbox(
+        "Algorithm", list(ALGORITHMS), index=list(ALGORITHMS).index(DEFAULT_ALGORITHM),
+        format_func=lambda name: ALGORITHMS[name].title, key="train_algorithm",
+    )
+    algo = ALGORITHMS[algorithm]
+    st.caption(algo.description)
+
+    n_clusters = st.slider(
+        "Number of clusters", 2, int(min(50, used)), int(min(default_n_clusters(data), used)),
+        key=f"train_n_clusters_{dataset_name}",
+        help="Defaults to the number of classes when the dataset has labels.",
+    )
+
+    def param_widget(p):
+        key = f"train_{algorithm}_{p.name}"
+        if p.kind == "choice":
+            return st.select_slider(p.label, options=list(p.options), value=p.default, key=key, help=p.help) \
+                if all(isinstance(o, float) for o in p.options) else \
+                st.selectbox(p.label, list(p.options), index=list(p.options).index(p.default), key=key, help=p.help)
+        cast = int if p.kind == "int" else float
+        return st.slider(p.label, cast(p.low), cast(p.high), cast(p.default), step=cast(p.step), key=key, help=p.help)
+
+    params = {p.name: param_widget(p) for p in algo.params if not p.advanced}
+    with st.expander("Advanced"):
+        params.update({p.name: param_widget(p) for p in algo.params if p.advanced})
+        preprocessing = st.selectbox(
+            "Preprocessing", list(PREPROCESSING), index=list(PREPROCESSING).index(DEFAULT_PREPROCESSING),
+            format_func=PREPROCESSING.get, key="train_preprocessing",
+        )
+        seed = int(st.number_input("Seed", 0, 2**31 - 1, 0, step=1, key="train_seed",
+                                   help="Same seed and settings give the same result."))
+
+job = current_job()
+running = job is not None and job.status == RUNNING
+if st.button("Train", type="primary", disabled=running, key="train", icon=":material/play_arrow:"):
+    config = RunConfig(dataset=dataset_name, algorithm=algorithm, n_clusters=n_clusters, params=params,
+                       n_samples=n_samples, preprocessing=preprocessing, seed=seed)
+    start_job(TrainingJob(config))
+    st.rerun()
+
+
+def describe(snap) -> str:
+    event = snap.event
+    if event is None:
+        return f"{snap.waiting_for}..."
+    parts = [event.message]
+    if event.loss is not None:
+        parts.append(f"loss {event.loss:.4f}")
+    left = event.seconds_left
+    if left is not None and event.n_epochs:
+        parts.append(f"about {left:.0f} s left")
+    parts.append(f"{snap.elapsed:.0f} s elapsed")
+    return " · ".join(parts)
+
+
+def show_losses(snap) -> None:
+    if snap.losses:
+        st.plotly_chart(loss_curve(snap.losses, title="Loss so far"), key="live_loss")
+
+
+@st.fragment(run_every=POLL_SECONDS)
+def live_progress() -> None:
+    job = current_job()
+    snap = job.snapshot()
+    if snap.status != RUNNING:
+        st.rerun(scope="app")  # let the whole page show the outcome and re-enable Train
+    fraction = snap.event.fraction if snap.event else 0.0
+    st.progress(fraction, text=describe(snap))
+    if st.button("Cancel", key="cancel", icon=":material/stop:"):
+        job.cancel()
+        st.rerun(scope="app")
+    show_losses(snap)
+
+
+if job is not None:
+    if job.status == RUNNING:
+        live_progress()
+    else:
+        snap = job.snapshot()
+        if snap.status == FINISHED:
+            result = current_result()
+            st.success(f"Finished in {snap.elapsed:.1f} s. {result.summary()}", icon=":material/check_circle:")
+            left, right = st.columns(2)
+            left.page_link("pages/explore.py", label="Explore the clusters", icon=":material/scatter_plot:")
+            right.page_link("pages/metrics.py", label="See the metrics", icon=":material/analytics:")
+        elif snap.status == CANCELLED:
+            kept = " The previous result is still shown on Explore and Metrics." if current_result() else ""
+            st.warning(f"Training cancelled after {snap.elapsed:.1f} s.{kept}", icon=":material/stop_circle:")
+        elif snap.status == FAILED:
+            st.error(f"Training failed: {snap.error}", icon=":material/error:")
+        show_losses(snap)
+        if snap.status == FINISHED and snap.result is not None and snap.result.timings:
+            with st.expander("Time per phase"):
+                st.dataframe(pd.DataFrame({"phase": list(snap.result.timings),
+                                           "seconds": [round(v, 2) for v in snap.result.timings.values()]}),
+                             hide_index=True)

@@ -1,0 +1,34 @@
+"""Shared fixtures: small real datasets, loaded once per test session."""
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import core  # noqa: E402,F401  (quiets TensorFlow for every test)
+
+ARTIFACTS = ROOT / "tests" / "artifacts"
+
+
+@pytest.fixture(scope="session")
+def digits():
+    from core.data import load_dataset
+
+    return load_dataset("digits")
+
+
+@pytest.fixture(scope="session")
+def synthetic():
+    from core.data import load_dataset
+
+    return load_dataset("synthetic", n_samples=300, n_clusters=4, image_size=12, seed=1)
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir():
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS

@@ -1,0 +1,128 @@
+"""The pages, driven with streamlit's AppTest: pick digits, set sliders, train, then look around."""
+import time
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import ROOT
+
+TIMEOUT = 120
+
+
+def new_app() -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def train(at: AppTest, algorithm: str, epochs: int | None = None) -> AppTest:
+    at.selectbox(key="train_dataset").set_value("digits")
+    at.selectbox(key="train_algorithm").set_value(algorithm).run()
+    at.slider(key="train_n_clusters_digits").set_value(10)
+    if epochs is not None:
+        at.slider(key=f"train_{algorithm}_epochs").set_value(epochs)
+        at.slider(key=f"train_{algorithm}_latent_dim").set_value(8)
+    at.button(key="train").click().run()
+    job = at.session_state["job"]
+    assert job.wait(TIMEOUT), "training did not finish in time"
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def texts(at: AppTest) -> str:
+    return " ".join(str(e.value) for kind in ("markdown", "caption", "info", "success", "warning", "error")
+                    for e in at.get(kind))
+
+
+@pytest.mark.parametrize("page", ["pages/explore.py", "pages/metrics.py"])
+def test_explore_and_metrics_before_training_say_what_to_do(page):
+    at = new_app()
+    at.switch_page(page).run()
+    assert not at.exception
+    assert "train a model first" in texts(at)
+    assert not at.get("plotly_chart")
+
+
+def test_train_page_shows_dataset_preview_and_defaults():
+    at = new_app()
+    assert at.selectbox(key="train_dataset").value == "digits"
+    assert at.slider(key="train_n_clusters_digits").value == 10  # the number of classes
+    assert "1,797 images of 8x8" in texts(at)
+    assert at.get("image"), "no preview grid"
+
+
+def test_train_autoencoder_kmeans_then_explore_and_metrics():
+    at = train(new_app(), "ae_kmeans", epochs=5)
+    job = at.session_state["job"]
+    assert job.status == "finished", job.error
+    assert "Finished in" in texts(at)
+    result = at.session_state["result"]
+    assert result.embedding.shape == (1797, 8)
+    assert result.estimator_params["epochs"] == 5
+    assert [h["epoch"] for h in result.history] == [1, 2, 3, 4, 5]
+
+    at.switch_page("pages/explore.py").run()
+    assert not at.exception, at.exception
+    assert len(at.get("plotly_chart")) == 2  # projection scatter and cluster sizes
+    assert at.get("image"), "no gallery"
+    at.radio(key="explore_colour").set_value("True label").run()
+    at.radio(key="explore_projection").set_value("pca").run()
+    at.selectbox(key="explore_cluster").set_value(3).run()
+    assert not at.exception, at.exception
+    assert "pca" in result.projections and "umap" in result.projections
+
+    at.switch_page("pages/metrics.py").run()
+    assert not at.exception, at.exception
+    shown = {m.label: m.value for m in at.metric}
+    assert set(shown) == {"ACC", "NMI", "ARI", "Purity", "Silhouette"}
+    assert float(shown["NMI"]) == pytest.approx(result.metrics.nmi, abs=1e-3)
+    assert 0.0 < float(shown["NMI"]) <= 1.0
+    assert len(at.get("plotly_chart")) == 3  # scores, loss curve, cluster-versus-label heatmap
+
+    at.switch_page("pages/train.py").run()  # the result survives page switches
+    assert at.session_state["result"] is result
+
+
+def test_pixel_kmeans_has_no_training_loss_and_says_so():
+    at = train(new_app(), "kmeans")
+    at.switch_page("pages/metrics.py").run()
+    assert "has no training loss" in texts(at)
+    assert at.session_state["result"].metrics.nmi > 0.6
+
+
+def test_cancel_stops_training_and_leaves_the_app_usable():
+    at = new_app()
+    at.selectbox(key="train_algorithm").set_value("ae_kmeans").run()
+    at.slider(key="train_ae_kmeans_epochs").set_value(300)
+    at.button(key="train").click().run()
+    job = at.session_state["job"]
+    deadline = time.time() + TIMEOUT
+    while (job.snapshot().event is None or job.snapshot().event.epoch < 2) and time.time() < deadline:
+        time.sleep(0.2)  # wait until it really trains
+    at.button(key="cancel").click().run()
+    assert job.status == "cancelled"
+    assert "Training cancelled" in texts(at)
+    assert not at.button(key="train").disabled
+    epoch_at_cancel = job.snapshot().event.epoch
+    # the worker stops at its next batch and takes the next run straight away
+    at = train(at, "kmeans")
+    assert at.session_state["job"].status == "finished"
+    assert epoch_at_cancel < 300
+
+
+def test_failed_download_is_explained_and_other_datasets_still_work(monkeypatch):
+    import keras.src.datasets.mnist as keras_mnist
+
+    def offline(*args, **kwargs):
+        raise Exception("URL fetch failure: [Errno -3] Temporary failure in name resolution")
+
+    monkeypatch.setattr(keras_mnist, "get_file", offline)
+    at = new_app()
+    at.selectbox(key="train_dataset").set_value("mnist").run()
+    assert not at.exception
+    assert "MNIST could not be downloaded" in " ".join(e.value for e in at.error)
+    at.selectbox(key="train_dataset").set_value("digits").run()
+    assert not at.exception and not at.error
+    assert "1,797 images" in texts(at)

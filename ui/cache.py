@@ -1,0 +1,19 @@
+"""Caches shared across sessions. Cached objects are treated as read-only."""
+from __future__ import annotations
+
+import streamlit as st
+
+from core.data import Dataset, load_dataset
+from ui.worker import TrainingWorker
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def cached_dataset(name: str) -> Dataset:
+    """A registry dataset, loaded once per server (a resource: big arrays are shared, not copied)."""
+    return load_dataset(name)
+
+
+@st.cache_resource(show_spinner=False)
+def training_worker() -> TrainingWorker:
+    """The server's training process, started with the first page load so it is warm by the first click."""
+    return TrainingWorker()

@@ -1,0 +1,228 @@
+"""Training in a separate worker process, so the web server stays responsive.
+
+Why a process and not a thread: TensorFlow and numba's compiler hold the GIL for long stretches, and
+streamlit clears Keras' global session after every script run (twice a second while progress is
+polled), which would disturb a model training in the server's own process. One worker per server
+runs jobs in order; it imports TensorFlow and compiles UMAP once, when the app first loads.
+
+No streamlit here: the worker reports through a queue, a dispatcher thread in the server routes each
+report to its :class:`TrainingJob`, and pages read jobs with `snapshot()`.
+"""
+from __future__ import annotations
+
+import itertools
+import multiprocessing as mp
+import queue
+import sys
+import threading
+import time
+import traceback
+import types
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Optional
+
+from core.experiment import ClusteringResult, RunConfig
+from core.progress import ProgressEvent
+
+RUNNING, FINISHED, CANCELLED, FAILED = "running", "finished", "cancelled", "failed"
+
+
+@contextmanager
+def _plain_main_module():
+    """Hide the running script from multiprocessing while a child starts.
+
+    A spawned child re-runs the parent's ``__main__`` file; under ``streamlit run`` that is app.py,
+    which would start another worker in the child. The child needs nothing from ``__main__``.
+    """
+    saved = sys.modules.get("__main__")
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        sys.modules["__main__"] = saved
+
+
+def _worker_main(requests, events, cancelled_job) -> None:
+    """The worker process: warm up, then run each (job_id, config) it receives, reporting as it goes."""
+    from core import quiet_tensorflow_import
+    from core.data import DatasetUnavailable
+    from core.experiment import run_experiment
+    from core.progress import TrainingCancelled
+    from core.projection import warm_up_umap
+
+    quiet_tensorflow_import()
+    try:
+        warm_up_umap()
+    except Exception:  # a failed warm-up only means the first projection compiles instead
+        pass
+    events.put(("ready", None, None))
+    while True:
+        item = requests.get()
+        if item is None:
+            return
+        job_id, config = item
+        if cancelled_job.value == job_id:
+            events.put((CANCELLED, job_id, None))
+            continue
+
+        def callback(event, job_id=job_id):
+            if cancelled_job.value == job_id:
+                raise TrainingCancelled()
+            events.put(("progress", job_id, event))
+
+        try:
+            result = run_experiment(config, callback=callback)
+        except TrainingCancelled:
+            events.put((CANCELLED, job_id, None))
+        except (ValueError, DatasetUnavailable, FloatingPointError) as error:
+            events.put((FAILED, job_id, str(error)))
+        except Exception as error:  # report anything else and keep serving
+            events.put((FAILED, job_id, f"{type(error).__name__}: {error}\n{traceback.format_exc(limit=4)}"))
+        else:
+            events.put((FINISHED, job_id, result))
+
+
+@dataclass
+class JobSnapshot:
+    """A consistent copy of a job's state for drawing."""
+
+    status: str
+    event: Optional[ProgressEvent]
+    losses: list
+    elapsed: float
+    waiting_for: str = ""
+    error: str = ""
+    result: Optional[ClusteringResult] = None
+    config: Optional[RunConfig] = None
+
+
+@dataclass
+class TrainingJob:
+    """One run of `run_experiment` in the worker, with its progress, outcome and a cancel switch."""
+
+    config: RunConfig
+    id: int = 0
+    status: str = RUNNING
+    event: Optional[ProgressEvent] = None
+    losses: list = field(default_factory=list)
+    error: str = ""
+    result: Optional[ClusteringResult] = None
+    started: float = field(default_factory=time.perf_counter)
+    finished: Optional[float] = None
+    _worker: Optional["TrainingWorker"] = None
+    _done: threading.Event = field(default_factory=threading.Event)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def _report(self, kind: str, payload) -> None:
+        with self._lock:
+            if self.status != RUNNING:
+                return  # already cancelled from the page: late reports change nothing
+            if kind == "progress":
+                self.event = payload
+                if payload.end_of_epoch and payload.loss is not None:
+                    self.losses.append({"phase": payload.phase, "epoch": payload.epoch, "loss": payload.loss})
+                return
+            self.status = kind
+            self.finished = time.perf_counter()
+            if kind == FINISHED:
+                self.result = payload
+            elif kind == FAILED:
+                self.error = payload
+        self._done.set()
+
+    def cancel(self) -> None:
+        """Stop the job: it reports cancelled at once, and the worker stops at its next batch."""
+        if self._worker is not None:
+            self._worker.cancel(self)
+        self._report(CANCELLED, None)
+
+    def wait(self, timeout: Optional[float] = None) -> bool:
+        """Block until the job ends; True if it did within `timeout`."""
+        return self._done.wait(timeout)
+
+    @property
+    def done(self) -> bool:
+        return self.status != RUNNING
+
+    def snapshot(self) -> JobSnapshot:
+        with self._lock:
+            end = self.finished or time.perf_counter()
+            waiting = ""
+            if self.event is None and self._worker is not None:
+                waiting = self._worker.waiting_reason(self)
+            return JobSnapshot(self.status, self.event, list(self.losses), end - self.started, waiting,
+                               self.error, self.result, self.config)
+
+
+class TrainingWorker:
+    """The server's handle on its worker process: submit jobs, cancel them, restart after a crash."""
+
+    def __init__(self):
+        self._ctx = mp.get_context("spawn")  # fork after TensorFlow or threads is unsafe
+        self._ids = itertools.count(1)
+        self._jobs: dict[int, TrainingJob] = {}
+        self._lock = threading.Lock()
+        self._current: Optional[int] = None
+        self.ready = False
+        self._start_process()
+        threading.Thread(target=self._dispatch, name="training-dispatch", daemon=True).start()
+
+    def _start_process(self) -> None:
+        self._requests = self._ctx.Queue()
+        self._events = self._ctx.Queue()
+        self._cancelled = self._ctx.Value("q", 0)
+        self.ready = False
+        self._process = self._ctx.Process(target=_worker_main, name="training-worker", daemon=True,
+                                          args=(self._requests, self._events, self._cancelled))
+        with _plain_main_module():
+            self._process.start()
+
+    def submit(self, job: TrainingJob) -> TrainingJob:
+        with self._lock:
+            job.id, job._worker = next(self._ids), self
+            self._jobs[job.id] = job
+            self._requests.put((job.id, job.config))
+        return job
+
+    def cancel(self, job: TrainingJob) -> None:
+        self._cancelled.value = job.id
+
+    def waiting_reason(self, job: TrainingJob) -> str:
+        if not self.ready:
+            return "Starting the training process (loading TensorFlow and compiling UMAP, once per server)"
+        if self._current not in (None, job.id):
+            return "Waiting for another training on this server to finish"
+        return "Preparing"
+
+    def _dispatch(self) -> None:
+        while True:
+            try:
+                kind, job_id, payload = self._events.get(timeout=1.0)
+            except queue.Empty:
+                if not self._process.is_alive():
+                    self._restart_after_crash()
+                continue
+            except (EOFError, OSError):  # the queue broke with the process
+                self._restart_after_crash()
+                continue
+            if kind == "ready":
+                self.ready = True
+                continue
+            with self._lock:
+                job = self._jobs.get(job_id)
+                self._current = job_id if kind == "progress" else None
+                if kind != "progress":
+                    self._jobs.pop(job_id, None)
+            if job is not None:
+                job._report(kind, payload)
+
+    def _restart_after_crash(self) -> None:
+        code = self._process.exitcode
+        with self._lock:
+            pending, self._jobs = list(self._jobs.values()), {}
+            self._current = None
+            self._start_process()
+        for job in pending:
+            job._report(FAILED, f"The training process stopped unexpectedly (exit code {code}), for example "
+                                "because it ran out of memory. Try a smaller sample size or batch size.")
