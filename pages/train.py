@@ -109,7 +109,8 @@ def describe(snap) -> str:
 
 def show_losses(snap) -> None:
     if snap.losses:
-        st.plotly_chart(loss_curve(snap.losses, title="Loss so far"), key="live_loss")
+        title = "Loss so far" if snap.status == RUNNING else "Training loss"
+        st.plotly_chart(loss_curve(snap.losses, title=title), key="live_loss")
 
 
 @st.fragment(run_every=POLL_SECONDS)

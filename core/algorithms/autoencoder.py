@@ -22,12 +22,13 @@ class _AutoencoderClustering(ClusteringAlgorithm):
         "batch_size": Interval(int, 1, None),
         "learning_rate": Interval(float, 0, 1, low_open=True),
         "input_dropout": Interval(float, 0, 0.9),
+        "restart_every": Interval(int, 0, None),
         "random_state": Interval(int, 0, None),
     }
 
     def __init__(self, n_clusters: int = 10, *, latent_dim: int = 10, hidden_units=(500, 500, 2000),
                  epochs: int = 75, batch_size: int = 256, learning_rate: float = 1e-3,
-                 input_dropout: float = 0.0, random_state: int = 0):
+                 input_dropout: float = 0.0, restart_every: int = 25, random_state: int = 0):
         self.n_clusters = n_clusters
         self.latent_dim = latent_dim
         self.hidden_units = hidden_units
@@ -35,6 +36,7 @@ class _AutoencoderClustering(ClusteringAlgorithm):
         self.batch_size = batch_size
         self.learning_rate = learning_rate
         self.input_dropout = input_dropout
+        self.restart_every = restart_every
         self.random_state = random_state
 
     def _fit(self, X: np.ndarray) -> None:
@@ -47,6 +49,7 @@ class _AutoencoderClustering(ClusteringAlgorithm):
             self.history_ = train_autoencoder(
                 self.autoencoder_, flat, epochs=self.epochs, batch_size=self.batch_size,
                 learning_rate=self.learning_rate, seed=self.random_state, input_dropout=self.input_dropout,
+                restart_every=self.restart_every,
                 callback=self._callback, phase="pretrain",
             )
         report = self._reporter("cluster")
@@ -85,6 +88,9 @@ class AutoencoderKMeans(_AutoencoderClustering):
         Adam's learning rate.
     input_dropout : float, default=0.0
         Fraction of input pixels zeroed while training (denoising autoencoder); 0 disables it.
+    restart_every : int, default=25
+        Restart Adam (fresh moment estimates) every this many epochs; 0 never restarts. Warm
+        restarts gave steadier, better embeddings for k-means on digits.
     random_state : int, default=0
         Seeds weights, shuffling and k-means: equal seeds give equal results.
 
@@ -143,11 +149,11 @@ class AutoencoderGMM(_AutoencoderClustering):
 
     def __init__(self, n_clusters: int = 10, *, latent_dim: int = 10, hidden_units=(500, 500, 2000),
                  epochs: int = 75, batch_size: int = 256, learning_rate: float = 1e-3,
-                 input_dropout: float = 0.0, covariance_type: str = "full", n_init: int = 5,
-                 random_state: int = 0):
+                 input_dropout: float = 0.0, restart_every: int = 25, covariance_type: str = "full",
+                 n_init: int = 5, random_state: int = 0):
         super().__init__(n_clusters, latent_dim=latent_dim, hidden_units=hidden_units, epochs=epochs,
                          batch_size=batch_size, learning_rate=learning_rate, input_dropout=input_dropout,
-                         random_state=random_state)
+                         restart_every=restart_every, random_state=random_state)
         self.covariance_type = covariance_type
         self.n_init = n_init
 

