@@ -9,12 +9,23 @@ from core.experiment import RunConfig, default_n_clusters
 from core.viz.figures import loss_curve
 from core.viz.images import image_grid
 from ui.cache import cached_dataset
-from ui.worker import CANCELLED, FAILED, FINISHED, RUNNING, TrainingJob
 from ui.state import current_job, current_result, start_job
+from ui.worker import CANCELLED, FAILED, FINISHED, RUNNING, TrainingJob
 
 LARGE_DATASET = 5000  # above this many images, offer a sample-size control
 DEFAULT_SAMPLE = 10000
 POLL_SECONDS = 0.5
+
+
+def param_widget(p, key: str):
+    """The widget for one ParamSpec: a slider, a select-slider for listed numbers, or a select box."""
+    if p.kind == "choice":
+        if all(isinstance(o, float) for o in p.options):
+            return st.select_slider(p.label, options=list(p.options), value=p.default, key=key, help=p.help)
+        return st.selectbox(p.label, list(p.options), index=list(p.options).index(p.default), key=key, help=p.help)
+    cast = int if p.kind == "int" else float
+    return st.slider(p.label, cast(p.low), cast(p.high), cast(p.default), step=cast(p.step), key=key, help=p.help)
+
 
 st.title("Train")
 
@@ -26,9 +37,10 @@ with settings:
         format_func=lambda name: DATASETS[name].title, key="train_dataset",
     )
     spec = DATASETS[dataset_name]
+    dataset_options = {p.name: param_widget(p, f"train_{dataset_name}_{p.name}") for p in spec.options}
     try:
         with st.spinner(f"Loading {spec.title}..." + (" (downloading on first use)" if spec.needs_download else "")):
-            data = cached_dataset(dataset_name)
+            data = cached_dataset(dataset_name, tuple(sorted(dataset_options.items())))
     except DatasetUnavailable as error:
         st.error(str(error), icon=":material/cloud_off:")
         st.stop()
@@ -61,22 +73,13 @@ with settings:
 
     n_clusters = st.slider(
         "Number of clusters", 2, int(min(50, used)), int(min(default_n_clusters(data), used)),
-        key=f"train_n_clusters_{dataset_name}",
+        key=f"train_n_clusters_{dataset_name}_{data.n_classes}",
         help="Defaults to the number of classes when the dataset has labels.",
     )
 
-    def param_widget(p):
-        key = f"train_{algorithm}_{p.name}"
-        if p.kind == "choice":
-            return st.select_slider(p.label, options=list(p.options), value=p.default, key=key, help=p.help) \
-                if all(isinstance(o, float) for o in p.options) else \
-                st.selectbox(p.label, list(p.options), index=list(p.options).index(p.default), key=key, help=p.help)
-        cast = int if p.kind == "int" else float
-        return st.slider(p.label, cast(p.low), cast(p.high), cast(p.default), step=cast(p.step), key=key, help=p.help)
-
-    params = {p.name: param_widget(p) for p in algo.params if not p.advanced}
+    params = {p.name: param_widget(p, f"train_{algorithm}_{p.name}") for p in algo.params if not p.advanced}
     with st.expander("Advanced"):
-        params.update({p.name: param_widget(p) for p in algo.params if p.advanced})
+        params.update({p.name: param_widget(p, f"train_{algorithm}_{p.name}") for p in algo.params if p.advanced})
         preprocessing = st.selectbox(
             "Preprocessing", list(PREPROCESSING), index=list(PREPROCESSING).index(DEFAULT_PREPROCESSING),
             format_func=PREPROCESSING.get, key="train_preprocessing",
@@ -88,7 +91,8 @@ job = current_job()
 running = job is not None and job.status == RUNNING
 if st.button("Train", type="primary", disabled=running, key="train", icon=":material/play_arrow:"):
     config = RunConfig(dataset=dataset_name, algorithm=algorithm, n_clusters=n_clusters, params=params,
-                       n_samples=n_samples, preprocessing=preprocessing, seed=seed)
+                       n_samples=n_samples, preprocessing=preprocessing, seed=seed,
+                       dataset_options=dataset_options)
     start_job(TrainingJob(config))
     st.rerun()
 

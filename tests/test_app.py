@@ -19,7 +19,7 @@ def new_app() -> AppTest:
 def train(at: AppTest, algorithm: str, epochs: int | None = None) -> AppTest:
     at.selectbox(key="train_dataset").set_value("digits")
     at.selectbox(key="train_algorithm").set_value(algorithm).run()
-    at.slider(key="train_n_clusters_digits").set_value(10)
+    at.slider(key="train_n_clusters_digits_10").set_value(10)
     if epochs is not None:
         at.slider(key=f"train_{algorithm}_epochs").set_value(epochs)
         at.slider(key=f"train_{algorithm}_latent_dim").set_value(8)
@@ -48,7 +48,7 @@ def test_explore_and_metrics_before_training_say_what_to_do(page):
 def test_train_page_shows_dataset_preview_and_defaults():
     at = new_app()
     assert at.selectbox(key="train_dataset").value == "digits"
-    assert at.slider(key="train_n_clusters_digits").value == 10  # the number of classes
+    assert at.slider(key="train_n_clusters_digits_10").value == 10  # the number of classes
     assert "1,797 images of 8x8" in texts(at)
     assert at.get("image"), "no preview grid"
 
@@ -126,3 +126,19 @@ def test_failed_download_is_explained_and_other_datasets_still_work(monkeypatch)
     at.selectbox(key="train_dataset").set_value("digits").run()
     assert not at.exception and not at.error
     assert "1,797 images" in texts(at)
+
+
+def test_synthetic_dataset_size_and_clusters_are_user_settings():
+    at = new_app()
+    at.selectbox(key="train_dataset").set_value("synthetic").run()
+    at.slider(key="train_synthetic_n_samples").set_value(400)
+    at.slider(key="train_synthetic_n_clusters").set_value(4).run()
+    assert "400 images of 16x16, 4 classes" in texts(at)
+    assert at.slider(key="train_n_clusters_synthetic_4").value == 4  # follows the true count
+    at.selectbox(key="train_algorithm").set_value("kmeans").run()
+    at.button(key="train").click().run()
+    assert at.session_state["job"].wait(TIMEOUT)
+    at.run()
+    result = at.session_state["result"]
+    assert result.dataset.n_samples == 400 and result.config.dataset_options["n_clusters"] == 4
+    assert result.metrics.nmi > 0.5  # far above chance (0), though shifts and noise keep pixels imperfect

@@ -8,9 +8,12 @@ from ui.worker import TrainingWorker
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
-def cached_dataset(name: str) -> Dataset:
-    """A registry dataset, loaded once per server (a resource: big arrays are shared, not copied)."""
-    return load_dataset(name)
+def cached_dataset(name: str, options: tuple = ()) -> Dataset:
+    """A registry dataset, loaded once per server (a resource: big arrays are shared, not copied).
+
+    `options` are the loader's keyword arguments as sorted (name, value) pairs (hashable for the cache).
+    """
+    return load_dataset(name, **dict(options))
 
 
 @st.cache_resource(show_spinner=False)

@@ -2,31 +2,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Optional, Sequence
+from typing import Sequence
 
 from core.algorithms.autoencoder import AutoencoderGMM, AutoencoderKMeans
 from core.algorithms.base import ClusteringAlgorithm
 from core.algorithms.classical import PixelKMeans
-
-
-@dataclass(frozen=True)
-class ParamSpec:
-    """One tunable parameter: how the UI shows it and its default.
-
-    `kind` is "int", "float" or "choice"; `advanced` parameters go into the Advanced expander.
-    `log` marks floats best chosen on a log scale (learning rates), shown as a list of values.
-    """
-
-    name: str
-    label: str
-    kind: str
-    default: Any
-    low: Optional[float] = None
-    high: Optional[float] = None
-    step: Optional[float] = None
-    options: Sequence[Any] = ()
-    help: str = ""
-    advanced: bool = False
+from core.params import ParamSpec
 
 
 @dataclass(frozen=True)

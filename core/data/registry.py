@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Optional
+from typing import Callable, Optional, Sequence
 
 from core.data import loaders
 from core.data.dataset import Dataset
+from core.params import ParamSpec
 
 
 @dataclass(frozen=True)
@@ -18,6 +19,10 @@ class DatasetSpec:
     loader: Callable[..., Dataset]
     n_samples: int
     needs_download: bool = False
+    options: Sequence[ParamSpec] = ()
+
+    def defaults(self) -> dict:
+        return {p.name: p.default for p in self.options}
 
 
 DATASETS: dict[str, DatasetSpec] = {
@@ -26,7 +31,11 @@ DATASETS: dict[str, DatasetSpec] = {
         DatasetSpec("digits", "Digits (8x8, bundled)", "scikit-learn's handwritten digits; bundled, works offline.",
                     loaders.load_digits, 1797),
         DatasetSpec("synthetic", "Synthetic shapes", "Geometric patterns generated in code with known clusters.",
-                    loaders.make_synthetic, 1000),
+                    loaders.make_synthetic, 1000, options=(
+                        ParamSpec("n_samples", "Images to generate", "int", 1000, 100, 10000, 100),
+                        ParamSpec("n_clusters", "Patterns (true clusters)", "int", 5, 2, 10, 1),
+                        ParamSpec("noise", "Pixel noise", "float", 0.15, 0.0, 0.5, 0.05),
+                    )),
         DatasetSpec("mnist", "MNIST (28x28)", "Handwritten digits; downloaded once through keras.datasets.",
                     loaders.load_mnist, 70000, needs_download=True),
         DatasetSpec("fashion_mnist", "Fashion-MNIST (28x28)", "Clothing images; downloaded once through keras.datasets.",

@@ -1,0 +1,84 @@
+"""Helpers to serve the app with `streamlit run` and drive it in Debian's Chromium (tests and docs)."""
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def serve_app(log_path: Path):
+    """Run the app on a free localhost port; yields its URL once it answers its health check."""
+    port = free_port()
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless=true",
+             f"--server.port={port}", "--server.address=127.0.0.1", "--browser.gatherUsageStats=false"],
+            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+        )
+        try:
+            url = f"http://127.0.0.1:{port}"
+            deadline = time.time() + 90
+            while True:
+                try:
+                    if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).status == 200:
+                        break
+                except OSError:
+                    if time.time() > deadline or process.poll() is not None:
+                        raise RuntimeError(f"streamlit did not start; see {log_path}")
+                    time.sleep(0.5)
+            yield url
+        finally:
+            process.terminate()
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+@contextlib.contextmanager
+def browser_page(width: int = 1400, height: int = 1000):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser.new_context(viewport={"width": width, "height": height}).new_page()
+        finally:
+            browser.close()
+
+
+def shoot(page, folder: Path, name: str):
+    folder.mkdir(parents=True, exist_ok=True)
+    page.wait_for_timeout(800)  # let charts finish their transitions
+    page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+
+
+def set_slider(page, label: str, value: int):
+    """Move a streamlit slider with the keyboard: Home, then Right arrow steps."""
+    from playwright.sync_api import expect
+
+    slider = page.get_by_role("slider", name=label)
+    slider.focus()
+    slider.press("Home")
+    current = int(slider.get_attribute("aria-valuetext"))
+    for _ in range(value - current):
+        slider.press("ArrowRight")
+    expect(slider).to_have_attribute("aria-valuetext", str(value))
+
+
