@@ -2,7 +2,7 @@
 import pandas as pd
 import streamlit as st
 
-from core.metrics import contingency
+from core.metrics import contingency, match_labels
 from core.viz.figures import contingency_heatmap, loss_curve, metrics_bar
 from ui.state import require_result
 
@@ -40,8 +40,14 @@ with right:
 
 if data.has_labels:
     counts, clusters, classes = contingency(data.labels, result.labels)
-    st.plotly_chart(contingency_heatmap(counts, clusters, [data.label_name(int(c)) for c in classes]),
+    # Rows in the order of the label each cluster is matched to, so agreement shows as a diagonal.
+    matched = match_labels(data.labels, result.labels)
+    class_position = {c: i for i, c in enumerate(classes.tolist())}
+    order = sorted(range(len(clusters)), key=lambda r: class_position.get(matched.get(clusters[r].item()), len(classes)))
+    st.plotly_chart(contingency_heatmap(counts[order], clusters[order], [data.label_name(int(c)) for c in classes]),
                     key="metrics_heatmap")
+    st.caption("Rows are ordered by the label each cluster is matched to (Hungarian matching), "
+               "so a perfect clustering is a diagonal.")
 
 with st.expander("Run details"):
     params = {"dataset": result.config.dataset, "images": result.dataset.n_samples,
