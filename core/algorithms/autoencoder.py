@@ -39,19 +39,24 @@ class _AutoencoderClustering(ClusteringAlgorithm):
         self.restart_every = restart_every
         self.random_state = random_state
 
-    def _fit(self, X: np.ndarray) -> None:
-        from core.models.autoencoder import DenseAutoencoder, encode, train_autoencoder
+    def _pretrain(self, flat: np.ndarray) -> None:
+        """Build and train the autoencoder (sets `autoencoder_` and `history_`)."""
+        from core.models.autoencoder import DenseAutoencoder, train_autoencoder
 
-        flat = X.reshape(len(X), -1)
         self.autoencoder_ = DenseAutoencoder(flat.shape[1], self.latent_dim, self.hidden_units,
                                              seed=self.random_state)
         with self._timed("pretrain"):
             self.history_ = train_autoencoder(
                 self.autoencoder_, flat, epochs=self.epochs, batch_size=self.batch_size,
                 learning_rate=self.learning_rate, seed=self.random_state, input_dropout=self.input_dropout,
-                restart_every=self.restart_every,
-                callback=self._callback, phase="pretrain",
+                restart_every=self.restart_every, callback=self._callback, phase="pretrain",
             )
+
+    def _fit(self, X: np.ndarray) -> None:
+        from core.models.autoencoder import encode
+
+        flat = X.reshape(len(X), -1)
+        self._pretrain(flat)
         report = self._reporter("cluster")
         report(f"Clustering the embedding with {self._cluster_title}", 0.0)
         with self._timed("cluster"):

@@ -1,0 +1,210 @@
+"""DEC (Xie, Girshick and Farhadi, 2016) and IDEC (Guo et al., 2017).
+
+Both pretrain the dense autoencoder, initialise cluster centres with k-means on the embedding, then
+train the encoder and the centres to sharpen Student-t soft assignments Q towards the target P
+(KL(P || Q)), refreshing P every `update_interval` batches and stopping once fewer than `tol` of the
+labels change between refreshes. IDEC keeps the decoder and minimises reconstruction + gamma * KL,
+which preserves the local structure of the data that DEC's clustering loss alone can distort.
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from sklearn.cluster import KMeans
+
+from core.algorithms.autoencoder import _AutoencoderClustering
+from core.algorithms.base import Interval
+
+
+class DEC(_AutoencoderClustering):
+    """Deep Embedded Clustering.
+
+    Parameters
+    ----------
+    n_clusters, latent_dim, hidden_units, epochs, batch_size, learning_rate, input_dropout,
+    restart_every, random_state
+        As :class:`~core.algorithms.autoencoder.AutoencoderKMeans` (``epochs`` are pretraining epochs).
+    cluster_epochs : int, default=30
+        Most passes over the data in the clustering phase (it usually stops earlier, see `tol`).
+    update_interval : int or None, default=None
+        Batches between refreshes of the target distribution; None means once per pass over the
+        data (a default that adapts to the data's size, chosen without labels).
+    tol : float, default=0.001
+        Stop when fewer than this fraction of labels change between two refreshes.
+    cluster_learning_rate : float, default=0.01
+        SGD (momentum 0.9) step size of the clustering phase, as in DEC's reference code.
+    alpha : float, default=1.0
+        Degrees of freedom of the Student-t kernel.
+
+    Attributes
+    ----------
+    labels_, embedding_, history_, timings_, autoencoder_
+        As the autoencoder methods; `embedding_` is the encoder's output after the clustering phase.
+    cluster_centers_ : ndarray of shape (n_clusters, latent_dim)
+    probabilities_ : ndarray of shape (n_samples, n_clusters)
+        Soft assignments Q; ``probabilities_.max(axis=1)`` is each sample's confidence.
+    initial_labels_ : ndarray of shape (n_samples,)
+        The k-means labels the clustering phase started from.
+    label_changes_ : list of float
+        Fraction of labels that changed at each refresh of the target distribution.
+    """
+
+    _parameter_constraints = {
+        **_AutoencoderClustering._parameter_constraints,
+        "cluster_epochs": Interval(int, 0, None),
+        "tol": Interval(float, 0, 1),
+        "cluster_learning_rate": Interval(float, 0, 1, low_open=True),
+        "alpha": Interval(float, 0, None, low_open=True),
+    }
+    _title = "DEC"
+
+    def __init__(self, n_clusters: int = 10, *, latent_dim: int = 10, hidden_units=(500, 500, 2000),
+                 epochs: int = 75, batch_size: int = 256, learning_rate: float = 1e-3,
+                 input_dropout: float = 0.0, restart_every: int = 25, cluster_epochs: int = 30,
+                 update_interval=None, tol: float = 0.001, cluster_learning_rate: float = 0.01,
+                 alpha: float = 1.0, random_state: int = 0):
+        super().__init__(n_clusters, latent_dim=latent_dim, hidden_units=hidden_units, epochs=epochs,
+                         batch_size=batch_size, learning_rate=learning_rate, input_dropout=input_dropout,
+                         restart_every=restart_every, random_state=random_state)
+        self.cluster_epochs = cluster_epochs
+        self.update_interval = update_interval
+        self.tol = tol
+        self.cluster_learning_rate = cluster_learning_rate
+        self.alpha = alpha
+
+    def _validate_parameters(self, n_samples: int) -> None:
+        if self.update_interval is not None and not Interval(int, 1, None).accepts(self.update_interval):
+            raise ValueError(f"{type(self).__name__}: update_interval must be None or an integer >= 1; "
+                             f"got {self.update_interval!r}.")
+        super()._validate_parameters(n_samples)
+
+    def _clustering_loss_terms(self):
+        """(gamma, uses_decoder): DEC trains on the clustering loss alone."""
+        return 1.0, False
+
+    def _fit(self, X: np.ndarray) -> None:
+        from core.models.autoencoder import encode
+
+        flat = X.reshape(len(X), -1)
+        self._pretrain(flat)
+        report = self._reporter("init")
+        report("Initialising cluster centres with k-means on the embedding", 0.0)
+        with self._timed("init"):
+            kmeans = KMeans(self.n_clusters, n_init=20, random_state=self.random_state).fit(encode(self.autoencoder_, flat))
+        self.initial_labels_ = kmeans.labels_.astype(np.int64)
+        with self._timed("cluster"):
+            self._clustering_phase(flat, kmeans.cluster_centers_)
+
+    def _clustering_phase(self, flat: np.ndarray, initial_centers: np.ndarray) -> None:
+        import keras
+        import tensorflow as tf
+
+        from core.models.autoencoder import encode
+        from core.models.clustering import kl_divergence, soft_assignments, target_distribution
+
+        gamma, uses_decoder = self._clustering_loss_terms()
+        encoder, decoder = self.autoencoder_.encoder, self.autoencoder_.decoder
+        centers = tf.Variable(initial_centers.astype(np.float32), name="cluster_centers")
+        variables = encoder.trainable_variables + [centers]
+        if uses_decoder:
+            variables += decoder.trainable_variables
+        optimizer = keras.optimizers.SGD(learning_rate=self.cluster_learning_rate, momentum=0.9)
+        data = tf.constant(flat)
+        alpha = float(self.alpha)
+
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.int32), tf.TensorSpec([None, None], tf.float32)])
+        def train_step(indices, target):
+            batch = tf.gather(data, indices)
+            with tf.GradientTape() as tape:
+                z = encoder(batch, training=True)
+                clustering = kl_divergence(target, soft_assignments(z, centers, alpha))
+                loss = gamma * clustering
+                if uses_decoder:
+                    loss = loss + tf.reduce_mean(tf.square(batch - decoder(z, training=True)))
+            optimizer.apply(tape.gradient(loss, variables), variables)
+            return loss
+
+        def assignments():
+            return np.asarray(soft_assignments(encode(self.autoencoder_, flat), centers, alpha))
+
+        n = len(flat)
+        batch_size = int(min(self.batch_size, n))
+        steps_per_epoch = int(np.ceil(n / batch_size))
+        update_interval = self.update_interval or steps_per_epoch
+        max_steps = self.cluster_epochs * steps_per_epoch
+        rng = np.random.default_rng(self.random_state)
+        report = self._reporter("cluster")
+        start = time.perf_counter()
+        previous = self.initial_labels_
+        self.label_changes_ = []
+        order, losses = rng.permutation(n).astype(np.int32), []
+        step = 0
+        while step < max_steps:
+            if step % update_interval == 0:
+                q = assignments()
+                target = np.asarray(target_distribution(q), dtype=np.float32)
+                labels = q.argmax(axis=1)
+                changed = float(np.mean(labels != previous))
+                previous = labels
+                if step > 0:
+                    self.label_changes_.append(changed)
+                    self.history_.append({"phase": "cluster", "epoch": len(self.label_changes_),
+                                          "loss": float(np.mean(losses)), "label_change": changed,
+                                          "elapsed": time.perf_counter() - start})
+                    losses = []
+                    if changed < self.tol:
+                        break
+            position = (step % steps_per_epoch) * batch_size
+            if position == 0 and step > 0:
+                order = rng.permutation(n).astype(np.int32)
+            indices = order[position:position + batch_size]
+            loss = float(train_step(tf.constant(indices), tf.constant(target[indices])))
+            if not np.isfinite(loss):
+                raise FloatingPointError(f"{self._title}'s clustering loss diverged (became {loss}); "
+                                         "try a smaller cluster learning rate.")
+            losses.append(loss)
+            step += 1
+            report(f"{self._title}: refining clusters (step {step} of at most {max_steps})", step / max_steps,
+                   epoch=step // steps_per_epoch + 1, n_epochs=self.cluster_epochs,
+                   step=step % steps_per_epoch, n_steps=steps_per_epoch, loss=loss)
+        report(f"{self._title}: clusters refined", 1.0)
+        q = assignments()
+        self.probabilities_ = q
+        self.labels_ = q.argmax(axis=1).astype(np.int64)
+        self.cluster_centers_ = centers.numpy()
+        self.embedding_ = encode(self.autoencoder_, flat)
+        self._centers = centers
+
+    def _predict_embedding(self, Z):
+        from core.models.clustering import soft_assignments
+
+        return np.asarray(soft_assignments(Z.astype(np.float32), self._centers, float(self.alpha))).argmax(axis=1)
+
+
+class IDEC(DEC):
+    """Improved DEC: DEC that keeps the decoder, minimising reconstruction + `gamma` x clustering loss.
+
+    Takes the parameters of :class:`DEC` plus
+
+    gamma : float, default=0.1
+        Weight of the clustering loss against the reconstruction loss (0.1 in the IDEC paper).
+    """
+
+    _parameter_constraints = {**DEC._parameter_constraints, "gamma": Interval(float, 0, None, low_open=True)}
+    _title = "IDEC"
+
+    def __init__(self, n_clusters: int = 10, *, latent_dim: int = 10, hidden_units=(500, 500, 2000),
+                 epochs: int = 75, batch_size: int = 256, learning_rate: float = 1e-3,
+                 input_dropout: float = 0.0, restart_every: int = 25, cluster_epochs: int = 30,
+                 update_interval=None, tol: float = 0.001, cluster_learning_rate: float = 0.01,
+                 alpha: float = 1.0, gamma: float = 0.1, random_state: int = 0):
+        super().__init__(n_clusters, latent_dim=latent_dim, hidden_units=hidden_units, epochs=epochs,
+                         batch_size=batch_size, learning_rate=learning_rate, input_dropout=input_dropout,
+                         restart_every=restart_every, cluster_epochs=cluster_epochs,
+                         update_interval=update_interval, tol=tol, cluster_learning_rate=cluster_learning_rate,
+                         alpha=alpha, random_state=random_state)
+        self.gamma = gamma
+
+    def _clustering_loss_terms(self):
+        return self.gamma, True
