@@ -26,7 +26,8 @@ class RunConfig:
     """Everything needed to repeat a run.
 
     `n_clusters` None means "the number of classes when known, else 10"; `n_samples` None means the
-    whole dataset; `params` are the algorithm's own (see its ParamSpecs), the rest at defaults.
+    whole dataset, otherwise a stratified subset drawn with `subset_seed` (fixed, so runs with
+    different seeds see the same images); `params` are the algorithm's own (see its ParamSpecs).
     """
 
     dataset: str = DEFAULT_DATASET
@@ -38,6 +39,7 @@ class RunConfig:
     seed: int = 0
     projection: Optional[str] = "umap"
     dataset_options: dict = field(default_factory=dict)
+    subset_seed: int = 0
 
 
 @dataclass
@@ -102,7 +104,7 @@ def prepare_data(config: RunConfig, dataset: Optional[Dataset] = None) -> tuple[
     """The (subsampled) dataset of a run and its preprocessed images."""
     if dataset is None:
         dataset = load_dataset(config.dataset, **config.dataset_options)
-    dataset = stratified_subsample(dataset, config.n_samples, seed=config.seed)
+    dataset = stratified_subsample(dataset, config.n_samples, seed=config.subset_seed)
     return dataset, preprocess(dataset.images, config.preprocessing)
 
 

@@ -48,6 +48,16 @@ def match_labels(labels_true, labels_pred) -> dict:
     return {clusters[r].item(): classes[c].item() for r, c in zip(rows, cols)}
 
 
+def contingency_in_matched_order(labels_true, labels_pred) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`contingency` with clusters (rows) ordered by the class each is matched to, so that
+    agreement shows as a diagonal; unmatched clusters come last."""
+    counts, clusters, classes = contingency(labels_true, labels_pred)
+    matched = match_labels(labels_true, labels_pred)
+    column = {c: i for i, c in enumerate(classes.tolist())}
+    order = sorted(range(len(clusters)), key=lambda r: column.get(matched.get(clusters[r].item()), len(classes)))
+    return counts[order], clusters[order], classes
+
+
 def clustering_accuracy(labels_true, labels_pred) -> float:
     """Best accuracy over one-to-one matchings of clusters to classes (1.0 for any relabelling of the truth)."""
     counts, _, _ = contingency(labels_true, labels_pred)

@@ -2,7 +2,7 @@
 import pandas as pd
 import streamlit as st
 
-from core.metrics import contingency, match_labels
+from core.metrics import contingency_in_matched_order
 from core.viz.figures import contingency_heatmap, loss_curve, metrics_bar
 from ui.state import require_result
 
@@ -39,12 +39,8 @@ with right:
         st.info(f"{result.algorithm_title} has no training loss: it does not train a network.")
 
 if data.has_labels:
-    counts, clusters, classes = contingency(data.labels, result.labels)
-    # Rows in the order of the label each cluster is matched to, so agreement shows as a diagonal.
-    matched = match_labels(data.labels, result.labels)
-    class_position = {c: i for i, c in enumerate(classes.tolist())}
-    order = sorted(range(len(clusters)), key=lambda r: class_position.get(matched.get(clusters[r].item()), len(classes)))
-    st.plotly_chart(contingency_heatmap(counts[order], clusters[order], [data.label_name(int(c)) for c in classes]),
+    counts, clusters, classes = contingency_in_matched_order(data.labels, result.labels)
+    st.plotly_chart(contingency_heatmap(counts, clusters, [data.label_name(int(c)) for c in classes]),
                     key="metrics_heatmap")
     st.caption("Rows are ordered by the label each cluster is matched to (Hungarian matching), "
                "so a perfect clustering is a diagonal.")

@@ -22,79 +22,87 @@ def param_widget(p, key: str):
     if p.kind == "choice":
         if all(isinstance(o, float) for o in p.options):
             return st.select_slider(p.label, options=list(p.options), value=p.default, key=key, help=p.help)
-        return st.selectbox(p.label, list(p.options), index=list(p.options).index(p.default), key=key, help=p.help)
+        format_option = {True: "Yes", False: "No"}.get if all(isinstance(o, bool) for o in p.options) else str
+        return st.selectbox(p.label, list(p.options), index=list(p.options).index(p.default), key=key, help=p.help,
+                            format_func=format_option)
     cast = int if p.kind == "int" else float
     return st.slider(p.label, cast(p.low), cast(p.high), cast(p.default), step=cast(p.step), key=key, help=p.help)
 
 
 st.title("Train")
 
-settings, preview = st.columns([3, 2], gap="large")
 
-with settings:
-    dataset_name = st.selectbox(
-        "Dataset", list(DATASETS), index=list(DATASETS).index(DEFAULT_DATASET),
-        format_func=lambda name: DATASETS[name].title, key="train_dataset",
-    )
-    spec = DATASETS[dataset_name]
-    dataset_options = {p.name: param_widget(p, f"train_{dataset_name}_{p.name}") for p in spec.options}
-    try:
-        with st.spinner(f"Loading {spec.title}..." + (" (downloading on first use)" if spec.needs_download else "")):
-            data = cached_dataset(dataset_name, tuple(sorted(dataset_options.items())))
-    except DatasetUnavailable as error:
-        st.error(str(error), icon=":material/cloud_off:")
-        st.stop()
+def training_form() -> None:
+    """Dataset, algorithm and parameter widgets, the preview, and the Train button."""
+    settings, preview = st.columns([3, 2], gap="large")
 
-with preview:
-    h, w, c = data.image_shape
-    st.markdown(f"**{spec.title}**")
-    st.caption(data.description)
-    classes = f", {data.n_classes} classes" if data.has_labels else ", no labels"
-    st.markdown(f"{data.n_samples:,} images of {h}x{w}{'' if c == 1 else f'x{c}'}{classes}")
-    first = np.random.default_rng(0).choice(data.n_samples, size=min(30, data.n_samples), replace=False)
-    st.image(image_grid(data.images[np.sort(first)], n_cols=10, size=40), caption="A few images of the dataset")
-
-with settings:
-    n_samples = None
-    if data.n_samples > LARGE_DATASET:
-        n_samples = st.slider(
-            "Sample size", 1000, data.n_samples, min(DEFAULT_SAMPLE, data.n_samples), step=1000,
-            key=f"train_sample_{dataset_name}",
-            help="A stratified subset (same class proportions, fixed seed) keeps training and UMAP fast.",
+    with settings:
+        dataset_name = st.selectbox(
+            "Dataset", list(DATASETS), index=list(DATASETS).index(DEFAULT_DATASET),
+            format_func=lambda name: DATASETS[name].title, key="train_dataset",
         )
-    used = n_samples or data.n_samples
+        spec = DATASETS[dataset_name]
+        dataset_options = {p.name: param_widget(p, f"train_{dataset_name}_{p.name}") for p in spec.options}
+        try:
+            with st.spinner(f"Loading {spec.title}..." + (" (downloading on first use)" if spec.needs_download else "")):
+                data = cached_dataset(dataset_name, tuple(sorted(dataset_options.items())))
+        except DatasetUnavailable as error:
+            st.error(str(error), icon=":material/cloud_off:")
+            return  # the rest of the page (a running job's progress) still shows
 
-    algorithm = st.selectbox(
-        "Algorithm", list(ALGORITHMS), index=list(ALGORITHMS).index(DEFAULT_ALGORITHM),
-        format_func=lambda name: ALGORITHMS[name].title, key="train_algorithm",
-    )
-    algo = ALGORITHMS[algorithm]
-    st.caption(algo.description)
+    with preview:
+        h, w, c = data.image_shape
+        st.markdown(f"**{spec.title}**")
+        st.caption(data.description)
+        classes = f", {data.n_classes} classes" if data.has_labels else ", no labels"
+        st.markdown(f"{data.n_samples:,} images of {h}x{w}{'' if c == 1 else f'x{c}'}{classes}")
+        first = np.random.default_rng(0).choice(data.n_samples, size=min(30, data.n_samples), replace=False)
+        st.image(image_grid(data.images[np.sort(first)], n_cols=10, size=40), caption="A few images of the dataset")
 
-    n_clusters = st.slider(
-        "Number of clusters", 2, int(min(50, used)), int(min(default_n_clusters(data), used)),
-        key=f"train_n_clusters_{dataset_name}_{data.n_classes}",
-        help="Defaults to the number of classes when the dataset has labels.",
-    )
+    with settings:
+        n_samples = None
+        if data.n_samples > LARGE_DATASET:
+            n_samples = st.slider(
+                "Sample size", 1000, data.n_samples, min(DEFAULT_SAMPLE, data.n_samples), step=1000,
+                key=f"train_sample_{dataset_name}",
+                help="A stratified subset (same class proportions, fixed seed) keeps training and UMAP fast.",
+            )
+        used = n_samples or data.n_samples
 
-    params = {p.name: param_widget(p, f"train_{algorithm}_{p.name}") for p in algo.params if not p.advanced}
-    with st.expander("Advanced"):
-        params.update({p.name: param_widget(p, f"train_{algorithm}_{p.name}") for p in algo.params if p.advanced})
-        preprocessing = st.selectbox(
-            "Preprocessing", list(PREPROCESSING), index=list(PREPROCESSING).index(DEFAULT_PREPROCESSING),
-            format_func=PREPROCESSING.get, key="train_preprocessing",
+        algorithm = st.selectbox(
+            "Algorithm", list(ALGORITHMS), index=list(ALGORITHMS).index(DEFAULT_ALGORITHM),
+            format_func=lambda name: ALGORITHMS[name].title, key="train_algorithm",
         )
-        seed = int(st.number_input("Seed", 0, 2**31 - 1, 0, step=1, key="train_seed",
-                                   help="Same seed and settings give the same result."))
+        algo = ALGORITHMS[algorithm]
+        st.caption(algo.description)
 
-job = current_job()
-running = job is not None and job.status == RUNNING
-if st.button("Train", type="primary", disabled=running, key="train", icon=":material/play_arrow:"):
-    config = RunConfig(dataset=dataset_name, algorithm=algorithm, n_clusters=n_clusters, params=params,
-                       n_samples=n_samples, preprocessing=preprocessing, seed=seed,
-                       dataset_options=dataset_options)
-    start_job(TrainingJob(config))
-    st.rerun()
+        n_clusters = st.slider(
+            "Number of clusters", 2, int(min(50, used)), int(min(default_n_clusters(data), used)),
+            key=f"train_n_clusters_{dataset_name}_{data.n_classes}",
+            help="Defaults to the number of classes when the dataset has labels.",
+        )
+
+        params = {p.name: param_widget(p, f"train_{algorithm}_{p.name}") for p in algo.params if not p.advanced}
+        with st.expander("Advanced"):
+            params.update({p.name: param_widget(p, f"train_{algorithm}_{p.name}") for p in algo.params if p.advanced})
+            preprocessing = st.selectbox(
+                "Preprocessing", list(PREPROCESSING), index=list(PREPROCESSING).index(DEFAULT_PREPROCESSING),
+                format_func=PREPROCESSING.get, key="train_preprocessing",
+            )
+            seed = int(st.number_input("Seed", 0, 2**31 - 1, 0, step=1, key="train_seed",
+                                       help="Same seed and settings give the same result."))
+
+    job = current_job()
+    running = job is not None and job.status == RUNNING
+    if st.button("Train", type="primary", disabled=running, key="train", icon=":material/play_arrow:"):
+        config = RunConfig(dataset=dataset_name, algorithm=algorithm, n_clusters=n_clusters, params=params,
+                           n_samples=n_samples, preprocessing=preprocessing, seed=seed,
+                           dataset_options=dataset_options)
+        start_job(TrainingJob(config))
+        st.rerun()
+
+
+training_form()
 
 
 def describe(snap) -> str:
@@ -131,6 +139,7 @@ def live_progress() -> None:
     show_losses(snap)
 
 
+job = current_job()
 if job is not None:
     if job.status == RUNNING:
         live_progress()

@@ -1,10 +1,6 @@
 #!/usr/bin/env bash
-# Set up a fresh virtual environment (if missing) and start the dashboard on the bundled digits.
+# Set up the virtual environment (if missing) and start the dashboard on the bundled digits.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PYTHON=${PYTHON:-python3}
-[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
-.venv/bin/pip install -q --upgrade pip
-.venv/bin/pip install -q -r requirements.txt
-.venv/bin/python -m core warmup   # compile UMAP's numba code once (cached on disk afterwards)
+bash scripts/setup_venv.sh requirements.txt
 exec .venv/bin/streamlit run app.py "$@"

@@ -69,3 +69,11 @@ def test_evaluate_without_labels_reports_silhouette_only_and_why():
     assert report.accuracy is None and report.nmi is None
     assert report.silhouette.score is not None
     assert "no true labels" in report.note
+
+
+def test_contingency_in_matched_order_puts_agreement_on_the_diagonal():
+    truth = np.repeat([0, 1, 2], 10)
+    pred = np.repeat([7, 3, 5], 10)  # class 0 -> cluster 7, 1 -> 3, 2 -> 5
+    counts, clusters, classes = metrics.contingency_in_matched_order(truth, pred)
+    assert clusters.tolist() == [7, 3, 5] and classes.tolist() == [0, 1, 2]
+    np.testing.assert_array_equal(counts, np.diag([10, 10, 10]))

@@ -44,7 +44,8 @@ def require_result() -> Optional[ClusteringResult]:
     if result is None:
         job = current_job()
         if job is not None and not job.done:
-            st.info("A model is training now. This page fills in when it finishes.")
+            st.info("A model is training now: follow it on the Train page, and come back here when it "
+                    "has finished.")
         else:
             st.info("Nothing to show yet: train a model first. Pick a dataset and an algorithm on the "
                     "**Train** page and press **Train**.")

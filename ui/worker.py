@@ -43,8 +43,14 @@ def _plain_main_module():
         sys.modules["__main__"] = saved
 
 
-def _worker_main(requests, events, cancelled_job) -> None:
-    """The worker process: warm up, then run each (job_id, config) it receives, reporting as it goes."""
+PROGRESS_INTERVAL = 0.1  # seconds between progress reports sent to the server (epoch ends always go)
+
+
+def _worker_main(requests, events, cancellations) -> None:
+    """The worker process: warm up, then run each (job_id, config) it receives, reporting as it goes.
+
+    `cancellations` carries ids of jobs to cancel; they are collected at every report point.
+    """
     from core import quiet_tensorflow_import
     from core.data import DatasetUnavailable
     from core.experiment import run_experiment
@@ -57,19 +63,34 @@ def _worker_main(requests, events, cancelled_job) -> None:
     except Exception:  # a failed warm-up only means the first projection compiles instead
         pass
     events.put(("ready", None, None))
+    cancelled: set = set()
+
+    def collect_cancellations() -> None:
+        while True:
+            try:
+                cancelled.add(cancellations.get_nowait())
+            except queue.Empty:
+                return
+
     while True:
         item = requests.get()
         if item is None:
             return
         job_id, config = item
-        if cancelled_job.value == job_id:
+        collect_cancellations()
+        if job_id in cancelled:
             events.put((CANCELLED, job_id, None))
             continue
+        last_sent = [0.0]
 
         def callback(event, job_id=job_id):
-            if cancelled_job.value == job_id:
+            collect_cancellations()
+            if job_id in cancelled:
                 raise TrainingCancelled()
-            events.put(("progress", job_id, event))
+            now = time.perf_counter()
+            if event.end_of_epoch or event.fraction >= 1.0 or now - last_sent[0] >= PROGRESS_INTERVAL:
+                last_sent[0] = now
+                events.put(("progress", job_id, event))
 
         try:
             result = run_experiment(config, callback=callback)
@@ -112,9 +133,12 @@ class TrainingJob:
     finished: Optional[float] = None
     _worker: Optional["TrainingWorker"] = None
     _done: threading.Event = field(default_factory=threading.Event)
+    _worker_done: threading.Event = field(default_factory=threading.Event)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def _report(self, kind: str, payload) -> None:
+    def _report(self, kind: str, payload, *, from_worker: bool = True) -> None:
+        if from_worker and kind != "progress":
+            self._worker_done.set()
         with self._lock:
             if self.status != RUNNING:
                 return  # already cancelled from the page: late reports change nothing
@@ -135,11 +159,15 @@ class TrainingJob:
         """Stop the job: it reports cancelled at once, and the worker stops at its next batch."""
         if self._worker is not None:
             self._worker.cancel(self)
-        self._report(CANCELLED, None)
+        self._report(CANCELLED, None, from_worker=False)
 
     def wait(self, timeout: Optional[float] = None) -> bool:
-        """Block until the job ends; True if it did within `timeout`."""
+        """Block until the job ends (for the page); True if it did within `timeout`."""
         return self._done.wait(timeout)
+
+    def wait_for_worker(self, timeout: Optional[float] = None) -> bool:
+        """Block until the worker itself is done with the job (after a cancel: until it stopped)."""
+        return self._worker_done.wait(timeout)
 
     @property
     def done(self) -> bool:
@@ -171,10 +199,10 @@ class TrainingWorker:
     def _start_process(self) -> None:
         self._requests = self._ctx.Queue()
         self._events = self._ctx.Queue()
-        self._cancelled = self._ctx.Value("q", 0)
+        self._cancellations = self._ctx.Queue()
         self.ready = False
         self._process = self._ctx.Process(target=_worker_main, name="training-worker", daemon=True,
-                                          args=(self._requests, self._events, self._cancelled))
+                                          args=(self._requests, self._events, self._cancellations))
         with _plain_main_module():
             self._process.start()
 
@@ -186,7 +214,7 @@ class TrainingWorker:
         return job
 
     def cancel(self, job: TrainingJob) -> None:
-        self._cancelled.value = job.id
+        self._cancellations.put(job.id)
 
     def waiting_reason(self, job: TrainingJob) -> str:
         if not self.ready:

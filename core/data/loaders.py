@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import importlib
+import socket
 
 import numpy as np
 
 from core.data.dataset import Dataset, DatasetUnavailable
 
+DOWNLOAD_TIMEOUT = 30  # seconds without an answer before a download counts as failed
 DIGIT_NAMES = [str(d) for d in range(10)]
 FASHION_NAMES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                  "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
@@ -31,6 +33,10 @@ def _load_keras_dataset(module_name: str, title: str):
     from core import quiet_tensorflow_import
 
     quiet_tensorflow_import()
+    previous_timeout = socket.getdefaulttimeout()
+    # keras downloads with urlretrieve, which has no timeout of its own: a network that silently
+    # drops traffic would otherwise hang the page instead of failing with a message.
+    socket.setdefaulttimeout(DOWNLOAD_TIMEOUT)
     try:
         module = importlib.import_module(module_name)
         (x_train, y_train), (x_test, y_test) = module.load_data()
@@ -40,6 +46,8 @@ def _load_keras_dataset(module_name: str, title: str):
             f"(afterwards it is read from the Keras cache in ~/.keras/datasets). "
             f"The other datasets still work. Details: {error}"
         ) from error
+    finally:
+        socket.setdefaulttimeout(previous_timeout)
     images = np.concatenate([x_train, x_test]).astype(np.float32) / 255.0
     labels = np.concatenate([y_train, y_test]).astype(np.int64).ravel()
     return images, labels
@@ -91,7 +99,7 @@ def _shape_prototypes(size: int) -> np.ndarray:
 
 
 def make_synthetic(n_samples: int = 1000, n_clusters: int = 5, image_size: int = 16,
-                   noise: float = 0.15, seed: int = 0) -> Dataset:
+                   noise: float = 0.15, seed: int = 0, with_labels: bool = True) -> Dataset:
     """Generated grayscale images with known clusters: each cluster is one geometric pattern,
     randomly shifted by up to two pixels, scaled in brightness and with Gaussian pixel noise.
 
@@ -103,6 +111,8 @@ def make_synthetic(n_samples: int = 1000, n_clusters: int = 5, image_size: int =
     noise : float, default=0.15
         Standard deviation of the pixel noise.
     seed : int, default=0
+    with_labels : bool, default=True
+        False hides the true clusters, as with data nobody has labelled.
     """
     if not 1 <= n_clusters <= len(SHAPE_NAMES):
         raise ValueError(f"synthetic data has 1 to {len(SHAPE_NAMES)} clusters, got {n_clusters}.")
@@ -121,8 +131,8 @@ def make_synthetic(n_samples: int = 1000, n_clusters: int = 5, image_size: int =
     return Dataset(
         name="synthetic",
         images=np.clip(images, 0, 1).astype(np.float32)[..., np.newaxis],
-        labels=labels,
-        class_names=SHAPE_NAMES[:n_clusters],
+        labels=labels if with_labels else None,
+        class_names=SHAPE_NAMES[:n_clusters] if with_labels else None,
         description=(f"{n_samples:,} generated {image_size}x{image_size} images of {n_clusters} geometric "
                      f"patterns, shifted and noisy (noise {noise}); made in code, no download."),
     )

@@ -35,6 +35,8 @@ DATASETS: dict[str, DatasetSpec] = {
                         ParamSpec("n_samples", "Images to generate", "int", 1000, 100, 10000, 100),
                         ParamSpec("n_clusters", "Patterns (true clusters)", "int", 5, 2, 10, 1),
                         ParamSpec("noise", "Pixel noise", "float", 0.15, 0.0, 0.5, 0.05),
+                        ParamSpec("with_labels", "True labels", "choice", True, options=(True, False),
+                                  help="Hide them to see the app as with unlabelled data (silhouette only)."),
                     )),
         DatasetSpec("mnist", "MNIST (28x28)", "Handwritten digits; downloaded once through keras.datasets.",
                     loaders.load_mnist, 70000, needs_download=True),

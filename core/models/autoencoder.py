@@ -79,7 +79,6 @@ def train_autoencoder(
     phase: str = "pretrain",
     input_dropout: float = 0.0,
     restart_every: int = 0,
-    reports_per_epoch: int = 10,
 ) -> list[dict]:
     """Minimise the mean squared reconstruction error of `autoencoder` on `X` with Adam.
 
@@ -92,8 +91,8 @@ def train_autoencoder(
     one uninterrupted run (measured with bench/default_run.py and by hand).
 
     A custom `tf.function` step over shuffled batches: steadier and faster than `Model.fit` on small
-    CPUs. Reports to `callback` about `reports_per_epoch` times per epoch and once at each epoch's
-    end; a callback that raises `TrainingCancelled` stops training at the next batch.
+    CPUs. Reports to `callback` after every batch (so a cancel takes effect within one batch; the
+    receiver may throttle what it shows) and once more at each epoch's end; a callback that raises `TrainingCancelled` stops training at the next batch.
 
     Returns the history: one ``{"epoch", "loss", "elapsed"}`` dict per completed epoch.
 
@@ -128,7 +127,6 @@ def train_autoencoder(
         return train_step
 
     report = PhaseReporter(callback, phase)
-    report_every = max(1, n_steps // max(1, reports_per_epoch))
     rng = np.random.default_rng(seed)
     history: list[dict] = []
     start = time.perf_counter()
@@ -147,7 +145,7 @@ def train_autoencoder(
                 )
             total += loss * len(indices)
             seen += len(indices)
-            if (step + 1) % report_every == 0 and step + 1 < n_steps:
+            if step + 1 < n_steps:
                 report(
                     f"Training autoencoder: epoch {epoch}/{epochs}",
                     ((epoch - 1) + (step + 1) / n_steps) / epochs,
