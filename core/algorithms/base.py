@@ -26,10 +26,12 @@ from core.progress import PhaseReporter, ProgressCallback
 class Interval:
     """An allowed numeric range for a parameter: ``Interval(int, 1, None)`` means integers >= 1."""
 
-    def __init__(self, kind, low=None, high=None, *, low_open: bool = False):
-        self.kind, self.low, self.high, self.low_open = kind, low, high, low_open
+    def __init__(self, kind, low=None, high=None, *, low_open: bool = False, allow_none: bool = False):
+        self.kind, self.low, self.high, self.low_open, self.allow_none = kind, low, high, low_open, allow_none
 
     def accepts(self, value) -> bool:
+        if value is None:
+            return self.allow_none
         if isinstance(value, bool):
             return False
         numeric = numbers.Integral if self.kind is int else numbers.Real
@@ -43,7 +45,8 @@ class Interval:
         kind = "an integer" if self.kind is int else "a number"
         low = "" if self.low is None else f"{'>' if self.low_open else '>='} {self.low}"
         high = "" if self.high is None else f"<= {self.high}"
-        return f"{kind} {' and '.join(p for p in (low, high) if p)}".strip()
+        text = f"{kind} {' and '.join(p for p in (low, high) if p)}".strip()
+        return f"None or {text}" if self.allow_none else text
 
 
 class OneOf:

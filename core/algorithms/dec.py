@@ -54,6 +54,7 @@ class DEC(_AutoencoderClustering):
     _parameter_constraints = {
         **_AutoencoderClustering._parameter_constraints,
         "cluster_epochs": Interval(int, 0, None),
+        "update_interval": Interval(int, 1, None, allow_none=True),
         "tol": Interval(float, 0, 1),
         "cluster_learning_rate": Interval(float, 0, 1, low_open=True),
         "alpha": Interval(float, 0, None, low_open=True),
@@ -73,12 +74,6 @@ class DEC(_AutoencoderClustering):
         self.tol = tol
         self.cluster_learning_rate = cluster_learning_rate
         self.alpha = alpha
-
-    def _validate_parameters(self, n_samples: int) -> None:
-        if self.update_interval is not None and not Interval(int, 1, None).accepts(self.update_interval):
-            raise ValueError(f"{type(self).__name__}: update_interval must be None or an integer >= 1; "
-                             f"got {self.update_interval!r}.")
-        super()._validate_parameters(n_samples)
 
     def _clustering_loss_terms(self):
         """(gamma, uses_decoder): DEC trains on the clustering loss alone."""

@@ -52,7 +52,7 @@ ALGORITHMS: dict[str, AlgorithmSpec] = {
         AlgorithmSpec(
             "ae_kmeans", "Autoencoder + k-means", AutoencoderKMeans,
             "Learns a compact embedding with a dense autoencoder, then runs k-means on it. "
-            "Good first deep method: simple, fast, and usually better than k-means on pixels.",
+            "A good first deep method: simple and quick. Compare it with k-means on pixels on the same data.",
             _AUTOENCODER_PARAMS, deep=True,
         ),
         AlgorithmSpec(
