@@ -27,8 +27,6 @@ class AlgorithmSpec:
             raise ValueError(f"{self.title} has no parameter(s) {', '.join(sorted(unknown))}.")
         return self.estimator(n_clusters=n_clusters, **params)
 
-    def defaults(self) -> dict:
-        return {p.name: p.default for p in self.params}
 
 
 _AUTOENCODER_PARAMS = (

@@ -21,8 +21,6 @@ class DatasetSpec:
     needs_download: bool = False
     options: Sequence[ParamSpec] = ()
 
-    def defaults(self) -> dict:
-        return {p.name: p.default for p in self.options}
 
 
 DATASETS: dict[str, DatasetSpec] = {
