@@ -14,6 +14,8 @@ page = st.navigation([
     st.Page("pages/train.py", title="Train", icon=":material/model_training:", default=True),
     st.Page("pages/explore.py", title="Explore", icon=":material/scatter_plot:"),
     st.Page("pages/metrics.py", title="Metrics", icon=":material/analytics:"),
+    st.Page("pages/model.py", title="Model", icon=":material/hub:"),
+    st.Page("pages/clusters.py", title="How many clusters?", icon=":material/query_stats:"),
 ])
 show_sidebar()
 page.run()

@@ -58,6 +58,11 @@ class ClusteringResult:
     projections: dict = field(default_factory=dict)
     started_at: str = ""
     versions: dict = field(default_factory=dict)
+    view_data: dict = field(default_factory=dict)
+
+    @property
+    def spec(self):
+        return get_algorithm(self.config.algorithm)
 
     @property
     def algorithm_title(self) -> str:
@@ -142,6 +147,8 @@ def run_experiment(config: RunConfig, *, callback: Optional[ProgressCallback] = 
     n_clusters = config.n_clusters or default_n_clusters(dataset)
     estimator = spec.build(n_clusters, random_state=config.seed, **config.params)
     estimator.fit(X, callback=callback)
+    if not spec.uses_n_clusters:
+        n_clusters = int(len(np.unique(estimator.labels_[estimator.labels_ >= 0])))
     timings.update(estimator.timings_)
 
     report = PhaseReporter(callback, "evaluate")
@@ -154,6 +161,7 @@ def run_experiment(config: RunConfig, *, callback: Optional[ProgressCallback] = 
         config=config, dataset=dataset, labels=estimator.labels_, embedding=estimator.embedding_,
         n_clusters=n_clusters, estimator_params=estimator.get_params(), history=list(estimator.history_),
         timings=timings, metrics=metrics, started_at=started_at, versions=library_versions(),
+        view_data=estimator.view_data(),
     )
     if config.projection:
         report = PhaseReporter(callback, "project")

@@ -9,7 +9,8 @@ from typing import Any, Optional, Sequence
 class ParamSpec:
     """One tunable parameter: how the UI shows it and its default.
 
-    `kind` is "int", "float" or "choice"; `advanced` parameters go into the Advanced expander.
+    `kind` is "int", "float", "choice" or "optional_float" (a number that may be left empty, None, for
+    an automatic value); `advanced` parameters go into the Advanced expander.
     """
 
     name: str

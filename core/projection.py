@@ -45,7 +45,17 @@ def _exact_knn(X: np.ndarray, n_neighbors: int):
     return indices, distances
 
 
-def _umap(X: np.ndarray, n_neighbors: int, random_state: int) -> np.ndarray:
+def umap_embed(X: np.ndarray, n_components: int = 2, *, n_neighbors: int = 15, min_dist: float = 0.1,
+               random_state: int = 0) -> np.ndarray:
+    """UMAP of `X` to `n_components` dimensions, with exact nearest neighbours (see `_exact_knn`)."""
+    X = np.asarray(X, dtype=np.float32).reshape(len(X), -1)
+    projection = _umap(X, n_neighbors, random_state, n_components=n_components, min_dist=min_dist)
+    _warm.set()
+    return projection
+
+
+def _umap(X: np.ndarray, n_neighbors: int, random_state: int, *, n_components: int = 2,
+          min_dist: float = 0.1) -> np.ndarray:
     from core import quiet_tensorflow_import
 
     quiet_tensorflow_import()  # umap imports TensorFlow when it is installed: do it quietly
@@ -54,7 +64,7 @@ def _umap(X: np.ndarray, n_neighbors: int, random_state: int) -> np.ndarray:
     n_neighbors = int(min(n_neighbors, len(X) - 1))
     knn_indices, knn_distances = _exact_knn(X, n_neighbors)
     reducer = umap.UMAP(
-        n_components=2, n_neighbors=n_neighbors, min_dist=0.1, random_state=random_state,
+        n_components=n_components, n_neighbors=n_neighbors, min_dist=min_dist, random_state=random_state,
         precomputed_knn=(knn_indices, knn_distances, None), n_jobs=1,
     )
     with warnings.catch_warnings():

@@ -7,6 +7,10 @@ from core.viz.figures import cluster_sizes_bar, projection_scatter
 from core.viz.images import to_uint8
 from ui.state import require_result
 
+def cluster_name(cluster) -> str:
+    return "noise" if cluster < 0 else f"cluster {cluster}"
+
+
 st.title("Explore")
 result = require_result()
 if result is None:
@@ -29,7 +33,7 @@ points = result.projection(method)
 
 true_names = [data.label_name(int(y)) for y in data.labels] if data.has_labels else None
 if colour_by == "Cluster":
-    groups, names = result.labels, {int(c): f"cluster {c}" for c in np.unique(result.labels)}
+    groups, names = result.labels, {int(c): cluster_name(c) for c in np.unique(result.labels)}
 else:
     groups, names = data.labels, {int(y): data.label_name(int(y)) for y in np.unique(data.labels)}
 st.plotly_chart(
@@ -48,7 +52,7 @@ with gallery_col:
     st.subheader("Gallery")
     size_of = dict(zip(clusters.tolist(), counts.tolist()))
     cluster = st.selectbox("Cluster", clusters.tolist(), key="explore_cluster",
-                           format_func=lambda c: f"cluster {c} ({size_of[c]} images)")
+                           format_func=lambda c: f"{cluster_name(c)} ({size_of[c]} images)")
     members = result.members(cluster)
     n_show = st.slider("Images shown", 8, 96, 40, step=8, key="explore_n_show")
     shown = np.random.default_rng(0).choice(members, size=min(n_show, len(members)), replace=False)

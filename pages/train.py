@@ -9,7 +9,7 @@ from core.experiment import RunConfig, default_n_clusters
 from core.viz.figures import loss_curve
 from core.viz.images import image_grid
 from ui.cache import cached_dataset
-from ui.state import current_job, current_result, start_job
+from ui.state import TAKEN_N_CLUSTERS, current_job, current_result, start_job
 from ui.worker import CANCELLED, FAILED, FINISHED, RUNNING, TrainingJob
 
 LARGE_DATASET = 5000  # above this many images, offer a sample-size control
@@ -18,7 +18,11 @@ POLL_SECONDS = 0.5
 
 
 def param_widget(p, key: str):
-    """The widget for one ParamSpec: a slider, a select-slider for listed numbers, or a select box."""
+    """The widget for one ParamSpec: a slider, a select-slider for listed numbers, a select box, or a
+    number box that may stay empty (None: the algorithm's automatic value)."""
+    if p.kind == "optional_float":
+        return st.number_input(p.label, min_value=p.low, max_value=p.high, value=p.default, step=p.step,
+                               format="%.4f", placeholder="automatic", key=key, help=p.help)
     if p.kind == "choice":
         if all(isinstance(o, float) for o in p.options):
             return st.select_slider(p.label, options=list(p.options), value=p.default, key=key, help=p.help)
@@ -27,6 +31,20 @@ def param_widget(p, key: str):
                             format_func=format_option)
     cast = int if p.kind == "int" else float
     return st.slider(p.label, cast(p.low), cast(p.high), cast(p.default), step=cast(p.step), key=key, help=p.help)
+
+
+def cluster_count_slider(dataset_name: str, data, used: int) -> int:
+    """The cluster-count slider; a count taken on the "How many clusters?" page is applied here."""
+    key = f"train_n_clusters_{dataset_name}_{data.n_classes}"
+    low, high = 2, int(min(50, used))
+    taken = st.session_state.pop(TAKEN_N_CLUSTERS, None)
+    if taken is not None and taken[0] == dataset_name:
+        st.session_state[key] = int(min(max(taken[1], low), high))
+        st.toast(f"Number of clusters set to {st.session_state[key]}.", icon=":material/check:")
+    value = {} if key in st.session_state else {"value": int(min(default_n_clusters(data), used))}
+    return st.slider("Number of clusters", low, high, key=key,
+                     help="Defaults to the number of classes when the dataset has labels; the "
+                          "\"How many clusters?\" page suggests one from the data.", **value)
 
 
 st.title("Train")
@@ -71,16 +89,16 @@ def training_form() -> None:
 
         algorithm = st.selectbox(
             "Algorithm", list(ALGORITHMS), index=list(ALGORITHMS).index(DEFAULT_ALGORITHM),
-            format_func=lambda name: ALGORITHMS[name].title, key="train_algorithm",
+            format_func=lambda name: f"{ALGORITHMS[name].family} · {ALGORITHMS[name].title}", key="train_algorithm",
         )
         algo = ALGORITHMS[algorithm]
         st.caption(algo.description)
 
-        n_clusters = st.slider(
-            "Number of clusters", 2, int(min(50, used)), int(min(default_n_clusters(data), used)),
-            key=f"train_n_clusters_{dataset_name}_{data.n_classes}",
-            help="Defaults to the number of classes when the dataset has labels.",
-        )
+        n_clusters = None
+        if algo.uses_n_clusters:
+            n_clusters = cluster_count_slider(dataset_name, data, used)
+        else:
+            st.caption("The number of clusters is found by the algorithm; points in sparse regions are noise.")
 
         params = {p.name: param_widget(p, f"train_{algorithm}_{p.name}") for p in algo.params if not p.advanced}
         with st.expander("Advanced"):

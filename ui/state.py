@@ -11,8 +11,10 @@ from ui.worker import TrainingJob
 
 JOB = "job"          # the TrainingJob of this session (running or done), or None
 RESULT = "result"    # the latest finished ClusteringResult, or None
+TAKEN_N_CLUSTERS = "taken_n_clusters"  # (dataset, k) chosen on "How many clusters?", applied by Train
+SWEEPS = "cluster_count_sweeps"        # {(result id, low, high): ClusterCountSweep}
 
-_DEFAULTS = {JOB: None, RESULT: None}
+_DEFAULTS = {JOB: None, RESULT: None, SWEEPS: {}}
 
 
 def init_state() -> None:

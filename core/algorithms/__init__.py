@@ -1,11 +1,15 @@
 """Clustering algorithms behind one estimator-style interface, and their registry."""
 from core.algorithms.autoencoder import AutoencoderGMM, AutoencoderKMeans
 from core.algorithms.base import ClusteringAlgorithm
-from core.algorithms.classical import PixelKMeans
+from core.algorithms.classical import (Agglomerative, DBSCANClustering, GaussianMixtureClustering, HDBSCANClustering,
+                                       PixelKMeans, Spectral)
+from core.algorithms.dec import DCEC, DEC, IDEC
+from core.algorithms.n2d import N2D
 from core.algorithms.registry import ALGORITHMS, DEFAULT_ALGORITHM, AlgorithmSpec, get_algorithm
 from core.params import ParamSpec
 
 __all__ = [
-    "ALGORITHMS", "DEFAULT_ALGORITHM", "AlgorithmSpec", "AutoencoderGMM", "AutoencoderKMeans",
-    "ClusteringAlgorithm", "ParamSpec", "PixelKMeans", "get_algorithm",
+    "ALGORITHMS", "DCEC", "DEC", "DEFAULT_ALGORITHM", "IDEC", "N2D", "Agglomerative", "AlgorithmSpec",
+    "AutoencoderGMM", "AutoencoderKMeans", "ClusteringAlgorithm", "DBSCANClustering", "GaussianMixtureClustering",
+    "HDBSCANClustering", "ParamSpec", "PixelKMeans", "Spectral", "get_algorithm",
 ]

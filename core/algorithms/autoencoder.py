@@ -5,13 +5,49 @@ import numpy as np
 from sklearn.cluster import KMeans
 from sklearn.mixture import GaussianMixture
 
+from sklearn.utils.metaestimators import available_if
+
 from core.algorithms.base import ClusteringAlgorithm, Interval, OneOf, PositiveInts
+
+
+KMEANS_BACKENDS = ("auto", "scikit-learn", "tensorflow")
+
+
+def run_kmeans(Z: np.ndarray, n_clusters: int, *, backend: str = "auto", n_init: int = 10,
+               random_state: int = 0):
+    """k-means on `Z` with scikit-learn or TensorFlow; returns (centres, labels).
+
+    "auto" picks TensorFlow when a GPU is visible (its batched distances run there) and
+    scikit-learn otherwise (faster on a CPU).
+    """
+    if backend == "auto":
+        from core.models.kmeans import gpu_available
+
+        backend = "tensorflow" if gpu_available() else "scikit-learn"
+    if backend == "tensorflow":
+        from core.models.kmeans import kmeans
+
+        result = kmeans(Z, n_clusters, n_init=n_init, random_state=random_state)
+        return result.cluster_centers, result.labels
+    fitted = KMeans(n_clusters, n_init=n_init, random_state=random_state).fit(Z)
+    return fitted.cluster_centers_, fitted.labels_.astype(np.int64)
+
+
+def nearest_center(Z: np.ndarray, centers: np.ndarray) -> np.ndarray:
+    squared = ((Z[:, None, :] - centers[None, :, :]) ** 2).sum(axis=2)
+    return squared.argmin(axis=1).astype(np.int64)
+
+
+def _has_predict(estimator) -> bool:
+    return hasattr(estimator, "_predict_embedding")
 
 
 class _AutoencoderClustering(ClusteringAlgorithm):
     """The shared "pretrain, embed, initial clustering" step of every autoencoder method.
 
-    Subclasses implement `_cluster_embedding(Z)` returning labels, and may keep a model for `predict`.
+    Subclasses implement `_cluster_embedding(Z)` returning labels, and `_predict_embedding(Z)` where
+    the method can assign new samples. `_build_autoencoder` and `_inputs` choose the network (dense
+    here, convolutional in DCEC) and the shape it takes.
     """
 
     _parameter_constraints = {
@@ -39,15 +75,24 @@ class _AutoencoderClustering(ClusteringAlgorithm):
         self.restart_every = restart_every
         self.random_state = random_state
 
-    def _pretrain(self, flat: np.ndarray) -> None:
-        """Build and train the autoencoder (sets `autoencoder_` and `history_`)."""
-        from core.models.autoencoder import DenseAutoencoder, train_autoencoder
+    def _inputs(self, X: np.ndarray) -> np.ndarray:
+        """`X` in the shape the network takes: flattened for the dense autoencoder."""
+        return X.reshape(len(X), -1)
 
-        self.autoencoder_ = DenseAutoencoder(flat.shape[1], self.latent_dim, self.hidden_units,
-                                             seed=self.random_state)
+    def _build_autoencoder(self, inputs: np.ndarray):
+        from core.models.autoencoder import DenseAutoencoder
+
+        return DenseAutoencoder(inputs.shape[1], self.latent_dim, self.hidden_units, seed=self.random_state)
+
+    def _pretrain(self, inputs: np.ndarray) -> None:
+        """Build and train the autoencoder (sets `autoencoder_` and `history_`)."""
+        from core.models.autoencoder import train_autoencoder
+
+        self.autoencoder_ = self._build_autoencoder(inputs)
+        self._input_shape = inputs.shape[1:]
         with self._timed("pretrain"):
             self.history_ = train_autoencoder(
-                self.autoencoder_, flat, epochs=self.epochs, batch_size=self.batch_size,
+                self.autoencoder_, inputs, epochs=self.epochs, batch_size=self.batch_size,
                 learning_rate=self.learning_rate, seed=self.random_state, input_dropout=self.input_dropout,
                 restart_every=self.restart_every, callback=self._callback, phase="pretrain",
             )
@@ -55,13 +100,13 @@ class _AutoencoderClustering(ClusteringAlgorithm):
     def _fit(self, X: np.ndarray) -> None:
         from core.models.autoencoder import encode
 
-        flat = X.reshape(len(X), -1)
-        self._pretrain(flat)
+        inputs = self._inputs(X)
+        self._pretrain(inputs)
         report = self._reporter("cluster")
         report(f"Clustering the embedding with {self._cluster_title}", 0.0)
         with self._timed("cluster"):
-            self.embedding_ = encode(self.autoencoder_, flat)
-            self.labels_ = self._cluster_embedding(self.embedding_).astype(np.int64)
+            self.embedding_ = encode(self.autoencoder_, inputs)
+            self.labels_ = np.asarray(self._cluster_embedding(self.embedding_)).astype(np.int64)
         report(f"Clustering the embedding with {self._cluster_title}", 1.0)
 
     def transform(self, X) -> np.ndarray:
@@ -69,11 +114,28 @@ class _AutoencoderClustering(ClusteringAlgorithm):
         from core.models.autoencoder import encode
 
         self._check_fitted()
-        X = self._validate_data(X)
-        return encode(self.autoencoder_, X.reshape(len(X), -1))
+        return encode(self.autoencoder_, self._inputs(self._validate_data(X)))
 
+    def _decoded(self, Z) -> np.ndarray:
+        from core.models.autoencoder import decode
+
+        return self._as_images(decode(self.autoencoder_, np.asarray(Z, dtype=np.float32)).reshape(len(Z), -1))
+
+    def view_data(self) -> dict:
+        """Confidence (where the method is soft) and each cluster's centre decoded into an image."""
+        data = super().view_data()
+        centers = getattr(self, "cluster_centers_", None)
+        if centers is None and hasattr(self, "gmm_"):
+            centers = self.gmm_.means_
+        if centers is not None and getattr(self, "autoencoder_", None) is not None \
+                and np.shape(centers)[1] == self.autoencoder_.latent_dim:
+            data["centers"] = self._decoded(centers)
+        return data
+
+    @available_if(_has_predict)
     def predict(self, X) -> np.ndarray:
-        return self._predict_embedding(self.transform(X)).astype(np.int64)
+        """The cluster of each sample of `X` (new samples included)."""
+        return np.asarray(self._predict_embedding(self.transform(X))).astype(np.int64)
 
 
 class AutoencoderKMeans(_AutoencoderClustering):
@@ -96,6 +158,9 @@ class AutoencoderKMeans(_AutoencoderClustering):
     restart_every : int, default=25
         Restart Adam (fresh moment estimates) every this many epochs; 0 never restarts. Warm
         restarts gave steadier, better embeddings for k-means on digits.
+    kmeans_backend : {"auto", "scikit-learn", "tensorflow"}, default="auto"
+        Who runs k-means: TensorFlow (:mod:`core.models.kmeans`, batched, on a GPU when there is
+        one) or scikit-learn; "auto" takes TensorFlow only when a GPU is visible.
     random_state : int, default=0
         Seeds weights, shuffling and k-means: equal seeds give equal results.
 
@@ -120,14 +185,27 @@ class AutoencoderKMeans(_AutoencoderClustering):
     """
 
     _cluster_title = "k-means"
+    _parameter_constraints = {
+        **_AutoencoderClustering._parameter_constraints,
+        "kmeans_backend": OneOf(*KMEANS_BACKENDS),
+    }
+
+    def __init__(self, n_clusters: int = 10, *, latent_dim: int = 10, hidden_units=(500, 500, 2000),
+                 epochs: int = 75, batch_size: int = 256, learning_rate: float = 1e-3,
+                 input_dropout: float = 0.0, restart_every: int = 25, kmeans_backend: str = "auto",
+                 random_state: int = 0):
+        super().__init__(n_clusters, latent_dim=latent_dim, hidden_units=hidden_units, epochs=epochs,
+                         batch_size=batch_size, learning_rate=learning_rate, input_dropout=input_dropout,
+                         restart_every=restart_every, random_state=random_state)
+        self.kmeans_backend = kmeans_backend
 
     def _cluster_embedding(self, Z):
-        self._kmeans = KMeans(self.n_clusters, n_init=10, random_state=self.random_state).fit(Z)
-        self.cluster_centers_ = self._kmeans.cluster_centers_
-        return self._kmeans.labels_
+        self.cluster_centers_, labels = run_kmeans(Z, self.n_clusters, backend=self.kmeans_backend,
+                                                   random_state=self.random_state)
+        return labels
 
     def _predict_embedding(self, Z):
-        return self._kmeans.predict(Z)
+        return nearest_center(Z, self.cluster_centers_)
 
 
 class AutoencoderGMM(_AutoencoderClustering):

@@ -8,6 +8,10 @@ attributes with a trailing underscore:
 ``embedding_``   the space the clustering was made in (pixels or a learned embedding), shape (N, d)
 ``history_``     list of per-epoch dicts ({"phase", "epoch", "loss", "elapsed"}); empty for classical methods
 ``timings_``     seconds per phase, e.g. {"pretrain": 12.3, "cluster": 0.4}
+
+and `view_data()` returns what the algorithm's own view in the app needs (plain arrays and numbers:
+soft-assignment confidences, a dendrogram's linkage, a SOM's prototypes...), so a result can be
+shown, and stored, without the fitted model.
 """
 from __future__ import annotations
 
@@ -93,6 +97,7 @@ class ClusteringAlgorithm(ClusterMixin, BaseEstimator):
         self._validate_parameters(len(X))
         self.timings_ = {}
         self.history_ = []
+        self._image_shape = X.shape[1:]
         self._callback = callback
         try:
             self._fit(X)
@@ -112,6 +117,24 @@ class ClusteringAlgorithm(ClusterMixin, BaseEstimator):
         start = time.perf_counter()
         yield
         self.timings_[phase] = self.timings_.get(phase, 0.0) + time.perf_counter() - start
+
+    def view_data(self) -> dict:
+        """Arrays and numbers for this algorithm's view (empty by default).
+
+        Estimators with ``probabilities_`` report each sample's confidence (its largest membership
+        probability) under ``"confidence"``.
+        """
+        self._check_fitted()
+        probabilities = getattr(self, "probabilities_", None)
+        if probabilities is None:
+            return {}
+        return {"confidence": np.asarray(probabilities).max(axis=1).astype(np.float32)}
+
+    def _as_images(self, vectors) -> np.ndarray:
+        """Rows of `vectors` (pixels) reshaped to the training images' shape, for display."""
+        vectors = np.asarray(vectors, dtype=np.float32)
+        shape = self._image_shape if len(self._image_shape) == 3 else (*self._image_shape, 1, 1)[:3]
+        return vectors.reshape(len(vectors), *shape)
 
     def _check_fitted(self):
         check_is_fitted(self, "labels_")

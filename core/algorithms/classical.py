@@ -1,10 +1,23 @@
-"""Classical clustering on raw pixels (scikit-learn)."""
+"""Classical clustering (scikit-learn) on raw pixels or on a learned autoencoder embedding.
+
+Every method here takes ``space="pixels"`` (the flattened images, no learning) or
+``space="autoencoder"`` (first pretrain the dense autoencoder of the deep methods, ``latent_dim``
+and ``epochs`` apply, then cluster its embedding), so a user can see what the learned space changes
+for the same clustering rule.
+"""
 from __future__ import annotations
 
 import numpy as np
-from sklearn.cluster import KMeans
+from sklearn.cluster import DBSCAN, HDBSCAN, AgglomerativeClustering, KMeans, SpectralClustering
+from sklearn.metrics import silhouette_score
+from sklearn.mixture import GaussianMixture
+from sklearn.neighbors import NearestNeighbors
 
-from core.algorithms.base import ClusteringAlgorithm, Interval
+from core.algorithms.autoencoder import _AutoencoderClustering, nearest_center
+from core.algorithms.base import ClusteringAlgorithm, Interval, OneOf
+
+SPACES = ("pixels", "autoencoder")
+K_DISTANCE_MAX_POINTS = 2000  # points kept of the k-distance curve for the view
 
 
 class PixelKMeans(ClusteringAlgorithm):
@@ -60,3 +73,335 @@ class PixelKMeans(ClusteringAlgorithm):
         self._check_fitted()
         X = self._validate_data(X)
         return self._kmeans.predict(X.reshape(len(X), -1)).astype(np.int64)
+
+    def view_data(self) -> dict:
+        """The cluster centres as images (each is the mean image of its cluster)."""
+        return {"centers": self._as_images(self.cluster_centers_)}
+
+
+class _SpaceClustering(_AutoencoderClustering):
+    """A scikit-learn clustering rule applied in pixel space or in a pretrained autoencoder's space.
+
+    The autoencoder's other settings are fixed at the deep methods' defaults (class attributes).
+    """
+
+    hidden_units = (500, 500, 2000)
+    batch_size = 256
+    learning_rate = 1e-3
+    input_dropout = 0.0
+    restart_every = 25
+    _parameter_constraints = {
+        "space": OneOf(*SPACES),
+        "latent_dim": Interval(int, 1, None),
+        "epochs": Interval(int, 0, None),
+        "random_state": Interval(int, 0, None),
+    }
+    _method = ""
+
+    def _set_space(self, space, latent_dim, epochs, random_state):
+        self.space = space
+        self.latent_dim = latent_dim
+        self.epochs = epochs
+        self.random_state = random_state
+
+    def _fit(self, X: np.ndarray) -> None:
+        from core.models.autoencoder import encode
+
+        inputs = self._inputs(X)
+        if self.space == "autoencoder":
+            self._pretrain(inputs)
+        where = "the pixels" if self.space == "pixels" else "the embedding"
+        report = self._reporter("cluster")
+        report(f"Clustering {where} with {self._method}", 0.0)
+        with self._timed("cluster"):
+            self.embedding_ = inputs if self.space == "pixels" else encode(self.autoencoder_, inputs)
+            self.labels_ = np.asarray(self._cluster_embedding(self.embedding_)).astype(np.int64)
+        report(f"Clustering {where} with {self._method}", 1.0)
+
+    def transform(self, X) -> np.ndarray:
+        if self.space == "pixels":
+            self._check_fitted()
+            return self._inputs(self._validate_data(X))
+        return super().transform(X)
+
+
+_SPACE_DOC = """space : {"pixels", "autoencoder"}, default="pixels"
+        Cluster the raw pixels, or the embedding of a dense autoencoder pretrained first.
+    latent_dim : int, default=10
+        Embedding size (``space="autoencoder"`` only).
+    epochs : int, default=75
+        Autoencoder training epochs (``space="autoencoder"`` only)."""
+
+
+class Agglomerative(_SpaceClustering):
+    __doc__ = f"""Agglomerative (hierarchical) clustering: merge the closest groups until `n_clusters` remain.
+
+    Parameters
+    ----------
+    n_clusters : int, default=10
+    linkage : {{"ward", "average", "complete"}}, default="ward"
+        Ward merges the pair that least increases within-group variance (compact, even clusters);
+        average and complete use the mean or largest pairwise distance (average follows elongated
+        shapes better; complete makes tight, similar-diameter groups).
+    {_SPACE_DOC}
+    random_state : int, default=0
+        Seeds the autoencoder (the tree itself is deterministic).
+
+    Attributes
+    ----------
+    labels_, embedding_
+    linkage_matrix_ : ndarray of shape (n_samples - 1, 4)
+        The whole tree in SciPy's linkage format (for the dendrogram).
+    """
+
+    _parameter_constraints = {**_SpaceClustering._parameter_constraints, "n_clusters": Interval(int, 1, None),
+                              "linkage": OneOf("ward", "average", "complete")}
+    _method = "agglomerative clustering"
+
+    def __init__(self, n_clusters: int = 10, *, linkage: str = "ward", space: str = "pixels",
+                 latent_dim: int = 10, epochs: int = 75, random_state: int = 0):
+        self.n_clusters = n_clusters
+        self.linkage = linkage
+        self._set_space(space, latent_dim, epochs, random_state)
+
+    def _cluster_embedding(self, Z):
+        model = AgglomerativeClustering(self.n_clusters, linkage=self.linkage, compute_distances=True).fit(Z)
+        self.linkage_matrix_ = linkage_matrix(model.children_, model.distances_, len(Z))
+        return model.labels_
+
+    def view_data(self) -> dict:
+        return {"linkage": self.linkage_matrix_.astype(np.float64)}
+
+
+def linkage_matrix(children: np.ndarray, distances: np.ndarray, n_samples: int) -> np.ndarray:
+    """scikit-learn's merge tree as a SciPy linkage matrix: [child a, child b, distance, size]."""
+    sizes = np.zeros(len(children))
+    for i, (a, b) in enumerate(children):
+        sizes[i] = sum(1 if c < n_samples else sizes[c - n_samples] for c in (a, b))
+    # Ward's distances from scikit-learn can be non-monotone by rounding; SciPy requires monotone.
+    return np.column_stack([children, np.maximum.accumulate(distances), sizes]).astype(np.float64)
+
+
+def k_distances(X: np.ndarray, k: int) -> np.ndarray:
+    """Each point's distance to its k-th nearest neighbour (itself excluded), sorted ascending."""
+    k = int(min(k, len(X) - 1))
+    distances, _ = NearestNeighbors(n_neighbors=k + 1).fit(X).kneighbors(X)
+    return np.sort(distances[:, -1])
+
+
+def knee(values: np.ndarray) -> float:
+    """The value at the knee of an ascending curve: the point farthest below the chord joining its
+    ends (the "kneedle" rule, Satopaa et al. 2011)."""
+    values = np.asarray(values, dtype=np.float64)
+    if len(values) < 3 or values[-1] == values[0]:
+        return float(values[len(values) // 2])
+    x = np.linspace(0.0, 1.0, len(values))
+    y = (values - values[0]) / (values[-1] - values[0])
+    return float(values[int(np.argmax(x - y))])
+
+
+def suggest_eps(X: np.ndarray, min_samples: int, *, n_candidates: int = 18,
+                random_state: int = 0) -> tuple[float, np.ndarray]:
+    """A DBSCAN radius chosen without labels; returns (eps, the sorted k-distance curve).
+
+    Candidates are radii read off the `min_samples`-distance curve (Ester et al. 1996) between its
+    10th and 95th percentile. Each is scored by the silhouette of the points it clusters times the
+    fraction it clusters (so neither "all noise" nor "one big cluster" wins), and the best is kept.
+    The curve's knee, the classic reading, is the fallback when no candidate gives two clusters: on
+    high-dimensional data (raw pixels) the knee usually sits too high and merges everything.
+    """
+    X = np.asarray(X, dtype=np.float32).reshape(len(X), -1)
+    curve = k_distances(X, min_samples)
+    rng = np.random.default_rng(random_state)
+    sample = rng.choice(len(X), size=min(len(X), 2000), replace=False)
+    best, best_score = knee(curve), -np.inf
+    for eps in np.unique(np.quantile(curve, np.linspace(0.10, 0.95, n_candidates))):
+        if eps <= 0:
+            continue
+        labels = DBSCAN(eps=float(eps), min_samples=min_samples).fit(X).labels_
+        kept = sample[labels[sample] >= 0]
+        if len(np.unique(labels[kept])) < 2 or len(kept) < 3:
+            continue
+        score = silhouette_score(X[kept], labels[kept]) * np.mean(labels >= 0)
+        if score > best_score:
+            best, best_score = float(eps), score
+    return best, curve
+
+
+def _thin(curve: np.ndarray, most: int = K_DISTANCE_MAX_POINTS) -> np.ndarray:
+    if len(curve) <= most:
+        return curve.astype(np.float32)
+    return curve[np.linspace(0, len(curve) - 1, most).round().astype(int)].astype(np.float32)
+
+
+class DBSCANClustering(_SpaceClustering):
+    __doc__ = f"""DBSCAN: clusters are dense regions; points in sparse regions are noise (label -1).
+
+    The number of clusters is found, not given. Good when clusters have similar density and odd
+    shapes, and when outliers should stay out of every cluster.
+
+    Parameters
+    ----------
+    eps : float or None, default=None
+        Neighbourhood radius. None takes :func:`suggest_eps`: the radius on the k-distance curve
+        (k = `min_samples`) whose clustering scores best, without labels.
+    min_samples : int, default=5
+        Neighbours (itself included) a point needs to be a core point.
+    {_SPACE_DOC}
+    random_state : int, default=0
+
+    Attributes
+    ----------
+    labels_, embedding_
+    eps_ : float
+        The radius used (the suggestion when `eps` is None).
+    suggested_eps_ : float
+    k_distances_ : ndarray
+        The sorted k-distance curve the suggestion comes from.
+    """
+
+    _parameter_constraints = {**_SpaceClustering._parameter_constraints,
+                              "eps": Interval(float, 0, None, low_open=True, allow_none=True),
+                              "min_samples": Interval(int, 1, None)}
+    _method = "DBSCAN"
+
+    def __init__(self, *, eps=None, min_samples: int = 5, space: str = "pixels", latent_dim: int = 10,
+                 epochs: int = 75, random_state: int = 0):
+        self.eps = eps
+        self.min_samples = min_samples
+        self._set_space(space, latent_dim, epochs, random_state)
+
+    def _cluster_embedding(self, Z):
+        self.suggested_eps_, self.k_distances_ = suggest_eps(Z, self.min_samples, random_state=self.random_state)
+        self.eps_ = float(self.eps) if self.eps is not None else self.suggested_eps_
+        return DBSCAN(eps=self.eps_, min_samples=self.min_samples).fit(Z).labels_
+
+    def view_data(self) -> dict:
+        return {"k_distances": _thin(self.k_distances_), "eps": self.eps_, "suggested_eps": self.suggested_eps_,
+                "min_samples": self.min_samples}
+
+
+class HDBSCANClustering(_SpaceClustering):
+    __doc__ = f"""HDBSCAN: DBSCAN over every density level, keeping the most stable clusters.
+
+    No radius to tune; the number of clusters is found and sparse points are noise (label -1).
+    Good when clusters differ in density.
+
+    Parameters
+    ----------
+    min_cluster_size : int, default=15
+        Smallest group counted as a cluster.
+    min_samples : int or None, default=None
+        How conservative the density estimate is (None: `min_cluster_size`); larger means more noise.
+    {_SPACE_DOC}
+    random_state : int, default=0
+
+    Attributes
+    ----------
+    labels_, embedding_
+    probabilities_ : ndarray of shape (n_samples,)
+        Strength of each sample's membership (0 for noise).
+    """
+
+    _parameter_constraints = {**_SpaceClustering._parameter_constraints,
+                              "min_cluster_size": Interval(int, 2, None),
+                              "min_samples": Interval(int, 1, None, allow_none=True)}
+    _method = "HDBSCAN"
+
+    def __init__(self, *, min_cluster_size: int = 15, min_samples=None, space: str = "pixels",
+                 latent_dim: int = 10, epochs: int = 75, random_state: int = 0):
+        self.min_cluster_size = min_cluster_size
+        self.min_samples = min_samples
+        self._set_space(space, latent_dim, epochs, random_state)
+
+    def _cluster_embedding(self, Z):
+        model = HDBSCAN(min_cluster_size=self.min_cluster_size, min_samples=self.min_samples, copy=True).fit(Z)
+        self.membership_ = model.probabilities_.astype(np.float32)
+        return model.labels_
+
+    def view_data(self) -> dict:
+        return {"confidence": self.membership_}
+
+
+class GaussianMixtureClustering(_SpaceClustering):
+    __doc__ = f"""Gaussian mixture model: each cluster a Gaussian, fitted by expectation-maximisation.
+
+    Soft assignments (a probability per cluster) and elliptical clusters of different sizes.
+
+    Parameters
+    ----------
+    n_clusters : int, default=10
+    covariance_type : {{"auto", "full", "diag", "tied", "spherical"}}, default="auto"
+        Shape of each Gaussian. "auto" is "full" up to 100 features and "diag" above (full
+        covariances of raw 28x28 pixels are slow and overfit).
+    n_init : int, default=3
+    {_SPACE_DOC}
+    random_state : int, default=0
+
+    Attributes
+    ----------
+    labels_, embedding_, probabilities_
+    bic_ : float
+        Bayesian information criterion of the fitted mixture (lower is better).
+    """
+
+    _parameter_constraints = {**_SpaceClustering._parameter_constraints, "n_clusters": Interval(int, 1, None),
+                              "covariance_type": OneOf("auto", "full", "diag", "tied", "spherical"),
+                              "n_init": Interval(int, 1, None)}
+    _method = "a Gaussian mixture"
+
+    def __init__(self, n_clusters: int = 10, *, covariance_type: str = "auto", n_init: int = 3,
+                 space: str = "pixels", latent_dim: int = 10, epochs: int = 75, random_state: int = 0):
+        self.n_clusters = n_clusters
+        self.covariance_type = covariance_type
+        self.n_init = n_init
+        self._set_space(space, latent_dim, epochs, random_state)
+
+    def _cluster_embedding(self, Z):
+        covariance = self.covariance_type
+        if covariance == "auto":
+            covariance = "full" if Z.shape[1] <= 100 else "diag"
+        self.gmm_ = GaussianMixture(self.n_clusters, covariance_type=covariance, n_init=self.n_init,
+                                    reg_covar=1e-4, random_state=self.random_state).fit(Z)
+        self.probabilities_ = self.gmm_.predict_proba(Z)
+        self.bic_ = float(self.gmm_.bic(Z))
+        return self.probabilities_.argmax(axis=1)
+
+    def _predict_embedding(self, Z):
+        return self.gmm_.predict(Z)
+
+
+class Spectral(_SpaceClustering):
+    __doc__ = f"""Spectral clustering on a k-nearest-neighbour graph.
+
+    Cuts the neighbour graph where it is thinnest, so it follows non-convex, connected shapes that
+    k-means splits. Memory and time grow quickly with the number of samples (fine up to ~10k).
+
+    Parameters
+    ----------
+    n_clusters : int, default=10
+    n_neighbors : int, default=10
+        Neighbours per point in the affinity graph.
+    {_SPACE_DOC}
+    random_state : int, default=0
+    """
+
+    _parameter_constraints = {**_SpaceClustering._parameter_constraints, "n_clusters": Interval(int, 1, None),
+                              "n_neighbors": Interval(int, 2, None)}
+    _method = "spectral clustering"
+
+    def __init__(self, n_clusters: int = 10, *, n_neighbors: int = 10, space: str = "pixels",
+                 latent_dim: int = 10, epochs: int = 75, random_state: int = 0):
+        self.n_clusters = n_clusters
+        self.n_neighbors = n_neighbors
+        self._set_space(space, latent_dim, epochs, random_state)
+
+    def _cluster_embedding(self, Z):
+        model = SpectralClustering(self.n_clusters, affinity="nearest_neighbors",
+                                   n_neighbors=int(min(self.n_neighbors, len(Z) - 1)),
+                                   assign_labels="cluster_qr", random_state=self.random_state).fit(Z)
+        return model.labels_
+
+
+__all__ = ["Agglomerative", "DBSCANClustering", "GaussianMixtureClustering", "HDBSCANClustering", "PixelKMeans",
+           "Spectral", "k_distances", "knee", "linkage_matrix", "nearest_center", "suggest_eps"]

@@ -11,10 +11,11 @@ from __future__ import annotations
 import time
 
 import numpy as np
-from sklearn.cluster import KMeans
+from core.algorithms.autoencoder import KMEANS_BACKENDS, _AutoencoderClustering, run_kmeans
+from core.algorithms.base import Interval, OneOf, PositiveInts
 
-from core.algorithms.autoencoder import _AutoencoderClustering
-from core.algorithms.base import Interval
+
+KERNEL_DISTANCE = 3.0
 
 
 class DEC(_AutoencoderClustering):
@@ -58,6 +59,7 @@ class DEC(_AutoencoderClustering):
         "tol": Interval(float, 0, 1),
         "cluster_learning_rate": Interval(float, 0, 1, low_open=True),
         "alpha": Interval(float, 0, None, low_open=True),
+        "kmeans_backend": OneOf(*KMEANS_BACKENDS),
     }
     _title = "DEC"
 
@@ -65,7 +67,7 @@ class DEC(_AutoencoderClustering):
                  epochs: int = 75, batch_size: int = 256, learning_rate: float = 1e-3,
                  input_dropout: float = 0.0, restart_every: int = 25, cluster_epochs: int = 30,
                  update_interval=None, tol: float = 0.001, cluster_learning_rate: float = 0.001,
-                 alpha: float = 1.0, random_state: int = 0):
+                 alpha: float = 1.0, kmeans_backend: str = "auto", random_state: int = 0):
         super().__init__(n_clusters, latent_dim=latent_dim, hidden_units=hidden_units, epochs=epochs,
                          batch_size=batch_size, learning_rate=learning_rate, input_dropout=input_dropout,
                          restart_every=restart_every, random_state=random_state)
@@ -74,6 +76,7 @@ class DEC(_AutoencoderClustering):
         self.tol = tol
         self.cluster_learning_rate = cluster_learning_rate
         self.alpha = alpha
+        self.kmeans_backend = kmeans_backend
 
     def _clustering_loss_terms(self):
         """(gamma, uses_decoder): DEC trains on the clustering loss alone."""
@@ -82,15 +85,36 @@ class DEC(_AutoencoderClustering):
     def _fit(self, X: np.ndarray) -> None:
         from core.models.autoencoder import encode
 
-        flat = X.reshape(len(X), -1)
-        self._pretrain(flat)
+        inputs = self._inputs(X)
+        self._pretrain(inputs)
         report = self._reporter("init")
         report("Initialising cluster centres with k-means on the embedding", 0.0)
         with self._timed("init"):
-            kmeans = KMeans(self.n_clusters, n_init=20, random_state=self.random_state).fit(encode(self.autoencoder_, flat))
-        self.initial_labels_ = kmeans.labels_.astype(np.int64)
+            centers, self.initial_labels_ = run_kmeans(encode(self.autoencoder_, inputs), self.n_clusters,
+                                                       backend=self.kmeans_backend, n_init=20,
+                                                       random_state=self.random_state)
         with self._timed("cluster"):
-            self._clustering_phase(flat, kmeans.cluster_centers_)
+            self._clustering_phase(inputs, centers)
+
+    def view_data(self) -> dict:
+        """Confidence per sample, the k-means labels the clustering phase started from, and the
+        fraction of labels changed at each target refresh."""
+        return {**super().view_data(), "initial_labels": self.initial_labels_,
+                "label_changes": np.asarray(self.label_changes_, dtype=np.float32)}
+
+    def _kernel_scale(self, embedding: np.ndarray, centers: np.ndarray) -> float:
+        """The factor applied to the embedding inside the Student-t kernel.
+
+        The kernel is not scale-free: on an embedding whose points lie ~0.5 from their centre (the
+        dense autoencoder on digits), every soft assignment is nearly uniform and the clustering
+        loss degrades the k-means start. Scaling so that the root-mean-square distance to the
+        nearest centre is `KERNEL_DISTANCE` puts the kernel in the regime DEC was designed for.
+        Computed from the embedding only (no labels).
+        """
+        if KERNEL_DISTANCE is None:
+            return 1.0
+        nearest = ((embedding[:, None, :] - centers[None, :, :]) ** 2).sum(axis=2).min(axis=1)
+        return float(KERNEL_DISTANCE / max(np.sqrt(nearest.mean()), 1e-8))
 
     def _clustering_phase(self, flat: np.ndarray, initial_centers: np.ndarray) -> None:
         import keras
@@ -101,7 +125,10 @@ class DEC(_AutoencoderClustering):
 
         gamma, uses_decoder = self._clustering_loss_terms()
         encoder, decoder = self.autoencoder_.encoder, self.autoencoder_.decoder
-        centers = tf.Variable(initial_centers.astype(np.float32), name="cluster_centers")
+        embedding = encode(self.autoencoder_, flat)
+        scale = self._kernel_scale(embedding, initial_centers)
+        self._scale = scale
+        centers = tf.Variable((initial_centers * scale).astype(np.float32), name="cluster_centers")
         variables = encoder.trainable_variables + [centers]
         if uses_decoder:
             variables += decoder.trainable_variables
@@ -113,16 +140,17 @@ class DEC(_AutoencoderClustering):
         def train_step(indices, target):
             batch = tf.gather(data, indices)
             with tf.GradientTape() as tape:
-                z = encoder(batch, training=True)
+                z_raw = encoder(batch, training=True)
+                z = z_raw * scale
                 clustering = kl_divergence(target, soft_assignments(z, centers, alpha))
                 loss = gamma * clustering
                 if uses_decoder:
-                    loss = loss + tf.reduce_mean(tf.square(batch - decoder(z, training=True)))
+                    loss = loss + tf.reduce_mean(tf.square(batch - decoder(z_raw, training=True)))
             optimizer.apply(tape.gradient(loss, variables), variables)
             return loss
 
         def assignments():
-            return np.asarray(soft_assignments(encode(self.autoencoder_, flat), centers, alpha))
+            return np.asarray(soft_assignments(encode(self.autoencoder_, flat) * scale, centers, alpha))
 
         n = len(flat)
         batch_size = int(min(self.batch_size, n))
@@ -168,14 +196,15 @@ class DEC(_AutoencoderClustering):
         q = assignments()
         self.probabilities_ = q
         self.labels_ = q.argmax(axis=1).astype(np.int64)
-        self.cluster_centers_ = centers.numpy()
+        self.cluster_centers_ = centers.numpy() / scale
         self.embedding_ = encode(self.autoencoder_, flat)
         self._centers = centers
 
     def _predict_embedding(self, Z):
         from core.models.clustering import soft_assignments
 
-        return np.asarray(soft_assignments(Z.astype(np.float32), self._centers, float(self.alpha))).argmax(axis=1)
+        return np.asarray(soft_assignments(Z.astype(np.float32) * self._scale, self._centers,
+                                           float(self.alpha))).argmax(axis=1)
 
 
 class IDEC(DEC):
@@ -194,13 +223,65 @@ class IDEC(DEC):
                  epochs: int = 75, batch_size: int = 256, learning_rate: float = 1e-3,
                  input_dropout: float = 0.0, restart_every: int = 25, cluster_epochs: int = 30,
                  update_interval=None, tol: float = 0.001, cluster_learning_rate: float = 0.001,
-                 alpha: float = 1.0, gamma: float = 0.1, random_state: int = 0):
+                 alpha: float = 1.0, gamma: float = 0.1, kmeans_backend: str = "auto", random_state: int = 0):
         super().__init__(n_clusters, latent_dim=latent_dim, hidden_units=hidden_units, epochs=epochs,
                          batch_size=batch_size, learning_rate=learning_rate, input_dropout=input_dropout,
                          restart_every=restart_every, cluster_epochs=cluster_epochs,
                          update_interval=update_interval, tol=tol, cluster_learning_rate=cluster_learning_rate,
-                         alpha=alpha, random_state=random_state)
+                         alpha=alpha, kmeans_backend=kmeans_backend, random_state=random_state)
         self.gamma = gamma
 
     def _clustering_loss_terms(self):
         return self.gamma, True
+
+
+class DCEC(IDEC):
+    """Deep Convolutional Embedded Clustering: IDEC's clustering phase on a convolutional autoencoder.
+
+    The autoencoder (:class:`core.models.autoencoder.ConvAutoencoder`) takes images of any size and
+    channel count: 8x8 digits as well as 28x28 grey or 32x32 colour images. It sees pixels as
+    images rather than as a flat vector, so it is robust to small shifts that dense networks are not.
+
+    Parameters
+    ----------
+    filters : tuple of int, default=(32, 64, 128)
+        Filters of the stride-2 convolutions (as many are used as the image size allows).
+    Others
+        As :class:`IDEC` (no ``hidden_units``); DCEC's paper uses ``gamma=0.1``.
+    """
+
+    _parameter_constraints = {
+        **{k: v for k, v in IDEC._parameter_constraints.items() if k != "hidden_units"},
+        "filters": PositiveInts(),
+    }
+    _title = "DCEC"
+
+    def __init__(self, n_clusters: int = 10, *, latent_dim: int = 10, filters=(32, 64, 128),
+                 epochs: int = 75, batch_size: int = 256, learning_rate: float = 1e-3,
+                 input_dropout: float = 0.0, restart_every: int = 25, cluster_epochs: int = 30,
+                 update_interval=None, tol: float = 0.001, cluster_learning_rate: float = 0.001,
+                 alpha: float = 1.0, gamma: float = 0.1, kmeans_backend: str = "auto", random_state: int = 0):
+        self.n_clusters = n_clusters
+        self.latent_dim = latent_dim
+        self.filters = filters
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.input_dropout = input_dropout
+        self.restart_every = restart_every
+        self.cluster_epochs = cluster_epochs
+        self.update_interval = update_interval
+        self.tol = tol
+        self.cluster_learning_rate = cluster_learning_rate
+        self.alpha = alpha
+        self.gamma = gamma
+        self.kmeans_backend = kmeans_backend
+        self.random_state = random_state
+
+    def _inputs(self, X: np.ndarray) -> np.ndarray:
+        return X if X.ndim == 4 else X.reshape(len(X), -1, 1, 1)
+
+    def _build_autoencoder(self, inputs: np.ndarray):
+        from core.models.autoencoder import ConvAutoencoder
+
+        return ConvAutoencoder(inputs.shape[1:], self.latent_dim, self.filters, seed=self.random_state)

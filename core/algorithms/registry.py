@@ -6,7 +6,10 @@ from typing import Sequence
 
 from core.algorithms.autoencoder import AutoencoderGMM, AutoencoderKMeans
 from core.algorithms.base import ClusteringAlgorithm
-from core.algorithms.classical import PixelKMeans
+from core.algorithms.classical import (Agglomerative, DBSCANClustering, GaussianMixtureClustering, HDBSCANClustering,
+                                       PixelKMeans, Spectral)
+from core.algorithms.dec import DCEC, DEC, IDEC
+from core.algorithms.n2d import N2D
 from core.params import ParamSpec
 
 
@@ -18,14 +21,22 @@ class AlgorithmSpec:
     description: str
     params: Sequence[ParamSpec] = field(default_factory=tuple)
     deep: bool = False
+    uses_n_clusters: bool = True
+
+    @property
+    def family(self) -> str:
+        return "Deep" if self.deep else "Classical"
 
     def build(self, n_clusters: int, **params) -> ClusteringAlgorithm:
-        """An estimator with `n_clusters` and the given parameters (others at their defaults)."""
+        """An estimator with `n_clusters` (ignored by methods that find the count themselves) and the
+        given parameters (others at their defaults)."""
         known = {p.name for p in self.params} | {"random_state"}
         unknown = set(params) - known
         if unknown:
             raise ValueError(f"{self.title} has no parameter(s) {', '.join(sorted(unknown))}.")
-        return self.estimator(n_clusters=n_clusters, **params)
+        if self.uses_n_clusters:
+            params["n_clusters"] = n_clusters
+        return self.estimator(**params)
 
 
 
@@ -44,6 +55,38 @@ _AUTOENCODER_PARAMS = (
               help="Warm restarts of the optimiser; they gave better embeddings for clustering. 0: never."),
 )
 
+_SPACE_PARAMS = (
+    ParamSpec("space", "Cluster in", "choice", "pixels", options=("pixels", "autoencoder"),
+              help="The raw pixels, or the embedding of a dense autoencoder trained first "
+                   "(latent size and epochs below apply)."),
+    ParamSpec("latent_dim", "Latent size (autoencoder space)", "int", 10, 2, 64, 1, advanced=True,
+              help="Embedding size when clustering in the autoencoder's space."),
+    ParamSpec("epochs", "Epochs (autoencoder space)", "int", 75, 1, 300, 1, advanced=True,
+              help="Autoencoder training passes when clustering in the autoencoder's space."),
+)
+_KMEANS_BACKEND = ParamSpec(
+    "kmeans_backend", "k-means by", "choice", "auto", options=("auto", "scikit-learn", "tensorflow"), advanced=True,
+    help="TensorFlow's batched k-means runs on a GPU when there is one; auto uses it only then "
+         "(scikit-learn is faster on a CPU). Both give the same clustering up to ties.")
+_DEC_PARAMS = (
+    ParamSpec("cluster_epochs", "Clustering epochs (at most)", "int", 30, 0, 200, 1,
+              help="Passes of the clustering phase after pretraining; it stops earlier once fewer "
+                   "than the tolerance of labels change between target refreshes."),
+    ParamSpec("tol", "Stop when labels changed below", "choice", 0.001, options=(0.0001, 0.001, 0.005, 0.01, 0.05),
+              advanced=True, help="Fraction of samples changing cluster between two refreshes of the target."),
+    ParamSpec("cluster_learning_rate", "Clustering learning rate", "choice", 1e-3,
+              options=(1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3), advanced=True,
+              help="Adam's step size in the clustering phase."),
+    _KMEANS_BACKEND,
+)
+_GAMMA = ParamSpec("gamma", "Clustering loss weight (gamma)", "choice", 0.1, options=(0.01, 0.05, 0.1, 0.5, 1.0),
+                   help="Weight of the clustering loss against reconstruction (0.1 in the IDEC and DCEC papers).")
+
+
+def _without(params, *names):
+    return tuple(p for p in params if p.name not in names)
+
+
 ALGORITHMS: dict[str, AlgorithmSpec] = {
     spec.name: spec
     for spec in [
@@ -51,7 +94,7 @@ ALGORITHMS: dict[str, AlgorithmSpec] = {
             "ae_kmeans", "Autoencoder + k-means", AutoencoderKMeans,
             "Learns a compact embedding with a dense autoencoder, then runs k-means on it. "
             "A good first deep method: simple and quick. Compare it with k-means on pixels on the same data.",
-            _AUTOENCODER_PARAMS, deep=True,
+            _AUTOENCODER_PARAMS + (_KMEANS_BACKEND,), deep=True,
         ),
         AlgorithmSpec(
             "ae_gmm", "Autoencoder + GMM", AutoencoderGMM,
@@ -65,8 +108,86 @@ ALGORITHMS: dict[str, AlgorithmSpec] = {
             deep=True,
         ),
         AlgorithmSpec(
+            "dec", "DEC (deep embedded clustering)", DEC,
+            "Pretrains the autoencoder, starts from k-means, then trains the encoder and the centres "
+            "together so that confident assignments get more confident (Xie et al. 2016). Good when "
+            "the autoencoder's embedding already separates the classes fairly well; shows each image's "
+            "confidence and how labels moved.",
+            _AUTOENCODER_PARAMS + _DEC_PARAMS, deep=True,
+        ),
+        AlgorithmSpec(
+            "idec", "IDEC (improved DEC)", IDEC,
+            "DEC that keeps training the decoder too, so the embedding cannot drift away from the "
+            "images (Guo et al. 2017). Usually steadier than DEC; the same confidence view.",
+            _AUTOENCODER_PARAMS + _DEC_PARAMS + (_GAMMA,), deep=True,
+        ),
+        AlgorithmSpec(
+            "dcec", "DCEC (convolutional)", DCEC,
+            "IDEC on a convolutional autoencoder (Guo et al. 2017): sees images as images, so it copes "
+            "with shifted strokes and colour images of any size. Slower per epoch than the dense methods.",
+            _without(_AUTOENCODER_PARAMS, "input_dropout") + _DEC_PARAMS + (_GAMMA,), deep=True,
+        ),
+        AlgorithmSpec(
+            "n2d", "N2D (autoencoder + UMAP + GMM)", N2D,
+            "Autoencoder, then UMAP of its embedding to a few dimensions, then a Gaussian mixture "
+            "(McConville et al. 2019). Often the strongest on digit-like data; UMAP adds some seconds.",
+            _AUTOENCODER_PARAMS + (
+                ParamSpec("umap_neighbors", "UMAP neighbours", "int", 20, 5, 100, 1, advanced=True,
+                          help="Neighbourhood size of the manifold: larger keeps more global structure."),
+                ParamSpec("umap_min_dist", "UMAP min distance", "choice", 0.0, options=(0.0, 0.01, 0.05, 0.1, 0.25),
+                          advanced=True, help="0 packs neighbours together, which suits clustering."),
+            ),
+            deep=True,
+        ),
+        AlgorithmSpec(
             "kmeans", "k-means on pixels", PixelKMeans,
             "Classical k-means on the raw pixels, no learning: the baseline the deep methods should beat.",
+        ),
+        AlgorithmSpec(
+            "agglomerative", "Agglomerative (hierarchical)", Agglomerative,
+            "Merges the closest groups step by step; the dendrogram shows the whole hierarchy. A good "
+            "choice for small data (memory grows with the square of the sample count) and to see how "
+            "clusters nest.",
+            (ParamSpec("linkage", "Linkage", "choice", "ward", options=("ward", "average", "complete"),
+                       help="Ward: compact, even clusters (usually best). Average: follows elongated "
+                            "shapes. Complete: tight groups of similar diameter."),) + _SPACE_PARAMS,
+        ),
+        AlgorithmSpec(
+            "dbscan", "DBSCAN", DBSCANClustering,
+            "Finds dense regions and calls sparse points noise; the number of clusters is found, not set. "
+            "A good choice for odd-shaped clusters of similar density with outliers, usually in a learned "
+            "space rather than on raw pixels.",
+            (ParamSpec("eps", "Radius eps (empty: suggested)", "optional_float", None, 0.0, None, 0.05,
+                       help="Neighbourhood radius. Leave empty for a suggestion read off the k-distance "
+                            "curve (the radius whose clusters score best, no labels used); the Model page "
+                            "shows the curve."),
+             ParamSpec("min_samples", "Min samples", "int", 5, 2, 50, 1,
+                       help="Neighbours a point needs to be a core point; larger means more noise.")) + _SPACE_PARAMS,
+            uses_n_clusters=False,
+        ),
+        AlgorithmSpec(
+            "hdbscan", "HDBSCAN", HDBSCANClustering,
+            "DBSCAN over all densities, keeping the most stable clusters: no radius to tune and copes "
+            "with clusters of different density. The number of clusters is found, sparse points are noise.",
+            (ParamSpec("min_cluster_size", "Min cluster size", "int", 15, 2, 200, 1,
+                       help="The smallest group counted as a cluster."),) + _SPACE_PARAMS,
+            uses_n_clusters=False,
+        ),
+        AlgorithmSpec(
+            "gmm", "Gaussian mixture", GaussianMixtureClustering,
+            "Each cluster a Gaussian: soft memberships and elliptical clusters of different sizes. A "
+            "good choice in a low-dimensional learned space; on raw pixels it needs diagonal covariances.",
+            (ParamSpec("covariance_type", "Covariance", "choice", "auto",
+                       options=("auto", "full", "diag", "tied", "spherical"),
+                       help="auto: full up to 100 features, else diag. Spherical behaves like k-means."),)
+            + _SPACE_PARAMS,
+        ),
+        AlgorithmSpec(
+            "spectral", "Spectral clustering", Spectral,
+            "Cuts a nearest-neighbour graph where it is thinnest: follows connected, non-convex shapes "
+            "that k-means splits. A good choice up to about 10,000 images.",
+            (ParamSpec("n_neighbors", "Graph neighbours", "int", 10, 3, 50, 1,
+                       help="Neighbours per image in the affinity graph."),) + _SPACE_PARAMS,
         ),
     ]
 }

@@ -1,4 +1,9 @@
-"""Dense autoencoder (d-500-500-2000-latent by default, as in DEC and N2D) and its training loop."""
+"""Autoencoders and their training loop.
+
+`DenseAutoencoder` (d-500-500-2000-latent by default, as in DEC and N2D) takes flattened images;
+`ConvAutoencoder` (as in DCEC) takes NHWC images of any size and channel count. Both expose
+`encoder` and `decoder` submodels, which is all `train_autoencoder` and `encode` rely on.
+"""
 from __future__ import annotations
 
 import time
@@ -68,7 +73,7 @@ class DenseAutoencoder(keras.Model):
 
 
 def train_autoencoder(
-    autoencoder: DenseAutoencoder,
+    autoencoder: keras.Model,
     X: np.ndarray,
     *,
     epochs: int,
@@ -101,7 +106,7 @@ def train_autoencoder(
     FloatingPointError
         When the loss becomes NaN or infinite (diverging training): lower the learning rate.
     """
-    X = np.asarray(X, dtype=np.float32).reshape(len(X), -1)
+    X = np.asarray(X, dtype=np.float32)  # flat for a dense model, NHWC for a convolutional one
     n = len(X)
     batch_size = int(min(batch_size, n))
     n_steps = int(np.ceil(n / batch_size))
@@ -162,8 +167,84 @@ def train_autoencoder(
     return history
 
 
-def encode(autoencoder: DenseAutoencoder, X: np.ndarray, batch_size: int = 2048) -> np.ndarray:
-    """The embedding of `X` (float32, shape (N, latent_dim)), computed in batches."""
-    X = np.asarray(X, dtype=np.float32).reshape(len(X), -1)
+def encode(autoencoder, X: np.ndarray, batch_size: int = 2048) -> np.ndarray:
+    """The embedding of `X` (float32, shape (N, latent_dim)), computed in batches.
+
+    `X` has the shape the autoencoder takes (flat for dense, NHWC for convolutional).
+    """
+    X = np.asarray(X, dtype=np.float32)
     parts = [autoencoder.encoder(X[i:i + batch_size], training=False) for i in range(0, len(X), batch_size)]
     return np.concatenate([np.asarray(p) for p in parts]).astype(np.float32)
+
+
+def decode(autoencoder, Z: np.ndarray, batch_size: int = 2048) -> np.ndarray:
+    """The decoder's output for embeddings `Z` (float32, the autoencoder's input shape)."""
+    Z = np.asarray(Z, dtype=np.float32)
+    parts = [autoencoder.decoder(Z[i:i + batch_size], training=False) for i in range(0, len(Z), batch_size)]
+    return np.concatenate([np.asarray(p) for p in parts]).astype(np.float32)
+
+
+def conv_layer_count(height: int, width: int, most: int) -> int:
+    """How many stride-2 convolutions fit: halve while the smaller side stays at least 2 pixels."""
+    side, count = min(height, width), 0
+    while count < most and (side + 1) // 2 >= 2:
+        side, count = (side + 1) // 2, count + 1
+    return max(count, 1)
+
+
+class ConvAutoencoder(keras.Model):
+    """A convolutional autoencoder for images of any size and channel count (DCEC's architecture).
+
+    The encoder is a stack of stride-2 convolutions (5x5, 5x5, then 3x3, as in DCEC) followed by a
+    linear dense layer to the embedding; the decoder mirrors it with transposed convolutions and
+    crops the result back to the input size. Fewer convolutions are used where the image is too
+    small to halve three times (two for 8x8 digits, three for 28x28 or 32x32x3).
+
+    Parameters
+    ----------
+    image_shape : tuple of int
+        (height, width, channels).
+    latent_dim : int, default=10
+    filters : sequence of int, default=(32, 64, 128)
+        Filters of each convolution, as many as the image size allows.
+    seed : int, default=0
+    """
+
+    def __init__(self, image_shape, latent_dim: int = 10, filters: Sequence[int] = (32, 64, 128),
+                 seed: int = 0, **kwargs):
+        super().__init__(**kwargs)
+        height, width, channels = (int(v) for v in image_shape)
+        self.image_shape = (height, width, channels)
+        self.latent_dim = int(latent_dim)
+        n_layers = conv_layer_count(height, width, len(filters))
+        self.filters = tuple(int(f) for f in filters[:n_layers])
+        kernels = [5, 5, 3][:n_layers] + [3] * max(0, n_layers - 3)
+        init = lambda i: keras.initializers.GlorotUniform(seed=seed + i)  # noqa: E731
+
+        inputs = keras.Input(shape=self.image_shape, name="encoder_input")
+        x = inputs
+        for i, (f, k) in enumerate(zip(self.filters, kernels)):
+            x = keras.layers.Conv2D(f, k, strides=2, padding="same", activation="relu",
+                                    kernel_initializer=init(i), name=f"encoder_conv_{i}")(x)
+        feature_shape = tuple(int(v) for v in x.shape[1:])
+        x = keras.layers.Flatten(name="encoder_flatten")(x)
+        z = keras.layers.Dense(self.latent_dim, kernel_initializer=init(10), name="encoder_out")(x)
+        self.encoder = keras.Model(inputs, z, name="encoder")
+
+        latent = keras.Input(shape=(self.latent_dim,), name="decoder_input")
+        y = keras.layers.Dense(int(np.prod(feature_shape)), activation="relu", kernel_initializer=init(20),
+                               name="decoder_dense")(latent)
+        y = keras.layers.Reshape(feature_shape, name="decoder_reshape")(y)
+        up_filters = list(self.filters[-2::-1]) + [channels]
+        for i, (f, k) in enumerate(zip(up_filters, kernels[::-1])):
+            last = i == len(up_filters) - 1
+            y = keras.layers.Conv2DTranspose(f, k, strides=2, padding="same", activation=None if last else "relu",
+                                             kernel_initializer=init(30 + i), name=f"decoder_deconv_{i}")(y)
+        out_h, out_w = int(y.shape[1]), int(y.shape[2])
+        crop = ((0, out_h - height), (0, out_w - width))
+        if out_h != height or out_w != width:
+            y = keras.layers.Cropping2D(crop, name="decoder_crop")(y)
+        self.decoder = keras.Model(latent, y, name="decoder")
+
+    def call(self, inputs, training=False):
+        return self.decoder(self.encoder(inputs, training=training), training=training)

@@ -31,3 +31,15 @@ def image_grid(images: np.ndarray, n_cols: int = 10, size: int = 48, gap: int = 
         r, c = divmod(i, n_cols)
         grid[r * (tile_h + gap):r * (tile_h + gap) + tile_h, c * (tile_w + gap):c * (tile_w + gap) + tile_w] = tile
     return grid
+
+
+def displayable(images: np.ndarray) -> np.ndarray:
+    """`images` (N, H, W, C) mapped into [0, 1] for display: as they are when already inside it
+    (min-max preprocessing), otherwise each image rescaled by its own range (e.g. decoded
+    standardized images)."""
+    images = np.asarray(images, dtype=np.float32)
+    if images.size == 0 or (images.min() >= -0.05 and images.max() <= 1.05):
+        return np.clip(images, 0.0, 1.0)
+    axes = tuple(range(1, images.ndim))
+    low, high = images.min(axis=axes, keepdims=True), images.max(axis=axes, keepdims=True)
+    return (images - low) / np.maximum(high - low, 1e-8)

@@ -1,0 +1,137 @@
+"""Every algorithm at its default settings on every available dataset: quality, time and memory.
+
+    .venv/bin/python bench/algorithms.py                       # digits, all algorithms
+    .venv/bin/python bench/algorithms.py --datasets digits mnist fashion_mnist --n-samples 10000
+    .venv/bin/python bench/algorithms.py --algorithms dec idec --seeds 0 1 2
+
+Each (dataset, algorithm, seed) runs in a fresh Python process, so the peak memory printed (the
+process's peak resident set size, TensorFlow included) belongs to that run alone and no run warms
+another's caches. Two references are measured in the same invocation: k-means on the raw pixels
+(`kmeans`) and UMAP + GMM on the raw pixels (`umap_gmm_raw`: UMAP to as many dimensions as
+clusters, 20 neighbours, min_dist 0, then a full-covariance Gaussian mixture; N2D without the
+autoencoder). MNIST and Fashion-MNIST are used only when already in the Keras cache
+(~/.keras/datasets): the benchmark never downloads. Large datasets are cut to a stratified sample
+of `--n-samples` images (the app's default is 10,000) with a fixed seed. Runs in CI? No: by hand.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+REFERENCE = "umap_gmm_raw"
+KERAS_FILES = {"mnist": "mnist.npz", "fashion_mnist": "fashion-mnist"}
+
+
+def available_datasets(wanted):
+    cache = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "datasets"
+    for name in wanted:
+        if name in KERAS_FILES and not (cache / KERAS_FILES[name]).exists():
+            print(f"# {name}: not in the Keras cache ({cache}); skipped (the benchmark never downloads)")
+            continue
+        yield name
+
+
+def umap_gmm_raw(dataset: str, n_samples, seed: int) -> dict:
+    """The reference pipeline: UMAP of the raw pixels, then a Gaussian mixture."""
+    import numpy as np
+    from sklearn.mixture import GaussianMixture
+
+    from core.experiment import RunConfig, default_n_clusters, prepare_data
+    from core.metrics import evaluate
+    from core.projection import umap_embed
+
+    timings = {}
+    start = time.perf_counter()
+    data, X = prepare_data(RunConfig(dataset=dataset, n_samples=n_samples))
+    timings["load"] = time.perf_counter() - start
+    k = default_n_clusters(data)
+    start = time.perf_counter()
+    manifold = umap_embed(X.reshape(len(X), -1), k, n_neighbors=20, min_dist=0.0, random_state=seed)
+    timings["manifold"] = time.perf_counter() - start
+    start = time.perf_counter()
+    labels = GaussianMixture(k, covariance_type="full", n_init=5, random_state=seed).fit_predict(manifold)
+    timings["cluster"] = time.perf_counter() - start
+    metrics = evaluate(np.asarray(labels), manifold, data.labels, random_state=seed)
+    return {"metrics": metrics.as_dict(), "timings": timings, "n_samples": data.n_samples}
+
+
+def one_run(dataset: str, algorithm: str, n_samples, seed: int) -> dict:
+    """One run in this process; returns scores, per-phase seconds and peak memory."""
+    import core  # noqa: F401  (quiet TensorFlow)
+
+    if algorithm == REFERENCE:
+        out = umap_gmm_raw(dataset, n_samples, seed)
+    else:
+        from core.experiment import RunConfig, run_experiment
+
+        result = run_experiment(RunConfig(dataset=dataset, algorithm=algorithm, n_samples=n_samples, seed=seed,
+                                          projection=None))
+        out = {"metrics": result.metrics.as_dict(), "timings": result.timings, "n_samples": result.dataset.n_samples}
+    out["peak_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return out
+
+
+def run_in_child(dataset: str, algorithm: str, n_samples, seed: int) -> dict:
+    command = [sys.executable, __file__, "--child", dataset, algorithm, str(n_samples or 0), str(seed)]
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONWARNINGS": "ignore"}
+    start = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=ROOT)
+    if done.returncode != 0:
+        return {"error": (done.stderr.strip().splitlines() or ["failed"])[-1]}
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    out["process_s"] = time.perf_counter() - start
+    return out
+
+
+def main() -> None:
+    from core.algorithms import ALGORITHMS
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--datasets", nargs="+", default=["digits", "mnist", "fashion_mnist"])
+    parser.add_argument("--algorithms", nargs="+", default=list(ALGORITHMS))
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0])
+    parser.add_argument("--n-samples", type=int, default=10000, help="sample of larger datasets (0: all)")
+    parser.add_argument("--json", type=Path, help="also write every row to this JSON file")
+    args = parser.parse_args()
+    algorithms = ["kmeans", REFERENCE] + [a for a in args.algorithms if a not in ("kmeans", REFERENCE)]
+
+    print(f"# {platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
+          f"{time.strftime('%Y-%m-%d')}")
+    print("| dataset | algorithm | seed | ACC | NMI | ARI | time per phase (s) | total s | peak MiB |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    rows = []
+    for dataset in available_datasets(args.datasets):
+        n_samples = None if dataset == "digits" or args.n_samples == 0 else args.n_samples
+        for algorithm in algorithms:
+            title = "UMAP + GMM on pixels (reference)" if algorithm == REFERENCE else ALGORITHMS[algorithm].title
+            for seed in args.seeds:
+                out = run_in_child(dataset, algorithm, n_samples, seed)
+                rows.append({"dataset": dataset, "algorithm": algorithm, "seed": seed, **out})
+                if "error" in out:
+                    print(f"| {dataset} | {title} | {seed} | failed: {out['error']} |||||||")
+                    continue
+                m, t = out["metrics"], out["timings"]
+                phases = ", ".join(f"{k} {v:.1f}" for k, v in t.items() if k != "evaluate" and v >= 0.05)
+                total = sum(v for k, v in t.items() if k not in ("load", "evaluate"))
+                print(f"| {dataset} | {title} | {seed} | {m['ACC']:.3f} | {m['NMI']:.3f} | {m['ARI']:.3f} | {phases} "
+                      f"| {total:.1f} | {out['peak_mib']:.0f} |", flush=True)
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=1))
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 6 and sys.argv[1] == "--child":
+        _, _, name, algo, size, seed_text = sys.argv
+        print(json.dumps(one_run(name, algo, int(size) or None, int(seed_text))))
+    else:
+        main()

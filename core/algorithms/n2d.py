@@ -1,0 +1,100 @@
+"""N2D (McConville et al. 2019): autoencoder -> UMAP to a few dimensions -> Gaussian mixture."""
+from __future__ import annotations
+
+import numpy as np
+from sklearn.mixture import GaussianMixture
+
+from core.algorithms.autoencoder import _AutoencoderClustering
+from core.algorithms.base import Interval, OneOf
+
+
+class N2D(_AutoencoderClustering):
+    """"Not too deep" clustering: learn an embedding, find its manifold with UMAP, cluster with a GMM.
+
+    The autoencoder compresses the images; UMAP, run on the embedding with small `min_dist`,
+    gathers each local neighbourhood into a tight group, which a Gaussian mixture then separates.
+
+    Parameters
+    ----------
+    n_clusters, latent_dim, hidden_units, epochs, batch_size, learning_rate, input_dropout,
+    restart_every, random_state
+        As :class:`~core.algorithms.autoencoder.AutoencoderKMeans`.
+    umap_dim : int or None, default=None
+        Dimensions of the UMAP manifold; None means `n_clusters` (the paper's choice).
+    umap_neighbors : int, default=20
+        UMAP's neighbourhood size (20 in the paper for MNIST-sized data).
+    umap_min_dist : float, default=0.0
+        UMAP's minimum distance; 0 packs neighbours tightly, which suits clustering.
+    covariance_type : {"full", "diag", "tied", "spherical"}, default="full"
+    n_init : int, default=5
+        GMM restarts.
+
+    Attributes
+    ----------
+    labels_ : ndarray of shape (n_samples,)
+    embedding_ : ndarray of shape (n_samples, umap_dim)
+        The UMAP manifold the mixture was fitted in.
+    latent_ : ndarray of shape (n_samples, latent_dim)
+        The autoencoder's embedding.
+    probabilities_ : ndarray of shape (n_samples, n_clusters)
+    gmm_ : sklearn.mixture.GaussianMixture
+
+    Notes
+    -----
+    UMAP here is fitted with exact nearest neighbours passed in (fast and deterministic for up to
+    tens of thousands of points) and cannot place new samples, so N2D has no `predict`.
+    """
+
+    _parameter_constraints = {
+        **_AutoencoderClustering._parameter_constraints,
+        "umap_dim": Interval(int, 1, None, allow_none=True),
+        "umap_neighbors": Interval(int, 2, None),
+        "umap_min_dist": Interval(float, 0, 1),
+        "covariance_type": OneOf("full", "diag", "tied", "spherical"),
+        "n_init": Interval(int, 1, None),
+    }
+    _cluster_title = "UMAP and a Gaussian mixture"
+
+    def __init__(self, n_clusters: int = 10, *, latent_dim: int = 10, hidden_units=(500, 500, 2000),
+                 epochs: int = 75, batch_size: int = 256, learning_rate: float = 1e-3,
+                 input_dropout: float = 0.0, restart_every: int = 25, umap_dim=None, umap_neighbors: int = 20,
+                 umap_min_dist: float = 0.0, covariance_type: str = "full", n_init: int = 5,
+                 random_state: int = 0):
+        super().__init__(n_clusters, latent_dim=latent_dim, hidden_units=hidden_units, epochs=epochs,
+                         batch_size=batch_size, learning_rate=learning_rate, input_dropout=input_dropout,
+                         restart_every=restart_every, random_state=random_state)
+        self.umap_dim = umap_dim
+        self.umap_neighbors = umap_neighbors
+        self.umap_min_dist = umap_min_dist
+        self.covariance_type = covariance_type
+        self.n_init = n_init
+
+    def _fit(self, X: np.ndarray) -> None:
+        from core.models.autoencoder import encode
+        from core.projection import umap_embed
+
+        inputs = self._inputs(X)
+        self._pretrain(inputs)
+        report = self._reporter("cluster")
+        dim = int(min(self.umap_dim or self.n_clusters, max(len(X) - 2, 1)))
+        with self._timed("manifold"):
+            report(f"Finding the manifold: UMAP of the embedding to {dim} dimensions", 0.0)
+            self.latent_ = encode(self.autoencoder_, inputs)
+            self.embedding_ = umap_embed(self.latent_, dim, n_neighbors=self.umap_neighbors,
+                                         min_dist=self.umap_min_dist, random_state=self.random_state)
+        with self._timed("cluster"):
+            report("Clustering the manifold with a Gaussian mixture", 0.6)
+            self.gmm_ = GaussianMixture(self.n_clusters, covariance_type=self.covariance_type, n_init=self.n_init,
+                                        random_state=self.random_state).fit(self.embedding_)
+            self.probabilities_ = self.gmm_.predict_proba(self.embedding_)
+            self.labels_ = self.probabilities_.argmax(axis=1).astype(np.int64)
+        report("Clustered", 1.0)
+
+    def view_data(self) -> dict:
+        """Confidence only: the mixture's means live in the UMAP space and cannot be decoded."""
+        self._check_fitted()
+        return {"confidence": self.probabilities_.max(axis=1).astype(np.float32)}
+
+    def transform(self, X) -> np.ndarray:
+        """The autoencoder's embedding of `X` (the UMAP step cannot place new samples)."""
+        return super().transform(X)

@@ -1,0 +1,48 @@
+"""How many clusters? Sweep the cluster count on the current embedding and take the suggestion."""
+import streamlit as st
+
+from core.model_selection import sweep_cluster_counts
+from core.viz.figures import cluster_count_sweep
+from ui.state import SWEEPS, TAKEN_N_CLUSTERS, require_result
+
+st.title("How many clusters?")
+result = require_result()
+if result is None:
+    st.stop()
+
+n_points = len(result.embedding)
+st.caption(f"Sweeps the cluster count on the embedding of the current run ({result.algorithm_title}, "
+           f"{result.embedding.shape[1]}-d, {n_points:,} images): k-means inertia and the silhouette of its "
+           "clusters, and the BIC of a Gaussian mixture, for each count.")
+
+top = int(min(30, n_points - 1))
+low, high = st.slider("Cluster counts to try", 2, top, (2, min(15, top)), key="sweep_range")
+key = (id(result), low, high)
+sweeps = st.session_state[SWEEPS]
+if st.button("Run the sweep", type="primary", key="sweep_run", icon=":material/query_stats:"):
+    bar = st.progress(0.0, text="Starting the sweep...")
+    try:
+        sweeps[key] = sweep_cluster_counts(result.embedding, range(low, high + 1), random_state=result.config.seed,
+                                           callback=lambda event: bar.progress(event.fraction, text=event.message))
+    except ValueError as error:
+        st.error(str(error), icon=":material/error:")
+    bar.empty()
+
+sweep = sweeps.get(key)
+if sweep is None:
+    st.info("Choose the range and press **Run the sweep** (a few seconds on digits).")
+    st.stop()
+
+st.plotly_chart(cluster_count_sweep(sweep), key="sweep_chart")
+if sweep.note:
+    st.caption(f"Computed on {sweep.note}.")
+left, middle, right = st.columns(3)
+left.metric("Suggested (best silhouette)", sweep.suggested)
+middle.metric("Lowest GMM BIC", sweep.bic_best)
+right.metric("Current run", result.n_clusters)
+st.caption("The suggestion is the count whose k-means clusters are best separated (highest silhouette). "
+           "BIC rewards a mixture that explains the data with few parameters; inertia always falls as "
+           "the count grows, so look for its elbow. When they disagree, the data has no single right answer.")
+if st.button(f"Take {sweep.suggested} clusters and go to Train", key="sweep_take", icon=":material/done:"):
+    st.session_state[TAKEN_N_CLUSTERS] = (result.config.dataset, sweep.suggested)
+    st.switch_page("pages/train.py")

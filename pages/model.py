@@ -1,0 +1,105 @@
+"""Model: the view of the algorithm that made the current result (what it learned, how sure it is)."""
+import numpy as np
+import streamlit as st
+
+from core.viz.figures import (confidence_box, dendrogram_figure, k_distance_curve, label_change_curve,
+                              som_hits_heatmap, transition_heatmap)
+from core.viz.images import displayable, image_grid, to_uint8
+from ui.state import require_result
+
+st.title("Model")
+result = require_result()
+if result is None:
+    st.stop()
+
+data, view, labels = result.dataset, result.view_data, result.labels
+st.caption(result.summary())
+st.markdown(f"**{result.algorithm_title}.** {result.spec.description}")
+shown = False
+
+
+def label_of(i: int) -> str:
+    return f" · {data.label_name(int(data.labels[i]))}" if data.has_labels else ""
+
+
+if "centers" in view:
+    shown = True
+    st.subheader("What each cluster looks like")
+    centers = displayable(view["centers"])
+    kind = "mean image" if result.config.algorithm == "kmeans" else "centre decoded by the autoencoder"
+    st.caption(f"Each cluster's {kind}.")
+    st.image([to_uint8(c, 72) for c in centers], caption=[f"cluster {i}" for i in range(len(centers))], width=72)
+
+if "generated" in view:
+    shown = True
+    st.subheader("Images generated from each cluster")
+    st.caption("Each row samples the cluster's Gaussian component of the prior and decodes the samples: "
+               "what the model thinks a member of that cluster looks like.")
+    generated = displayable(view["generated"].reshape(-1, *view["generated"].shape[2:])).reshape(view["generated"].shape)
+    for cluster, images in enumerate(generated):
+        st.image(image_grid(images, n_cols=len(images), size=48), caption=f"cluster {cluster}")
+
+if "som_prototype_images" in view:
+    shown = True
+    rows, cols = (int(v) for v in view["som_grid"])
+    st.subheader(f"The {rows}x{cols} self-organizing map")
+    st.caption("Left: each node's prototype (decoded by the autoencoder when the map was trained on the "
+               "embedding); neighbouring nodes hold similar images. Right: how many images each node "
+               "won, and the cluster its node was grouped into.")
+    left, right = st.columns(2, gap="large")
+    left.image(image_grid(displayable(view["som_prototype_images"]), n_cols=cols, size=40),
+               caption="prototype images, laid out as the map")
+    right.plotly_chart(som_hits_heatmap(view["som_hits"], (rows, cols), view.get("som_node_labels")), key="model_som")
+
+if "linkage" in view:
+    shown = True
+    st.subheader("Dendrogram")
+    st.caption("The top of the merge tree: the higher a merge, the more different the groups it joined. A long "
+               "vertical gap below the cut line means the chosen number of clusters is well separated.")
+    st.plotly_chart(dendrogram_figure(view["linkage"], result.n_clusters), key="model_dendrogram")
+
+if "k_distances" in view:
+    shown = True
+    noise = int(np.sum(labels == -1))
+    st.subheader("Density: the k-distance curve")
+    st.caption(f"eps used {view['eps']:.4g}; suggested {view['suggested_eps']:.4g} (the radius on this curve whose clusters score best: silhouette times the share of points clustered). "
+               f"Found {result.n_clusters} clusters and {noise:,} noise points ({noise / len(labels):.0%}). "
+               "Points above the eps line have too few neighbours within eps: noise unless near a core point. "
+               "Raise eps for fewer, larger clusters; lower it for more noise.")
+    st.plotly_chart(k_distance_curve(view["k_distances"], view["eps"], view["suggested_eps"],
+                                     int(view["min_samples"])), key="model_kdist")
+
+if "label_changes" in view:
+    shown = True
+    st.subheader("How the clustering phase moved the labels")
+    initial, changes = view["initial_labels"], view["label_changes"]
+    moved = float(np.mean(initial != labels))
+    st.caption(f"{moved:.1%} of the images ended in a different cluster than the k-means start, over "
+               f"{len(changes)} refreshes of the target distribution.")
+    left, right = st.columns(2, gap="large")
+    left.plotly_chart(label_change_curve(changes, result.estimator_params.get("tol")), key="model_changes")
+    right.plotly_chart(transition_heatmap(initial, labels), key="model_transitions")
+
+if "confidence" in view:
+    shown = True
+    confidence = view["confidence"]
+    st.subheader("Confidence per image")
+    st.caption("An image's confidence is its largest membership probability. Low-confidence members sit "
+               "between clusters: the doubtful ones to look at.")
+    st.plotly_chart(confidence_box(confidence, labels), key="model_confidence")
+    clusters = [int(c) for c in np.unique(labels)]
+    left, right = st.columns([1, 3])
+    cluster = left.selectbox("Cluster", clusters, key="model_cluster",
+                             format_func=lambda c: "noise" if c < 0 else f"cluster {c}")
+    n_show = left.slider("Images shown", 8, 64, 24, step=8, key="model_n_show")
+    members = np.flatnonzero(labels == cluster)
+    doubtful = members[np.argsort(confidence[members])][:n_show]
+    with right:
+        st.markdown(f"**Least confident members of {'noise' if cluster < 0 else f'cluster {cluster}'}** "
+                    f"(median confidence {np.median(confidence[members]):.2f})")
+        st.image([to_uint8(data.images[i], 64) for i in doubtful], width=64,
+                 caption=[f"{confidence[i]:.2f} · #{data.indices[i]}{label_of(i)}" for i in doubtful])
+
+if not shown:
+    st.info(f"{result.algorithm_title} has no model to look inside: see its clusters on **Explore** and its "
+            "scores on **Metrics**.")
