@@ -64,3 +64,29 @@ def test_train_on_digits_then_explore_and_metrics(page, server, screenshots):
     expect(page.locator("[data-testid='stMetric']")).to_have_count(5)
     shoot(page, screenshots, "5_metrics")
     assert not page.locator("[data-testid='stException']").count()
+
+
+def test_pick_and_train_idec_then_its_model_view_and_the_cluster_count_sweep(page, server, screenshots):
+    """A second algorithm picked from the list, tuned and trained; its own view; the sweep page."""
+    page.get_by_role("link", name="Train").first.click()
+    expect(page.get_by_role("heading", name="Train", exact=True)).to_be_visible(timeout=30_000)
+    page.get_by_label("Algorithm").first.click()
+    page.get_by_role("option", name="Deep · IDEC (improved DEC)", exact=True).click()
+    expect(page.get_by_text("Guo et al. 2017")).to_be_visible(timeout=30_000)
+    set_slider(page, "Epochs", 10)
+    set_slider(page, "Clustering epochs (at most)", 5)
+    page.get_by_role("button", name="Train").click()
+    expect(page.get_by_text("Finished in")).to_be_visible(timeout=240_000)
+    assert "IDEC" in page.get_by_text("Finished in").inner_text()
+
+    page.get_by_role("link", name="Model").first.click()
+    expect(page.get_by_role("heading", name="Model", exact=True)).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("How the clustering phase moved the labels")).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("Least confident members of cluster 0")).to_be_visible(timeout=30_000)
+    shoot(page, screenshots, "6_model_idec")
+
+    page.get_by_role("link", name="How many clusters?").first.click()
+    page.get_by_role("button", name="Run the sweep").click()
+    expect(page.get_by_text("Suggested (best silhouette)")).to_be_visible(timeout=120_000)
+    shoot(page, screenshots, "7_how_many_clusters")
+    assert not page.locator("[data-testid='stException']").count()

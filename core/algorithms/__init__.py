@@ -5,11 +5,13 @@ from core.algorithms.classical import (Agglomerative, DBSCANClustering, Gaussian
                                        PixelKMeans, Spectral)
 from core.algorithms.dec import DCEC, DEC, IDEC
 from core.algorithms.n2d import N2D
+from core.algorithms.som import SelfOrganizingMap
+from core.algorithms.vade import VaDE
 from core.algorithms.registry import ALGORITHMS, DEFAULT_ALGORITHM, AlgorithmSpec, get_algorithm
 from core.params import ParamSpec
 
 __all__ = [
     "ALGORITHMS", "DCEC", "DEC", "DEFAULT_ALGORITHM", "IDEC", "N2D", "Agglomerative", "AlgorithmSpec",
     "AutoencoderGMM", "AutoencoderKMeans", "ClusteringAlgorithm", "DBSCANClustering", "GaussianMixtureClustering",
-    "HDBSCANClustering", "ParamSpec", "PixelKMeans", "Spectral", "get_algorithm",
+    "HDBSCANClustering", "ParamSpec", "PixelKMeans", "SelfOrganizingMap", "Spectral", "VaDE", "get_algorithm",
 ]

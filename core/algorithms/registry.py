@@ -10,6 +10,8 @@ from core.algorithms.classical import (Agglomerative, DBSCANClustering, Gaussian
                                        PixelKMeans, Spectral)
 from core.algorithms.dec import DCEC, DEC, IDEC
 from core.algorithms.n2d import N2D
+from core.algorithms.som import SelfOrganizingMap
+from core.algorithms.vade import VaDE
 from core.params import ParamSpec
 
 
@@ -126,6 +128,38 @@ ALGORITHMS: dict[str, AlgorithmSpec] = {
             "IDEC on a convolutional autoencoder (Guo et al. 2017): sees images as images, so it copes "
             "with shifted strokes and colour images of any size. Slower per epoch than the dense methods.",
             _without(_AUTOENCODER_PARAMS, "input_dropout") + _DEC_PARAMS + (_GAMMA,), deep=True,
+        ),
+        AlgorithmSpec(
+            "vade", "VaDE (Gaussian-mixture VAE)", VaDE,
+            "A variational autoencoder whose prior is a mixture of Gaussians, one per cluster (Jiang "
+            "et al. 2017): a generative model, so it can draw new images of each cluster. A good choice "
+            "to see what the model believes a cluster looks like; gives soft memberships.",
+            _AUTOENCODER_PARAMS + (
+                ParamSpec("vade_epochs", "VaDE epochs", "int", 30, 0, 200, 1,
+                          help="Passes training the variational objective after pretraining."),
+                ParamSpec("beta", "Prior weight (beta)", "choice", 8.0, options=(1.0, 2.0, 4.0, 8.0, 16.0),
+                          advanced=True, help="Scales the decoder's noise variance: larger lets the mixture "
+                                              "prior shape the embedding more (8 measured best on digits)."),
+                ParamSpec("vade_learning_rate", "VaDE learning rate", "choice", 1e-3,
+                          options=(1e-4, 3e-4, 1e-3, 2e-3), advanced=True,
+                          help="Adam's step size for the variational objective."),
+            ),
+            deep=True,
+        ),
+        AlgorithmSpec(
+            "som", "Self-organizing map", SelfOrganizingMap,
+            "A grid of prototypes trained so that neighbouring nodes hold similar images (Kohonen), on "
+            "the autoencoder's embedding or on raw pixels; the nodes are then grouped into clusters. A "
+            "good choice to see the data laid out as a map: the Model page shows every node's prototype.",
+            (ParamSpec("space", "Train the map on", "choice", "latent", options=("latent", "pixels"),
+                       help="The autoencoder's embedding (prototypes decoded into images), or the raw "
+                            "pixels (fast, fine for small images such as digits)."),
+             ParamSpec("grid_rows", "Map rows", "int", 12, 2, 30, 1, help="Rows of the map grid."),
+             ParamSpec("grid_cols", "Map columns", "int", 12, 2, 30, 1, help="Columns of the map grid."),
+             ParamSpec("som_epochs", "Map epochs", "int", 30, 1, 200, 1, advanced=True,
+                       help="Batch-SOM updates; the neighbourhood shrinks from half the grid to 0.5 over them."),
+             ) + _AUTOENCODER_PARAMS,
+            deep=True,
         ),
         AlgorithmSpec(
             "n2d", "N2D (autoencoder + UMAP + GMM)", N2D,
