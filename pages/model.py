@@ -35,9 +35,10 @@ if "generated" in view:
     st.subheader("Images generated from each cluster")
     st.caption("Each row samples the cluster's Gaussian component of the prior and decodes the samples: "
                "what the model thinks a member of that cluster looks like.")
-    generated = displayable(view["generated"].reshape(-1, *view["generated"].shape[2:])).reshape(view["generated"].shape)
-    for cluster, images in enumerate(generated):
-        st.image(image_grid(images, n_cols=len(images), size=48), caption=f"cluster {cluster}")
+    generated = view["generated"]
+    n_clusters, per_cluster = generated.shape[:2]
+    st.image(image_grid(displayable(generated.reshape(-1, *generated.shape[2:])), n_cols=per_cluster, size=40),
+             caption=f"Row i: images drawn from cluster i's component (clusters 0 to {n_clusters - 1}, top to bottom).")
 
 if "som_prototype_images" in view:
     shown = True

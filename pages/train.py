@@ -26,7 +26,8 @@ def param_widget(p, key: str):
     if p.kind == "choice":
         if all(isinstance(o, float) for o in p.options):
             return st.select_slider(p.label, options=list(p.options), value=p.default, key=key, help=p.help)
-        format_option = {True: "Yes", False: "No"}.get if all(isinstance(o, bool) for o in p.options) else str
+        format_option = {True: "Yes", False: "No"}.get if all(isinstance(o, bool) for o in p.options) else \
+            (lambda option: "auto" if option is None else str(option))
         return st.selectbox(p.label, list(p.options), index=list(p.options).index(p.default), key=key, help=p.help,
                             format_func=format_option)
     cast = int if p.kind == "int" else float

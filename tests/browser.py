@@ -73,7 +73,7 @@ def set_slider(page, label: str, value: int):
     """Move a streamlit slider with the keyboard: Home, then Right arrow steps."""
     from playwright.sync_api import expect
 
-    slider = page.get_by_role("slider", name=label)
+    slider = page.locator(f'input[type=range][aria-label="{label}"]')  # exact: role names repeat the label
     slider.focus()
     slider.press("Home")
     current = int(slider.get_attribute("aria-valuetext"))

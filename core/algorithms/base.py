@@ -98,6 +98,7 @@ class ClusteringAlgorithm(ClusterMixin, BaseEstimator):
         self.timings_ = {}
         self.history_ = []
         self._image_shape = X.shape[1:]
+        self._n_samples = len(X)
         self._callback = callback
         try:
             self._fit(X)

@@ -86,7 +86,7 @@ class _SpaceClustering(_AutoencoderClustering):
     """
 
     hidden_units = (500, 500, 2000)
-    batch_size = 256
+    batch_size = None
     learning_rate = 1e-3
     input_dropout = 0.0
     restart_every = 25

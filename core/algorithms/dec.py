@@ -64,7 +64,7 @@ class DEC(_AutoencoderClustering):
     _title = "DEC"
 
     def __init__(self, n_clusters: int = 10, *, latent_dim: int = 10, hidden_units=(500, 500, 2000),
-                 epochs: int = 75, batch_size: int = 256, learning_rate: float = 1e-3,
+                 epochs: int = 75, batch_size=None, learning_rate: float = 1e-3,
                  input_dropout: float = 0.0, restart_every: int = 25, cluster_epochs: int = 30,
                  update_interval=None, tol: float = 0.001, cluster_learning_rate: float = 0.001,
                  alpha: float = 1.0, kmeans_backend: str = "auto", random_state: int = 0):
@@ -153,7 +153,7 @@ class DEC(_AutoencoderClustering):
             return np.asarray(soft_assignments(encode(self.autoencoder_, flat) * scale, centers, alpha))
 
         n = len(flat)
-        batch_size = int(min(self.batch_size, n))
+        batch_size = int(min(self._batch_size, n))
         steps_per_epoch = int(np.ceil(n / batch_size))
         update_interval = self.update_interval or steps_per_epoch
         max_steps = self.cluster_epochs * steps_per_epoch
@@ -220,7 +220,7 @@ class IDEC(DEC):
     _title = "IDEC"
 
     def __init__(self, n_clusters: int = 10, *, latent_dim: int = 10, hidden_units=(500, 500, 2000),
-                 epochs: int = 75, batch_size: int = 256, learning_rate: float = 1e-3,
+                 epochs: int = 75, batch_size=None, learning_rate: float = 1e-3,
                  input_dropout: float = 0.0, restart_every: int = 25, cluster_epochs: int = 30,
                  update_interval=None, tol: float = 0.001, cluster_learning_rate: float = 0.001,
                  alpha: float = 1.0, gamma: float = 0.1, kmeans_backend: str = "auto", random_state: int = 0):
@@ -257,7 +257,7 @@ class DCEC(IDEC):
     _title = "DCEC"
 
     def __init__(self, n_clusters: int = 10, *, latent_dim: int = 10, filters=(32, 64, 128),
-                 epochs: int = 75, batch_size: int = 256, learning_rate: float = 1e-3,
+                 epochs: int = 75, batch_size=None, learning_rate: float = 1e-3,
                  input_dropout: float = 0.0, restart_every: int = 25, cluster_epochs: int = 30,
                  update_interval=None, tol: float = 0.001, cluster_learning_rate: float = 0.001,
                  alpha: float = 1.0, gamma: float = 0.1, kmeans_backend: str = "auto", random_state: int = 0):

@@ -56,7 +56,7 @@ class N2D(_AutoencoderClustering):
     _cluster_title = "UMAP and a Gaussian mixture"
 
     def __init__(self, n_clusters: int = 10, *, latent_dim: int = 10, hidden_units=(500, 500, 2000),
-                 epochs: int = 75, batch_size: int = 256, learning_rate: float = 1e-3,
+                 epochs: int = 75, batch_size=None, learning_rate: float = 1e-3,
                  input_dropout: float = 0.0, restart_every: int = 25, umap_dim=None, umap_neighbors: int = 20,
                  umap_min_dist: float = 0.0, covariance_type: str = "full", n_init: int = 5,
                  random_state: int = 0):

@@ -47,8 +47,9 @@ _AUTOENCODER_PARAMS = (
               help="Size of the learned embedding. 10 is the usual choice for 10 classes."),
     ParamSpec("epochs", "Epochs", "int", 75, 1, 300, 1,
               help="Autoencoder training passes over the data. More epochs: lower reconstruction loss, longer wait."),
-    ParamSpec("batch_size", "Batch size", "int", 256, 16, 1024, 16, advanced=True,
-              help="Images per training step."),
+    ParamSpec("batch_size", "Batch size", "choice", None, options=(None, 32, 64, 128, 256, 512, 1024), advanced=True,
+              help="Images per training step. auto: 256, or fewer on small data so that an epoch has at "
+                   "least 25 steps (64 for digits)."),
     ParamSpec("learning_rate", "Learning rate", "choice", 1e-3, options=(1e-4, 3e-4, 1e-3, 3e-3, 1e-2),
               advanced=True, help="Adam's step size. Lower it if the loss diverges."),
     ParamSpec("input_dropout", "Input dropout (denoising)", "float", 0.0, 0.0, 0.5, 0.05, advanced=True,

@@ -113,7 +113,7 @@ class SelfOrganizingMap(_AutoencoderClustering):
     }
 
     def __init__(self, n_clusters: int = 10, *, space: str = "latent", latent_dim: int = 10,
-                 hidden_units=(500, 500, 2000), epochs: int = 75, batch_size: int = 256,
+                 hidden_units=(500, 500, 2000), epochs: int = 75, batch_size=None,
                  learning_rate: float = 1e-3, input_dropout: float = 0.0, restart_every: int = 25,
                  grid_rows: int = 12, grid_cols: int = 12, som_epochs: int = 30, sigma_start=None,
                  sigma_end: float = 0.5, som_init: str = "random", node_clustering: str = "ward",
@@ -160,7 +160,7 @@ class SelfOrganizingMap(_AutoencoderClustering):
             self.embedding_ = inputs if self.space == "pixels" else encode(self.autoencoder_, inputs)
             prototypes, history = train_som(
                 self.embedding_, self.grid_rows, self.grid_cols, epochs=self.som_epochs,
-                batch_size=self.batch_size, sigma_start=self.sigma_start, sigma_end=self.sigma_end,
+                batch_size=self._batch_size, sigma_start=self.sigma_start, sigma_end=self.sigma_end,
                 init=self.som_init, seed=self.random_state, phase="som", report=report,
                 title="Training self-organizing map",
             )

@@ -92,7 +92,7 @@ class VaDE(_AutoencoderClustering):
     }
 
     def __init__(self, n_clusters: int = 10, *, latent_dim: int = 10, hidden_units=(500, 500, 2000),
-                 epochs: int = 75, batch_size: int = 256, learning_rate: float = 1e-3,
+                 epochs: int = 75, batch_size=None, learning_rate: float = 1e-3,
                  input_dropout: float = 0.0, restart_every: int = 25, vade_epochs: int = 30,
                  vade_learning_rate: float = 1e-3, beta: float = 8.0, n_init: int = 5, n_generated: int = 10,
                  random_state: int = 0):
@@ -131,7 +131,7 @@ class VaDE(_AutoencoderClustering):
 
         with self._timed("cluster"):
             self.history_ += train_vade(
-                self.vade_, inputs, epochs=self.vade_epochs, batch_size=self.batch_size,
+                self.vade_, inputs, epochs=self.vade_epochs, batch_size=self._batch_size,
                 learning_rate=self.vade_learning_rate, seed=self.random_state, callback=self._callback,
                 phase="cluster", history_phase="vade",
             )
