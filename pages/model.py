@@ -63,7 +63,8 @@ if "k_distances" in view:
     shown = True
     noise = int(np.sum(labels == -1))
     st.subheader("Density: the k-distance curve")
-    st.caption(f"eps used {view['eps']:.4g}; suggested {view['suggested_eps']:.4g} (the radius on this curve whose clusters score best: silhouette times the share of points clustered). "
+    st.caption(f"eps used {view['eps']:.4g}; suggested {view['suggested_eps']:.4g} (the radius on this curve "
+               "whose clusters score best: silhouette times the share of points clustered). "
                f"Found {result.n_clusters} clusters and {noise:,} noise points ({noise / len(labels):.0%}). "
                "Points above the eps line have too few neighbours within eps: noise unless near a core point. "
                "Raise eps for fewer, larger clusters; lower it for more noise.")

@@ -31,6 +31,9 @@ class DEC(_AutoencoderClustering):
     update_interval : int or None, default=None
         Batches between refreshes of the target distribution; None means once per pass over the
         data (a default that adapts to the data's size, chosen without labels).
+    cluster_batch_size : int, default=256
+        Batch of the clustering phase (256 as in DEC's paper; on digits it kept more of the gain
+        than the smaller automatic pretraining batch: NMI 0.847 against 0.817).
     tol : float, default=0.001
         Stop when fewer than this fraction of labels change between two refreshes.
     cluster_learning_rate : float, default=0.001
@@ -60,19 +63,22 @@ class DEC(_AutoencoderClustering):
         "cluster_learning_rate": Interval(float, 0, 1, low_open=True),
         "alpha": Interval(float, 0, None, low_open=True),
         "kmeans_backend": OneOf(*KMEANS_BACKENDS),
+        "cluster_batch_size": Interval(int, 1, None),
     }
     _title = "DEC"
 
     def __init__(self, n_clusters: int = 10, *, latent_dim: int = 10, hidden_units=(500, 500, 2000),
                  epochs: int = 75, batch_size=None, learning_rate: float = 1e-3,
                  input_dropout: float = 0.0, restart_every: int = 25, cluster_epochs: int = 30,
-                 update_interval=None, tol: float = 0.001, cluster_learning_rate: float = 0.001,
+                 update_interval=None, cluster_batch_size: int = 256, tol: float = 0.001,
+                 cluster_learning_rate: float = 0.001,
                  alpha: float = 1.0, kmeans_backend: str = "auto", random_state: int = 0):
         super().__init__(n_clusters, latent_dim=latent_dim, hidden_units=hidden_units, epochs=epochs,
                          batch_size=batch_size, learning_rate=learning_rate, input_dropout=input_dropout,
                          restart_every=restart_every, random_state=random_state)
         self.cluster_epochs = cluster_epochs
         self.update_interval = update_interval
+        self.cluster_batch_size = cluster_batch_size
         self.tol = tol
         self.cluster_learning_rate = cluster_learning_rate
         self.alpha = alpha
@@ -153,7 +159,7 @@ class DEC(_AutoencoderClustering):
             return np.asarray(soft_assignments(encode(self.autoencoder_, flat) * scale, centers, alpha))
 
         n = len(flat)
-        batch_size = int(min(self._batch_size, n))
+        batch_size = int(min(self.cluster_batch_size, n))
         steps_per_epoch = int(np.ceil(n / batch_size))
         update_interval = self.update_interval or steps_per_epoch
         max_steps = self.cluster_epochs * steps_per_epoch
@@ -222,12 +228,14 @@ class IDEC(DEC):
     def __init__(self, n_clusters: int = 10, *, latent_dim: int = 10, hidden_units=(500, 500, 2000),
                  epochs: int = 75, batch_size=None, learning_rate: float = 1e-3,
                  input_dropout: float = 0.0, restart_every: int = 25, cluster_epochs: int = 30,
-                 update_interval=None, tol: float = 0.001, cluster_learning_rate: float = 0.001,
+                 update_interval=None, cluster_batch_size: int = 256, tol: float = 0.001,
+                 cluster_learning_rate: float = 0.001,
                  alpha: float = 1.0, gamma: float = 0.1, kmeans_backend: str = "auto", random_state: int = 0):
         super().__init__(n_clusters, latent_dim=latent_dim, hidden_units=hidden_units, epochs=epochs,
                          batch_size=batch_size, learning_rate=learning_rate, input_dropout=input_dropout,
                          restart_every=restart_every, cluster_epochs=cluster_epochs,
-                         update_interval=update_interval, tol=tol, cluster_learning_rate=cluster_learning_rate,
+                         update_interval=update_interval, cluster_batch_size=cluster_batch_size, tol=tol,
+                         cluster_learning_rate=cluster_learning_rate,
                          alpha=alpha, kmeans_backend=kmeans_backend, random_state=random_state)
         self.gamma = gamma
 
@@ -259,7 +267,8 @@ class DCEC(IDEC):
     def __init__(self, n_clusters: int = 10, *, latent_dim: int = 10, filters=(32, 64, 128),
                  epochs: int = 75, batch_size=None, learning_rate: float = 1e-3,
                  input_dropout: float = 0.0, restart_every: int = 25, cluster_epochs: int = 30,
-                 update_interval=None, tol: float = 0.001, cluster_learning_rate: float = 0.001,
+                 update_interval=None, cluster_batch_size: int = 256, tol: float = 0.001,
+                 cluster_learning_rate: float = 0.001,
                  alpha: float = 1.0, gamma: float = 0.1, kmeans_backend: str = "auto", random_state: int = 0):
         self.n_clusters = n_clusters
         self.latent_dim = latent_dim
@@ -271,6 +280,7 @@ class DCEC(IDEC):
         self.restart_every = restart_every
         self.cluster_epochs = cluster_epochs
         self.update_interval = update_interval
+        self.cluster_batch_size = cluster_batch_size
         self.tol = tol
         self.cluster_learning_rate = cluster_learning_rate
         self.alpha = alpha
