@@ -74,6 +74,7 @@ def set_slider(page, label: str, value: int):
     from playwright.sync_api import expect
 
     slider = page.locator(f'input[type=range][aria-label="{label}"]')  # exact: role names repeat the label
+    expect(slider).to_have_count(1, timeout=30_000)  # a rerun briefly shows the old widget beside the new
     slider.focus()
     slider.press("Home")
     current = int(slider.get_attribute("aria-valuetext"))
