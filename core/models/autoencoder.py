@@ -109,7 +109,6 @@ def train_autoencoder(
     X = np.asarray(X, dtype=np.float32)  # flat for a dense model, NHWC for a convolutional one
     n = len(X)
     batch_size = int(min(batch_size, n))
-    n_steps = int(np.ceil(n / batch_size))
     data = tf.constant(X)
     variables = autoencoder.trainable_variables
     corrupt = keras.layers.Dropout(input_dropout, seed=seed) if input_dropout > 0 else None
@@ -131,39 +130,56 @@ def train_autoencoder(
 
         return train_step
 
+    train_step = None
+
+    def step_for_epoch(epoch: int):
+        nonlocal train_step
+        if epoch == 1 or (restart_every and (epoch - 1) % restart_every == 0):
+            train_step = new_train_step()
+        return train_step
+
+    return run_epochs(step_for_epoch, n, epochs=epochs, batch_size=batch_size, seed=seed, callback=callback,
+                      phase=phase, title="Training autoencoder",
+                      diverged="the autoencoder's loss diverged (became {loss}) in epoch {epoch}; "
+                               "try a smaller learning rate.")
+
+
+def run_epochs(step_for_epoch, n: int, *, epochs: int, batch_size: int, seed: int,
+               callback: Optional[ProgressCallback], phase: str, title: str, diverged: str,
+               history_phase: Optional[str] = None) -> list[dict]:
+    """The epoch loop every network here trains with: shuffled batches of indices into the data.
+
+    `step_for_epoch(epoch)` returns the compiled step for that epoch (a new one restarts the
+    optimiser); a step takes int32 batch indices and returns the batch's mean loss. Reports to
+    `callback` after every batch (so a cancel takes effect within one batch) and once more at each
+    epoch's end with the epoch's mean loss. Raises FloatingPointError, with `diverged` formatted
+    with `loss` and `epoch`, when a loss is NaN or infinite. Returns one ``{"phase", "epoch",
+    "loss", "elapsed"}`` dict per epoch (phase `history_phase`, default `phase`).
+    """
     report = PhaseReporter(callback, phase)
     rng = np.random.default_rng(seed)
     history: list[dict] = []
+    n_steps = int(np.ceil(n / batch_size))
     start = time.perf_counter()
     for epoch in range(1, epochs + 1):
-        if epoch == 1 or (restart_every and (epoch - 1) % restart_every == 0):
-            train_step = new_train_step()
+        train_step = step_for_epoch(epoch)
         order = rng.permutation(n).astype(np.int32)
         total, seen = 0.0, 0
         for step in range(n_steps):
             indices = order[step * batch_size:(step + 1) * batch_size]
             loss = float(train_step(tf.constant(indices)))
             if not np.isfinite(loss):
-                raise FloatingPointError(
-                    f"the autoencoder's loss diverged (became {loss}) in epoch {epoch}; "
-                    "try a smaller learning rate."
-                )
+                raise FloatingPointError(diverged.format(loss=loss, epoch=epoch))
             total += loss * len(indices)
             seen += len(indices)
             if step + 1 < n_steps:
-                report(
-                    f"Training autoencoder: epoch {epoch}/{epochs}",
-                    ((epoch - 1) + (step + 1) / n_steps) / epochs,
-                    epoch=epoch, n_epochs=epochs, step=step + 1, n_steps=n_steps, loss=total / seen,
-                )
+                report(f"{title}: epoch {epoch}/{epochs}", ((epoch - 1) + (step + 1) / n_steps) / epochs,
+                       epoch=epoch, n_epochs=epochs, step=step + 1, n_steps=n_steps, loss=total / seen)
         epoch_loss = total / seen
-        history.append({"phase": phase, "epoch": epoch, "loss": epoch_loss,
+        history.append({"phase": history_phase or phase, "epoch": epoch, "loss": epoch_loss,
                         "elapsed": time.perf_counter() - start})
-        report(
-            f"Training autoencoder: epoch {epoch}/{epochs}",
-            epoch / epochs,
-            epoch=epoch, n_epochs=epochs, step=n_steps, n_steps=n_steps, loss=epoch_loss, end_of_epoch=True,
-        )
+        report(f"{title}: epoch {epoch}/{epochs}", epoch / epochs, epoch=epoch, n_epochs=epochs, step=n_steps,
+               n_steps=n_steps, loss=epoch_loss, end_of_epoch=True)
     return history
 
 

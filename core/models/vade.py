@@ -15,7 +15,6 @@ for data in [0, 1] and for standardised data alike; the reconstruction term is
 from __future__ import annotations
 
 import math
-import time
 from typing import Optional
 
 import numpy as np
@@ -24,7 +23,8 @@ import core.models  # noqa: F401  (imports TensorFlow quietly before the lines b
 import keras
 import tensorflow as tf
 
-from core.progress import PhaseReporter, ProgressCallback
+from core.models.autoencoder import run_epochs
+from core.progress import ProgressCallback
 
 LOG_2PI = math.log(2.0 * math.pi)
 
@@ -175,7 +175,6 @@ def train_vade(
     X = np.asarray(X, dtype=np.float32)
     n = len(X)
     batch_size = int(min(batch_size, n))
-    n_steps = int(np.ceil(n / batch_size))
     data = tf.constant(X)
     variables = model.posterior.trainable_variables + model.decoder.trainable_variables + [
         model.pi_logits, model.component_means, model.component_log_variances]
@@ -194,38 +193,11 @@ def train_vade(
         optimizer.apply(gradients, variables)
         return loss
 
-    report = PhaseReporter(callback, phase)
-    rng = np.random.default_rng(seed)
-    history: list[dict] = []
-    start = time.perf_counter()
-    for epoch in range(1, epochs + 1):
-        order = rng.permutation(n).astype(np.int32)
-        total, seen = 0.0, 0
-        for step in range(n_steps):
-            indices = order[step * batch_size:(step + 1) * batch_size]
-            loss = float(train_step(tf.constant(indices)))
-            if not np.isfinite(loss):
-                raise FloatingPointError(
-                    f"VaDE's loss (the negative ELBO) diverged (became {loss}) in epoch {epoch}; "
-                    "try a smaller VaDE learning rate."
-                )
-            total += loss * len(indices)
-            seen += len(indices)
-            if step + 1 < n_steps:
-                report(
-                    f"VaDE: training the mixture VAE, epoch {epoch}/{epochs}",
-                    ((epoch - 1) + (step + 1) / n_steps) / epochs,
-                    epoch=epoch, n_epochs=epochs, step=step + 1, n_steps=n_steps, loss=total / seen,
-                )
-        epoch_loss = total / seen
-        history.append({"phase": history_phase, "epoch": epoch, "loss": epoch_loss,
-                        "elapsed": time.perf_counter() - start})
-        report(
-            f"VaDE: training the mixture VAE, epoch {epoch}/{epochs}",
-            epoch / epochs,
-            epoch=epoch, n_epochs=epochs, step=n_steps, n_steps=n_steps, loss=epoch_loss, end_of_epoch=True,
-        )
-    return history
+    return run_epochs(lambda epoch: train_step, n, epochs=epochs, batch_size=batch_size, seed=seed,
+                      callback=callback, phase=phase, history_phase=history_phase,
+                      title="VaDE: training the mixture VAE",
+                      diverged="VaDE's loss (the negative ELBO) diverged (became {loss}) in epoch {epoch}; "
+                               "try a smaller VaDE learning rate.")
 
 
 def encode_posterior(model: VaDEModel, X: np.ndarray, batch_size: int = 2048) -> tuple[np.ndarray, np.ndarray]:
