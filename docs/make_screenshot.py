@@ -18,8 +18,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, serve_app(Path(tmp) / "streamlit.log") as url, \
             browser_page(1400, 1500) as page:
         page.goto(url)
-        expect(page.get_by_role("button", name="Train")).to_be_enabled(timeout=90_000)
-        page.get_by_role("button", name="Train").click()
+        expect(page.get_by_role("button", name="Train", exact=True)).to_be_enabled(timeout=90_000)
+        page.get_by_role("button", name="Train", exact=True).click()
         expect(page.get_by_text("Finished in")).to_be_visible(timeout=300_000)
         page.get_by_role("link", name="Explore").first.click()
         expect(page.locator("[data-testid='stImage'] img").first).to_be_visible(timeout=60_000)

@@ -40,11 +40,11 @@ def test_train_on_digits_then_explore_and_metrics(page, server, screenshots):
     page.goto(server)
     expect(page.get_by_role("heading", name="Train", exact=True)).to_be_visible(timeout=60_000)
     expect(page.get_by_text("1,797 images of 8x8")).to_be_visible(timeout=60_000)
-    expect(page.get_by_role("button", name="Train")).to_be_enabled(timeout=60_000)
+    expect(page.get_by_role("button", name="Train", exact=True)).to_be_enabled(timeout=60_000)
     shoot(page, screenshots, "1_train")
 
     set_slider(page, "Epochs", 15)
-    page.get_by_role("button", name="Train").click()
+    page.get_by_role("button", name="Train", exact=True).click()
     expect(page.get_by_text("Training autoencoder")).to_be_visible(timeout=60_000)
     shoot(page, screenshots, "2_training")
     expect(page.get_by_text("Finished in")).to_be_visible(timeout=240_000)
@@ -76,7 +76,7 @@ def test_pick_and_train_idec_then_its_model_view_and_the_cluster_count_sweep(pag
     expect(page.get_by_text("Guo et al. 2017")).to_be_visible(timeout=30_000)
     set_slider(page, "Epochs", 10)
     set_slider(page, "Clustering epochs (at most)", 5)
-    page.get_by_role("button", name="Train").click()
+    page.get_by_role("button", name="Train", exact=True).click()
     expect(page.get_by_text(re.compile(r"Finished in .*IDEC"))).to_be_visible(timeout=240_000)
 
     page.get_by_role("link", name="Model", exact=True).first.click()
