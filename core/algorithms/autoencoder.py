@@ -114,24 +114,35 @@ class _AutoencoderClustering(ClusteringAlgorithm):
         """`batch_size`, or the automatic choice for the data being fitted when it is None."""
         return int(self.batch_size) if self.batch_size is not None else auto_batch_size(self._n_samples)
 
-    def _fit(self, X: np.ndarray) -> None:
+    @property
+    def _uses_autoencoder(self) -> bool:
+        """Whether the method clusters a learned embedding (False: the inputs themselves, for the
+        methods that offer a pixel space)."""
+        return True
+
+    def _encode(self, inputs: np.ndarray) -> np.ndarray:
+        """The space the method clusters: the autoencoder's embedding of `inputs`, or `inputs`."""
         from core.models.autoencoder import encode
 
+        return encode(self.autoencoder_, inputs) if self._uses_autoencoder else inputs
+
+    def _fit(self, X: np.ndarray) -> None:
         inputs = self._inputs(X)
-        self._pretrain(inputs)
+        if self._uses_autoencoder:
+            self._pretrain(inputs)
+        message = (f"Clustering {'the embedding' if self._uses_autoencoder else 'the pixels'} "
+                   f"with {self._cluster_title}")
         report = self._reporter("cluster")
-        report(f"Clustering the embedding with {self._cluster_title}", 0.0)
+        report(message, 0.0)
         with self._timed("cluster"):
-            self.embedding_ = encode(self.autoencoder_, inputs)
+            self.embedding_ = self._encode(inputs)
             self.labels_ = np.asarray(self._cluster_embedding(self.embedding_)).astype(np.int64)
-        report(f"Clustering the embedding with {self._cluster_title}", 1.0)
+        report(message, 1.0)
 
     def transform(self, X) -> np.ndarray:
-        """The learned embedding of `X`."""
-        from core.models.autoencoder import encode
-
+        """The space `X` is clustered in: its learned embedding (or its flattened pixels)."""
         self._check_fitted()
-        return encode(self.autoencoder_, self._inputs(self._validate_data(X)))
+        return self._encode(self._inputs(self._validate_data(X)))
 
     def _decoded(self, Z) -> np.ndarray:
         from core.models.autoencoder import decode

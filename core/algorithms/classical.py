@@ -96,7 +96,7 @@ class _SpaceClustering(_AutoencoderClustering):
         "epochs": Interval(int, 0, None),
         "random_state": Interval(int, 0, None),
     }
-    _method = ""
+    _cluster_title = ""
 
     def _set_space(self, space, latent_dim, epochs, random_state):
         self.space = space
@@ -104,25 +104,9 @@ class _SpaceClustering(_AutoencoderClustering):
         self.epochs = epochs
         self.random_state = random_state
 
-    def _fit(self, X: np.ndarray) -> None:
-        from core.models.autoencoder import encode
-
-        inputs = self._inputs(X)
-        if self.space == "autoencoder":
-            self._pretrain(inputs)
-        where = "the pixels" if self.space == "pixels" else "the embedding"
-        report = self._reporter("cluster")
-        report(f"Clustering {where} with {self._method}", 0.0)
-        with self._timed("cluster"):
-            self.embedding_ = inputs if self.space == "pixels" else encode(self.autoencoder_, inputs)
-            self.labels_ = np.asarray(self._cluster_embedding(self.embedding_)).astype(np.int64)
-        report(f"Clustering {where} with {self._method}", 1.0)
-
-    def transform(self, X) -> np.ndarray:
-        if self.space == "pixels":
-            self._check_fitted()
-            return self._inputs(self._validate_data(X))
-        return super().transform(X)
+    @property
+    def _uses_autoencoder(self) -> bool:
+        return self.space == "autoencoder"
 
 
 _SPACE_DOC = """space : {"pixels", "autoencoder"}, default="pixels"
@@ -156,7 +140,7 @@ class Agglomerative(_SpaceClustering):
 
     _parameter_constraints = {**_SpaceClustering._parameter_constraints, "n_clusters": Interval(int, 1, None),
                               "linkage": OneOf("ward", "average", "complete")}
-    _method = "agglomerative clustering"
+    _cluster_title = "agglomerative clustering"
 
     def __init__(self, n_clusters: int = 10, *, linkage: str = "ward", space: str = "pixels",
                  latent_dim: int = 10, epochs: int = 75, random_state: int = 0):
@@ -263,7 +247,7 @@ class DBSCANClustering(_SpaceClustering):
     _parameter_constraints = {**_SpaceClustering._parameter_constraints,
                               "eps": Interval(float, 0, None, low_open=True, allow_none=True),
                               "min_samples": Interval(int, 1, None)}
-    _method = "DBSCAN"
+    _cluster_title = "DBSCAN"
 
     def __init__(self, *, eps=None, min_samples: int = 5, space: str = "pixels", latent_dim: int = 10,
                  epochs: int = 75, random_state: int = 0):
@@ -306,7 +290,7 @@ class HDBSCANClustering(_SpaceClustering):
     _parameter_constraints = {**_SpaceClustering._parameter_constraints,
                               "min_cluster_size": Interval(int, 2, None),
                               "min_samples": Interval(int, 1, None, allow_none=True)}
-    _method = "HDBSCAN"
+    _cluster_title = "HDBSCAN"
 
     def __init__(self, *, min_cluster_size: int = 15, min_samples=None, space: str = "pixels",
                  latent_dim: int = 10, epochs: int = 75, random_state: int = 0):
@@ -348,7 +332,7 @@ class GaussianMixtureClustering(_SpaceClustering):
     _parameter_constraints = {**_SpaceClustering._parameter_constraints, "n_clusters": Interval(int, 1, None),
                               "covariance_type": OneOf("auto", "full", "diag", "tied", "spherical"),
                               "n_init": Interval(int, 1, None)}
-    _method = "a Gaussian mixture"
+    _cluster_title = "a Gaussian mixture"
 
     def __init__(self, n_clusters: int = 10, *, covariance_type: str = "auto", n_init: int = 3,
                  space: str = "pixels", latent_dim: int = 10, epochs: int = 75, random_state: int = 0):
@@ -388,7 +372,7 @@ class Spectral(_SpaceClustering):
 
     _parameter_constraints = {**_SpaceClustering._parameter_constraints, "n_clusters": Interval(int, 1, None),
                               "n_neighbors": Interval(int, 2, None)}
-    _method = "spectral clustering"
+    _cluster_title = "spectral clustering"
 
     def __init__(self, n_clusters: int = 10, *, n_neighbors: int = 10, space: str = "pixels",
                  latent_dim: int = 10, epochs: int = 75, random_state: int = 0):

@@ -145,19 +145,22 @@ class SelfOrganizingMap(_AutoencoderClustering):
             )
 
     # -- fitting ----------------------------------------------------------------------------------
+    @property
+    def _uses_autoencoder(self) -> bool:
+        return self.space == "latent"
+
     def _fit(self, X: np.ndarray) -> None:
-        from core.models.autoencoder import encode
         from core.models.som import best_matching_units, hit_counts, train_som
 
         self._image_shape = _image_shape(X)
         inputs = self._inputs(X)
-        if self.space == "latent":
+        if self._uses_autoencoder:
             self._pretrain(inputs)
-        where = "the pixels" if self.space == "pixels" else "the embedding"
+        where = "the embedding" if self._uses_autoencoder else "the pixels"
         report = self._reporter("cluster")
         report(f"Training a {self.grid_rows} x {self.grid_cols} self-organizing map on {where}", 0.0)
         with self._timed("cluster"):
-            self.embedding_ = inputs if self.space == "pixels" else encode(self.autoencoder_, inputs)
+            self.embedding_ = self._encode(inputs)
             prototypes, history = train_som(
                 self.embedding_, self.grid_rows, self.grid_cols, epochs=self.som_epochs,
                 batch_size=self._batch_size, sigma_start=self.sigma_start, sigma_end=self.sigma_end,
@@ -207,13 +210,6 @@ class SelfOrganizingMap(_AutoencoderClustering):
         return node_labels, centres.astype(np.float32)
 
     # -- new samples ------------------------------------------------------------------------------
-    def transform(self, X) -> np.ndarray:
-        """The space the map lives in for `X`: latent codes, or flattened pixels."""
-        if self.space == "pixels":
-            self._check_fitted()
-            return self._inputs(self._validate_data(X))
-        return super().transform(X)
-
     def _predict_embedding(self, Z):
         from core.models.som import best_matching_units
 
@@ -230,7 +226,7 @@ class SelfOrganizingMap(_AutoencoderClustering):
         """The map for display: each node's prototype as an image (decoded from the latent space, or
         the pixels themselves), clipped to [0, 1]; hits and group per node; the grid's shape."""
         self._check_fitted()
-        if self.space == "latent":
+        if self._uses_autoencoder:
             from core.models.autoencoder import decode
 
             images = decode(self.autoencoder_, self.prototypes_)
