@@ -1,8 +1,18 @@
-"""DEC's clustering head: Student-t soft assignments and the sharpened target distribution."""
+"""DEC's clustering head (Student-t soft assignments, the sharpened target distribution) and the
+batched distance kernel that TensorFlow k-means and the SOM share."""
 from __future__ import annotations
 
 import core.models  # noqa: F401  (imports TensorFlow quietly)
 import tensorflow as tf
+
+
+def squared_distances(points, centers):
+    """Squared Euclidean distance of every row of `points` to every row of `centers`, (N, K), by
+    one matrix product (memory N x K, not N x K x d) and clipped at 0 against rounding."""
+    squared = (tf.reduce_sum(tf.square(points), axis=1, keepdims=True)
+               - 2.0 * tf.matmul(points, centers, transpose_b=True)
+               + tf.reduce_sum(tf.square(centers), axis=1)[tf.newaxis, :])
+    return tf.maximum(squared, 0.0)
 
 
 def soft_assignments(embedding, centers, alpha: float = 1.0):

@@ -14,6 +14,8 @@ import numpy as np
 import core.models  # noqa: F401  (imports TensorFlow quietly)
 import tensorflow as tf
 
+from core.models.clustering import squared_distances
+
 
 @dataclass
 class KMeansResult:
@@ -30,10 +32,7 @@ def gpu_available() -> bool:
 @tf.function(reduce_retracing=True)
 def _nearest(batch, centers):
     """Index of and squared distance to the nearest centre, for each row of `batch`."""
-    squared = (tf.reduce_sum(tf.square(batch), axis=1, keepdims=True)
-               - 2.0 * tf.matmul(batch, centers, transpose_b=True)
-               + tf.reduce_sum(tf.square(centers), axis=1)[tf.newaxis, :])
-    squared = tf.maximum(squared, 0.0)
+    squared = squared_distances(batch, centers)
     return tf.argmin(squared, axis=1, output_type=tf.int32), tf.reduce_min(squared, axis=1)
 
 

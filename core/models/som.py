@@ -29,6 +29,7 @@ import numpy as np
 import core.models  # noqa: F401  (imports TensorFlow quietly before the lines below)
 import tensorflow as tf
 
+from core.models.clustering import squared_distances
 from core.progress import PhaseReporter, ProgressCallback
 
 INITS = ("pca", "random")
@@ -94,10 +95,7 @@ def initial_prototypes(X: np.ndarray, rows: int, cols: int, *, init: str = "pca"
 @tf.function(reduce_retracing=True)
 def _batch_statistics(batch, prototypes):
     """BMU of each row of `batch`, its distance to it, and per node the sum and count of rows won."""
-    squared = (tf.reduce_sum(tf.square(batch), axis=1, keepdims=True)
-               - 2.0 * tf.matmul(batch, prototypes, transpose_b=True)
-               + tf.reduce_sum(tf.square(prototypes), axis=1)[tf.newaxis, :])
-    squared = tf.maximum(squared, 0.0)
+    squared = squared_distances(batch, prototypes)
     bmu = tf.argmin(squared, axis=1, output_type=tf.int32)
     distance = tf.sqrt(tf.reduce_min(squared, axis=1))
     # One-hot products rather than scatter-adds: the same sums in the same order on every run.
