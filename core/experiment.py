@@ -66,7 +66,7 @@ class ClusteringResult:
 
     @property
     def algorithm_title(self) -> str:
-        return get_algorithm(self.config.algorithm).title
+        return self.spec.title
 
     @property
     def total_seconds(self) -> float:

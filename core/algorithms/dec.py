@@ -15,7 +15,7 @@ from core.algorithms.autoencoder import KMEANS_BACKENDS, _AutoencoderClustering,
 from core.algorithms.base import Interval, OneOf, PositiveInts
 
 
-KERNEL_DISTANCE = 3.0
+KERNEL_DISTANCE = 3.0  # RMS distance to the nearest centre inside the Student-t kernel (see _kernel_scale)
 
 
 class DEC(_AutoencoderClustering):
@@ -117,8 +117,6 @@ class DEC(_AutoencoderClustering):
         nearest centre is `KERNEL_DISTANCE` puts the kernel in the regime DEC was designed for.
         Computed from the embedding only (no labels).
         """
-        if KERNEL_DISTANCE is None:
-            return 1.0
         nearest = ((embedding[:, None, :] - centers[None, :, :]) ** 2).sum(axis=2).min(axis=1)
         return float(KERNEL_DISTANCE / max(np.sqrt(nearest.mean()), 1e-8))
 
