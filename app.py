@@ -2,20 +2,34 @@
 import core  # noqa: F401  (sets TensorFlow's log level before anything imports it)
 import streamlit as st
 
-from ui.cache import training_worker
+from ui.cache import run_store, training_worker
 from ui.sidebar import show_sidebar
 from ui.state import init_state
 
 st.set_page_config(page_title="Deep clustering explorer", page_icon=":material/scatter_plot:", layout="wide")
 init_state()
+try:
+    run_store()  # opening the store marks runs a previous server left running as interrupted
+except Exception as error:  # StoreError: say where and why; training still works, saving does not
+    st.error(f"The run store cannot be opened: {error}", icon=":material/error:")
+    st.stop()
 training_worker()
 
-page = st.navigation([
-    st.Page("pages/train.py", title="Train", icon=":material/model_training:", default=True),
-    st.Page("pages/explore.py", title="Explore", icon=":material/scatter_plot:"),
-    st.Page("pages/metrics.py", title="Metrics", icon=":material/analytics:"),
-    st.Page("pages/model.py", title="Model", icon=":material/hub:"),
-    st.Page("pages/clusters.py", title="How many clusters?", icon=":material/query_stats:"),
-])
+page = st.navigation({
+    "Train": [
+        st.Page("pages/train.py", title="Train", icon=":material/model_training:", default=True),
+        st.Page("pages/sweeps.py", title="Sweeps", icon=":material/grid_view:"),
+    ],
+    "Result": [
+        st.Page("pages/explore.py", title="Explore", icon=":material/scatter_plot:"),
+        st.Page("pages/metrics.py", title="Metrics", icon=":material/analytics:"),
+        st.Page("pages/model.py", title="Model", icon=":material/hub:"),
+        st.Page("pages/clusters.py", title="How many clusters?", icon=":material/query_stats:"),
+    ],
+    "History": [
+        st.Page("pages/runs.py", title="Runs", icon=":material/history:"),
+        st.Page("pages/compare.py", title="Compare", icon=":material/compare_arrows:"),
+    ],
+})
 show_sidebar()
 page.run()

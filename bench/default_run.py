@@ -9,6 +9,7 @@ is measured in the same run as the reference.
 """
 import argparse
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -35,7 +36,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=1, help="runs with seeds 0..repeats-1")
     args = parser.parse_args()
 
-    worker = TrainingWorker()
+    worker = TrainingWorker(tempfile.mkdtemp(prefix="bench-store-"))  # keep the user's run store clean
     start = time.perf_counter()
     while not worker.ready:
         time.sleep(0.2)

@@ -59,6 +59,15 @@ class ClusteringResult:
     started_at: str = ""
     versions: dict = field(default_factory=dict)
     view_data: dict = field(default_factory=dict)
+    run_id: Optional[int] = None   # its id in the run store, once recorded there
+    # The fitted estimator, kept only in the process that trained it (to save its model): Keras models
+    # do not travel between processes, so pickling drops it.
+    estimator: object = field(default=None, repr=False, compare=False)
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state["estimator"] = None
+        return state
 
     @property
     def spec(self):
@@ -161,7 +170,7 @@ def run_experiment(config: RunConfig, *, callback: Optional[ProgressCallback] = 
         config=config, dataset=dataset, labels=estimator.labels_, embedding=estimator.embedding_,
         n_clusters=n_clusters, estimator_params=estimator.get_params(), history=list(estimator.history_),
         timings=timings, metrics=metrics, started_at=started_at, versions=library_versions(),
-        view_data=estimator.view_data(),
+        view_data=estimator.view_data(), estimator=estimator,
     )
     if config.projection:
         report = PhaseReporter(callback, "project")

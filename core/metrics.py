@@ -150,6 +150,14 @@ class MetricReport:
         return asdict(self)
 
 
+def metric_report_from_record(record: dict) -> MetricReport:
+    """The MetricReport saved by :meth:`MetricReport.to_record` (e.g. read back from the run store)."""
+    record = dict(record)
+    record["silhouette"] = Silhouette(**record["silhouette"])
+    known = set(MetricReport.__dataclass_fields__)
+    return MetricReport(**{k: v for k, v in record.items() if k in known})
+
+
 def evaluate(labels_pred, embedding, labels_true=None, *, silhouette_max_samples: int = SILHOUETTE_MAX_SAMPLES,
              random_state: int = 0) -> MetricReport:
     """Score a clustering: silhouette always, ACC / NMI / ARI / purity when `labels_true` is given."""

@@ -23,3 +23,26 @@ class ParamSpec:
     options: Sequence[Any] = ()
     help: str = ""
     advanced: bool = False
+
+    def parse(self, text: str):
+        """The value written as `text` (command line, a text box) in this parameter's type.
+
+        Raises ValueError naming the parameter and what it takes.
+        """
+        text = str(text).strip()
+        if self.kind == "choice":
+            for option in self.options:
+                if str(option).lower() == text.lower() or (option is None and text.lower() in ("auto", "none")):
+                    return option
+            shown = ", ".join("auto" if o is None else str(o) for o in self.options)
+            raise ValueError(f"{text!r} is not an option of {self.name}; options: {shown}.")
+        if self.kind == "optional_float" and text.lower() in ("", "auto", "none"):
+            return None
+        try:
+            value = int(text) if self.kind == "int" else float(text)
+        except ValueError:
+            raise ValueError(f"{self.name} takes {'whole numbers' if self.kind == 'int' else 'numbers'}, "
+                             f"not {text!r}.") from None
+        if (self.low is not None and value < self.low) or (self.high is not None and value > self.high):
+            raise ValueError(f"{self.name} must lie between {self.low:g} and {self.high:g}; got {text}.")
+        return value

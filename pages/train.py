@@ -1,181 +1,65 @@
 """Train: pick data and an algorithm, tune it, train with live progress, cancel at will."""
-import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core.algorithms import ALGORITHMS, DEFAULT_ALGORITHM
-from core.data import DATASETS, DEFAULT_DATASET, DEFAULT_PREPROCESSING, PREPROCESSING, DatasetUnavailable
-from core.experiment import RunConfig, default_n_clusters
-from core.viz.figures import loss_curve
-from core.viz.images import image_grid
-from ui.cache import cached_dataset
-from ui.state import TAKEN_N_CLUSTERS, current_job, current_result, start_job
+from ui.cache import training_worker
+from ui.config_form import config_form
+from ui.progress import describe, job_title, show_losses
+from ui.state import current_job, current_result, start_job
 from ui.worker import CANCELLED, FAILED, FINISHED, RUNNING, TrainingJob
 
-LARGE_DATASET = 5000  # above this many images, offer a sample-size control
-DEFAULT_SAMPLE = 10000
 POLL_SECONDS = 0.5
 
-
-def param_widget(p, key: str):
-    """The widget for one ParamSpec: a slider, a select-slider for listed numbers, a select box, or a
-    number box that may stay empty (None: the algorithm's automatic value)."""
-    if p.kind == "optional_float":
-        return st.number_input(p.label, min_value=p.low, max_value=p.high, value=p.default, step=p.step,
-                               format="%.4f", placeholder="automatic", key=key, help=p.help)
-    if p.kind == "choice":
-        if all(isinstance(o, float) for o in p.options):
-            return st.select_slider(p.label, options=list(p.options), value=p.default, key=key, help=p.help)
-        format_option = {True: "Yes", False: "No"}.get if all(isinstance(o, bool) for o in p.options) else \
-            (lambda option: "auto" if option is None else str(option))
-        return st.selectbox(p.label, list(p.options), index=list(p.options).index(p.default), key=key, help=p.help,
-                            format_func=format_option)
-    cast = int if p.kind == "int" else float
-    return st.slider(p.label, cast(p.low), cast(p.high), cast(p.default), step=cast(p.step), key=key, help=p.help)
-
-
-def cluster_count_slider(dataset_name: str, data, used: int) -> int:
-    """The cluster-count slider; a count taken on the "How many clusters?" page is applied here."""
-    key = f"train_n_clusters_{dataset_name}_{data.n_classes}"
-    low, high = 2, int(min(50, used))
-    taken = st.session_state.pop(TAKEN_N_CLUSTERS, None)
-    if taken is not None and taken[0] == dataset_name:
-        st.session_state[key] = int(min(max(taken[1], low), high))
-        st.toast(f"Number of clusters set to {st.session_state[key]}.", icon=":material/check:")
-    value = {} if key in st.session_state else {"value": int(min(default_n_clusters(data), used))}
-    return st.slider("Number of clusters", low, high, key=key,
-                     help="Defaults to the number of classes when the dataset has labels; the "
-                          "\"How many clusters?\" page suggests one from the data.", **value)
-
-
 st.title("Train")
-
-
-def training_form() -> None:
-    """Dataset, algorithm and parameter widgets, the preview, and the Train button."""
-    settings, preview = st.columns([3, 2], gap="large")
-
-    with settings:
-        dataset_name = st.selectbox(
-            "Dataset", list(DATASETS), index=list(DATASETS).index(DEFAULT_DATASET),
-            format_func=lambda name: DATASETS[name].title, key="train_dataset",
-        )
-        spec = DATASETS[dataset_name]
-        dataset_options = {p.name: param_widget(p, f"train_{dataset_name}_{p.name}") for p in spec.options}
-        try:
-            with st.spinner(f"Loading {spec.title}..." + (" (downloading on first use)" if spec.needs_download else "")):
-                data = cached_dataset(dataset_name, tuple(sorted(dataset_options.items())))
-        except DatasetUnavailable as error:
-            st.error(str(error), icon=":material/cloud_off:")
-            return  # the rest of the page (a running job's progress) still shows
-
-    with preview:
-        h, w, c = data.image_shape
-        st.markdown(f"**{spec.title}**")
-        st.caption(data.description)
-        classes = f", {data.n_classes} classes" if data.has_labels else ", no labels"
-        st.markdown(f"{data.n_samples:,} images of {h}x{w}{'' if c == 1 else f'x{c}'}{classes}")
-        first = np.random.default_rng(0).choice(data.n_samples, size=min(30, data.n_samples), replace=False)
-        st.image(image_grid(data.images[np.sort(first)], n_cols=10, size=40), caption="A few images of the dataset")
-
-    with settings:
-        n_samples = None
-        if data.n_samples > LARGE_DATASET:
-            n_samples = st.slider(
-                "Sample size", 1000, data.n_samples, min(DEFAULT_SAMPLE, data.n_samples), step=1000,
-                key=f"train_sample_{dataset_name}",
-                help="A stratified subset (same class proportions, fixed seed) keeps training and UMAP fast.",
-            )
-        used = n_samples or data.n_samples
-
-        algorithm = st.selectbox(
-            "Algorithm", list(ALGORITHMS), index=list(ALGORITHMS).index(DEFAULT_ALGORITHM),
-            format_func=lambda name: f"{ALGORITHMS[name].family} · {ALGORITHMS[name].title}", key="train_algorithm",
-        )
-        algo = ALGORITHMS[algorithm]
-        st.caption(algo.description)
-
-        n_clusters = None
-        if algo.uses_n_clusters:
-            n_clusters = cluster_count_slider(dataset_name, data, used)
-        else:
-            st.caption("The number of clusters is found by the algorithm; points in sparse regions are noise.")
-
-        params = {p.name: param_widget(p, f"train_{algorithm}_{p.name}") for p in algo.params if not p.advanced}
-        with st.expander("Advanced"):
-            params.update({p.name: param_widget(p, f"train_{algorithm}_{p.name}") for p in algo.params if p.advanced})
-            preprocessing = st.selectbox(
-                "Preprocessing", list(PREPROCESSING), index=list(PREPROCESSING).index(DEFAULT_PREPROCESSING),
-                format_func=PREPROCESSING.get, key="train_preprocessing",
-            )
-            seed = int(st.number_input("Seed", 0, 2**31 - 1, 0, step=1, key="train_seed",
-                                       help="Same seed and settings give the same result."))
-
-    job = current_job()
-    running = job is not None and job.status == RUNNING
-    if st.button("Train", type="primary", disabled=running, key="train", icon=":material/play_arrow:"):
-        config = RunConfig(dataset=dataset_name, algorithm=algorithm, n_clusters=n_clusters, params=params,
-                           n_samples=n_samples, preprocessing=preprocessing, seed=seed,
-                           dataset_options=dataset_options)
-        start_job(TrainingJob(config))
-        st.rerun()
-
-
-training_form()
-
-
-def describe(snap) -> str:
-    event = snap.event
-    if event is None:
-        return f"{snap.waiting_for}..."
-    parts = [event.message]
-    if event.loss is not None:
-        parts.append(f"loss {event.loss:.4f}")
-    left = event.seconds_left
-    if left is not None and event.n_epochs:
-        parts.append(f"about {left:.0f} s left")
-    parts.append(f"{snap.elapsed:.0f} s elapsed")
-    return " · ".join(parts)
-
-
-def show_losses(snap) -> None:
-    if snap.losses:
-        title = "Loss so far" if snap.status == RUNNING else "Training loss"
-        st.plotly_chart(loss_curve(snap.losses, title=title), key="live_loss")
+config = config_form("train")
+job = current_job()
+running = job is not None and job.status == RUNNING
+if config is not None and st.button("Train", type="primary", disabled=running, key="train", icon=":material/play_arrow:"):
+    start_job(TrainingJob(config))
+    st.rerun()
 
 
 @st.fragment(run_every=POLL_SECONDS)
-def live_progress() -> None:
-    job = current_job()
+def live_progress(job: TrainingJob, own: bool) -> None:
+    """Progress of `job`; `own` is False for a job started elsewhere (another tab, a sweep), shown so that
+    every tab sees what the server is training."""
     snap = job.snapshot()
     if snap.status != RUNNING:
         st.rerun(scope="app")  # let the whole page show the outcome and re-enable Train
+    if not own:
+        where = f"sweep run {job.sweep_id}" if job.sweep_id else "another tab"
+        st.info(f"Training {job_title(job.config)} (started from {where}).", icon=":material/sync:")
     fraction = snap.event.fraction if snap.event else 0.0
     st.progress(fraction, text=describe(snap))
     if st.button("Cancel", key="cancel", icon=":material/stop:"):
         job.cancel()
         st.rerun(scope="app")
-    show_losses(snap)
+    show_losses(snap, key="live_loss")
 
 
 job = current_job()
-if job is not None:
-    if job.status == RUNNING:
-        live_progress()
-    else:
+if job is not None and job.status == RUNNING:
+    live_progress(job, own=True)
+else:
+    others = training_worker().active_jobs()
+    if others:
+        live_progress(others[0], own=False)
+    if job is not None:
         snap = job.snapshot()
         if snap.status == FINISHED:
-            result = current_result()
-            st.success(f"Finished in {snap.elapsed:.1f} s. {result.summary()}", icon=":material/check_circle:")
-            left, right = st.columns(2)
+            saved = f" Saved as run #{snap.run_id}." if snap.run_id is not None else ""
+            st.success(f"Finished in {snap.elapsed:.1f} s. {snap.result.summary()}{saved}",
+                       icon=":material/check_circle:")
+            left, middle, right = st.columns(3)
             left.page_link("pages/explore.py", label="Explore the clusters", icon=":material/scatter_plot:")
-            right.page_link("pages/metrics.py", label="See the metrics", icon=":material/analytics:")
+            middle.page_link("pages/metrics.py", label="See the metrics", icon=":material/analytics:")
+            right.page_link("pages/runs.py", label="All runs", icon=":material/history:")
         elif snap.status == CANCELLED:
             kept = " The previous result is still shown on Explore and Metrics." if current_result() else ""
             st.warning(f"Training cancelled after {snap.elapsed:.1f} s.{kept}", icon=":material/stop_circle:")
         elif snap.status == FAILED:
             st.error(f"Training failed: {snap.error}", icon=":material/error:")
-        show_losses(snap)
+        show_losses(snap, key="final_loss")
         if snap.status == FINISHED and snap.result is not None and snap.result.timings:
             with st.expander("Time per phase"):
                 st.dataframe(pd.DataFrame({"phase": list(snap.result.timings),

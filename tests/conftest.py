@@ -1,6 +1,7 @@
 """Shared fixtures: small real datasets, loaded once per test session."""
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -8,6 +9,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# Tests (and the app servers they start) never touch the user's own run store.
+os.environ["DEEP_CLUSTERING_HOME"] = tempfile.mkdtemp(prefix="test-run-store-")
 
 import core  # noqa: E402,F401  (quiets TensorFlow for every test)
 

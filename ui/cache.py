@@ -4,6 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.data import Dataset, load_dataset
+from core.runs import RunStore
 from ui.worker import TrainingWorker
 
 
@@ -17,6 +18,13 @@ def cached_dataset(name: str, options: tuple = ()) -> Dataset:
 
 
 @st.cache_resource(show_spinner=False)
+def run_store() -> RunStore:
+    """The server's run store ($DEEP_CLUSTERING_HOME or the user data folder). Opening it marks runs
+    left running by a previous server as interrupted."""
+    return RunStore()
+
+
+@st.cache_resource(show_spinner=False)
 def training_worker() -> TrainingWorker:
     """The server's training process, started with the first page load so it is warm by the first click."""
-    return TrainingWorker()
+    return TrainingWorker(run_store().directory)

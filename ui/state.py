@@ -13,8 +13,11 @@ JOB = "job"          # the TrainingJob of this session (running or done), or Non
 RESULT = "result"    # the latest finished ClusteringResult, or None
 TAKEN_N_CLUSTERS = "taken_n_clusters"  # (dataset, k) chosen on "How many clusters?", applied by Train
 SWEEPS = "cluster_count_sweeps"        # {(result id, low, high): ClusterCountSweep}
+TAKEN_JOB = "taken_job"  # id of the job whose result was last taken into RESULT (taken once, so a run
+                         # opened from the Runs page is not replaced by an older job's result)
+OPENED_RUN = "opened_run"  # id of the stored run opened from the Runs page, while it is shown
 
-_DEFAULTS = {JOB: None, RESULT: None, SWEEPS: {}}
+_DEFAULTS = {JOB: None, RESULT: None, SWEEPS: {}, TAKEN_JOB: None}
 
 
 def init_state() -> None:
@@ -29,9 +32,16 @@ def current_job() -> Optional[TrainingJob]:
 def current_result() -> Optional[ClusteringResult]:
     """The latest finished result, taking over a job's result as soon as it finishes."""
     job = current_job()
-    if job is not None and job.result is not None and st.session_state.get(RESULT) is not job.result:
+    if job is not None and job.result is not None and st.session_state.get(TAKEN_JOB) != job.id:
         st.session_state[RESULT] = job.result
+        st.session_state[TAKEN_JOB] = job.id
     return st.session_state.get(RESULT)
+
+
+def show_result(result: ClusteringResult) -> None:
+    """Make `result` (e.g. a run opened from the store) the one the pages show."""
+    current_result()  # take a finished job's result first, so it does not replace this one later
+    st.session_state[RESULT] = result
 
 
 def start_job(job: TrainingJob) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import multiprocessing as mp
+import os
 import queue
 import sys
 import threading
@@ -46,18 +47,22 @@ def _plain_main_module():
 PROGRESS_INTERVAL = 0.1  # seconds between progress reports sent to the server (epoch ends always go)
 
 
-def _worker_main(requests, events, cancellations) -> None:
-    """The worker process: warm up, then run each (job_id, config) it receives, reporting as it goes.
+def _worker_main(requests, events, cancellations, store_dir, parent_pid) -> None:
+    """The worker process: warm up, then run each (job_id, config, options) it receives, recording it in
+    the run store at `store_dir` and reporting as it goes.
 
-    `cancellations` carries ids of jobs to cancel; they are collected at every report point.
+    `cancellations` carries ids of jobs to cancel; they are collected at every report point. When the
+    server (`parent_pid`) is gone, the current run stops (recorded as interrupted) and the worker exits.
     """
     from core import quiet_tensorflow_import
     from core.data import DatasetUnavailable
-    from core.experiment import run_experiment
     from core.progress import TrainingCancelled
     from core.projection import warm_up_umap
+    from core.runs import RunStore
+    from core.runs.runner import ProcessStopped, record_run
 
     quiet_tensorflow_import()
+    store = RunStore(store_dir)
     try:
         warm_up_umap()
     except Exception:  # a failed warm-up only means the first projection compiles instead
@@ -72,11 +77,19 @@ def _worker_main(requests, events, cancellations) -> None:
             except queue.Empty:
                 return
 
+    def server_gone() -> bool:
+        return os.getppid() != parent_pid
+
     while True:
-        item = requests.get()
+        try:
+            item = requests.get(timeout=2.0)
+        except queue.Empty:
+            if server_gone():
+                return
+            continue
         if item is None:
             return
-        job_id, config = item
+        job_id, config, options = item
         collect_cancellations()
         if job_id in cancelled:
             events.put((CANCELLED, job_id, None))
@@ -87,13 +100,19 @@ def _worker_main(requests, events, cancellations) -> None:
             collect_cancellations()
             if job_id in cancelled:
                 raise TrainingCancelled()
+            if server_gone():
+                raise ProcessStopped()
             now = time.perf_counter()
             if event.end_of_epoch or event.fraction >= 1.0 or now - last_sent[0] >= PROGRESS_INTERVAL:
                 last_sent[0] = now
                 events.put(("progress", job_id, event))
 
         try:
-            result = run_experiment(config, callback=callback)
+            result = record_run(config, store, callback=callback, name=options.get("name"),
+                                sweep_id=options.get("sweep_id"),
+                                on_start=lambda run_id, job_id=job_id: events.put(("started", job_id, run_id)))
+        except ProcessStopped:
+            return
         except TrainingCancelled:
             events.put((CANCELLED, job_id, None))
         except (ValueError, DatasetUnavailable, FloatingPointError) as error:
@@ -116,6 +135,7 @@ class JobSnapshot:
     error: str = ""
     result: Optional[ClusteringResult] = None
     config: Optional[RunConfig] = None
+    run_id: Optional[int] = None
 
 
 @dataclass
@@ -123,7 +143,10 @@ class TrainingJob:
     """One run of `run_experiment` in the worker, with its progress, outcome and a cancel switch."""
 
     config: RunConfig
+    name: Optional[str] = None       # the run's name in the store (None: a default one)
+    sweep_id: Optional[int] = None
     id: int = 0
+    run_id: Optional[int] = None     # set once the worker has recorded the run in the store
     status: str = RUNNING
     event: Optional[ProgressEvent] = None
     losses: list = field(default_factory=list)
@@ -137,11 +160,14 @@ class TrainingJob:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def _report(self, kind: str, payload, *, from_worker: bool = True) -> None:
-        if from_worker and kind != "progress":
+        if from_worker and kind not in ("progress", "started"):
             self._worker_done.set()
         with self._lock:
             if self.status != RUNNING:
                 return  # already cancelled from the page: late reports change nothing
+            if kind == "started":
+                self.run_id = payload
+                return
             if kind == "progress":
                 self.event = payload
                 if payload.end_of_epoch and payload.loss is not None:
@@ -180,16 +206,18 @@ class TrainingJob:
             if self.event is None and self._worker is not None:
                 waiting = self._worker.waiting_reason(self)
             return JobSnapshot(self.status, self.event, list(self.losses), end - self.started, waiting,
-                               self.error, self.result, self.config)
+                               self.error, self.result, self.config, self.run_id)
 
 
 class TrainingWorker:
     """The server's handle on its worker process: submit jobs, cancel them, restart after a crash."""
 
-    def __init__(self):
+    def __init__(self, store_dir):
         self._ctx = mp.get_context("spawn")  # fork after TensorFlow or threads is unsafe
+        self.store_dir = str(store_dir)
         self._ids = itertools.count(1)
         self._jobs: dict[int, TrainingJob] = {}
+        self.sweeps: list[SweepJob] = []     # every sweep queued on this server, newest last
         self._lock = threading.Lock()
         self._current: Optional[int] = None
         self.ready = False
@@ -202,7 +230,8 @@ class TrainingWorker:
         self._cancellations = self._ctx.Queue()
         self.ready = False
         self._process = self._ctx.Process(target=_worker_main, name="training-worker", daemon=True,
-                                          args=(self._requests, self._events, self._cancellations))
+                                          args=(self._requests, self._events, self._cancellations,
+                                                self.store_dir, os.getpid()))
         with _plain_main_module():
             self._process.start()
 
@@ -210,8 +239,23 @@ class TrainingWorker:
         with self._lock:
             job.id, job._worker = next(self._ids), self
             self._jobs[job.id] = job
-            self._requests.put((job.id, job.config))
+            self._requests.put((job.id, job.config, {"name": job.name, "sweep_id": job.sweep_id}))
         return job
+
+    def submit_sweep(self, sweep: "SweepJob") -> "SweepJob":
+        """Queue every run of `sweep`; the worker runs them one after another."""
+        for job in sweep.jobs:
+            self.submit(job)
+        with self._lock:
+            self.sweeps.append(sweep)
+        return sweep
+
+    def active_jobs(self) -> list[TrainingJob]:
+        """Jobs queued or training on this server (from any session), the one training first."""
+        with self._lock:
+            jobs = list(self._jobs.values())
+            current = self._current
+        return sorted((j for j in jobs if not j.done), key=lambda j: (j.id != current, j.id))
 
     def cancel(self, job: TrainingJob) -> None:
         self._cancellations.put(job.id)
@@ -239,7 +283,7 @@ class TrainingWorker:
                 continue
             with self._lock:
                 job = self._jobs.get(job_id)
-                self._current = job_id if kind == "progress" else None
+                self._current = job_id if kind in ("progress", "started") else None
                 if kind != "progress":
                     self._jobs.pop(job_id, None)
             if job is not None:
@@ -254,3 +298,43 @@ class TrainingWorker:
         for job in pending:
             job._report(FAILED, f"The training process stopped unexpectedly (exit code {code}), for example "
                                 "because it ran out of memory. Try a smaller sample size or batch size.")
+
+
+@dataclass
+class SweepSnapshot:
+    total: int
+    finished: int
+    failed: int
+    cancelled: int
+    current: Optional[TrainingJob]
+    statuses: list
+
+    @property
+    def done(self) -> int:
+        return self.finished + self.failed + self.cancelled
+
+    @property
+    def running(self) -> bool:
+        return self.done < self.total
+
+
+@dataclass
+class SweepJob:
+    """A queued grid of runs (one TrainingJob each) recorded under one sweep id in the store."""
+
+    sweep_id: int
+    name: str
+    axes: dict
+    jobs: list
+
+    def snapshot(self) -> SweepSnapshot:
+        statuses = [job.status for job in self.jobs]
+        current = next((job for job in self.jobs if not job.done), None)
+        return SweepSnapshot(len(self.jobs), statuses.count(FINISHED), statuses.count(FAILED),
+                             statuses.count(CANCELLED), current, statuses)
+
+    def cancel(self) -> None:
+        """Cancel the run training now and every run still queued; finished runs stay in the store."""
+        for job in self.jobs:
+            if not job.done:
+                job.cancel()

@@ -1,0 +1,262 @@
+"""The command line: `python -m core {train,sweep,runs,export,algorithms,warmup}` over the same run store
+as the dashboard, so runs made here show there (and the other way round).
+
+Examples::
+
+    python -m core train --dataset digits --algorithm ae_kmeans --set latent_dim=8 --set epochs=20
+    python -m core sweep --algorithm ae_kmeans --vary latent_dim=5,10,20 --set epochs=20
+    python -m core runs
+    python -m core export 3 --out exports/
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+EXPORTS = ("report", "labels", "npz", "model")
+
+
+def _store(args):
+    from core.runs import RunStore
+
+    return RunStore(args.store) if args.store else RunStore()
+
+
+def _split_assignment(text: str) -> tuple[str, str]:
+    if "=" not in text:
+        raise ValueError(f"expected name=value, got {text!r}.")
+    name, value = text.split("=", 1)
+    return name.strip(), value.strip()
+
+
+def _base_config(args):
+    """The RunConfig described by the shared options of `train` and `sweep`."""
+    from core.algorithms import get_algorithm
+    from core.data import DATASETS
+    from core.experiment import RunConfig
+    from core.runs.runner import parse_axis_value
+
+    if args.dataset not in DATASETS:
+        raise ValueError(f"unknown dataset {args.dataset!r}; available: {', '.join(DATASETS)}.")
+    get_algorithm(args.algorithm)  # a clear error for an unknown name
+    options = {p.name: p for p in DATASETS[args.dataset].options}
+    dataset_options = {}
+    for text in args.dataset_option:
+        name, value = _split_assignment(text)
+        if name not in options:
+            raise ValueError(f"{args.dataset} has no option {name!r}; options: {', '.join(options) or 'none'}.")
+        dataset_options[name] = options[name].parse(value)
+    params = {}
+    for text in args.set:
+        name, value = _split_assignment(text)
+        if name in ("n_clusters", "seed", "n_samples"):
+            raise ValueError(f"use --{name.replace('_', '-')} for {name}.")
+        params[name] = parse_axis_value(args.algorithm, name, value)
+    return RunConfig(dataset=args.dataset, algorithm=args.algorithm, n_clusters=args.n_clusters, params=params,
+                     n_samples=args.samples, preprocessing=args.preprocessing, seed=args.seed,
+                     projection=None if args.projection == "none" else args.projection,
+                     dataset_options=dataset_options)
+
+
+class _Printer:
+    """Progress as a few lines: each new phase, and epoch ends at most every `every` seconds."""
+
+    def __init__(self, prefix: str = "", every: float = 2.0, quiet: bool = False):
+        self.prefix, self.every, self.quiet = prefix, every, quiet
+        self.phase, self.last = None, 0.0
+
+    def __call__(self, event) -> None:
+        if self.quiet:
+            return
+        now = time.perf_counter()
+        if event.phase != self.phase:
+            self.phase = event.phase
+            print(f"{self.prefix}{event.message}", flush=True)
+            self.last = now
+        elif event.end_of_epoch and (now - self.last >= self.every or event.epoch == event.n_epochs):
+            loss = f" loss {event.loss:.4f}" if event.loss is not None else ""
+            print(f"{self.prefix}  epoch {event.epoch}/{event.n_epochs}{loss}", flush=True)
+            self.last = now
+
+
+def _scores(result_or_record) -> str:
+    scores = result_or_record.metrics.as_dict() if hasattr(result_or_record.metrics, "as_dict") \
+        else result_or_record.scores
+    return "  ".join(f"{k} {v:.3f}" for k, v in scores.items() if v is not None)
+
+
+def cmd_train(args) -> int:
+    from core.runs.runner import record_run
+
+    config = _base_config(args)
+    store = _store(args)
+    result = record_run(config, store, callback=_Printer(quiet=args.quiet), name=args.name, tags=args.tag)
+    print(f"run {result.run_id} finished in {result.total_seconds:.1f} s: {_scores(result)}")
+    print(f"saved in {store.directory}")
+    return 0
+
+
+def cmd_sweep(args) -> int:
+    from core.runs.runner import describe_point, parse_axis_value, run_sweep, sweep_configs
+
+    base = _base_config(args)
+    axes = {}
+    for text in args.vary:
+        name, values = _split_assignment(text)
+        axes[name] = [parse_axis_value(base.algorithm, name, v) for v in values.split(",") if v.strip()]
+    total = len(sweep_configs(base, axes))
+    store = _store(args)
+    print(f"sweep of {total} runs: " + " x ".join(f"{a} ({', '.join(map(str, v))})" for a, v in axes.items()))
+    printers: dict = {}
+
+    def progress(index, n, config, event):
+        if index not in printers:
+            printers[index] = _Printer(prefix=f"[{index + 1}/{n}] ", quiet=args.quiet)
+            print(f"[{index + 1}/{n}] {describe_point(config, axes)}", flush=True)
+        printers[index](event)
+
+    sweep_id, outcomes = run_sweep(base, axes, store, callback=progress)
+    print(f"sweep {sweep_id} done:")
+    for config, outcome in zip(sweep_configs(base, axes), outcomes):
+        point = describe_point(config, axes)
+        if isinstance(outcome, Exception):
+            print(f"  {point}: failed ({outcome})")
+        else:
+            print(f"  {point}: run {outcome.run_id}  {_scores(outcome)}")
+    return 0 if not any(isinstance(o, Exception) for o in outcomes) else 1
+
+
+def cmd_runs(args) -> int:
+    import pandas as pd
+
+    from core.runs.compare import METRICS, runs_table
+
+    store = _store(args)
+    records = store.list_runs(status=args.status, dataset=args.dataset, algorithm=args.algorithm, sweep_id=args.sweep)
+    if not records:
+        print(f"no runs in {store.directory}" + (" matching the filters" if any(
+            (args.status, args.dataset, args.algorithm, args.sweep)) else ""))
+        return 0
+    table = runs_table(records)
+    columns = ["id", "name", "status", "dataset", "algorithm", "k", *METRICS, "seconds", "started"]
+    with pd.option_context("display.max_rows", None, "display.width", 200, "display.max_colwidth", 48):
+        print(table[columns].to_string(index=False, float_format=lambda v: f"{v:.3f}", na_rep="-"))
+    return 0
+
+
+def cmd_export(args) -> int:
+    from core.runs.export import arrays_npz, file_stem, labels_csv, model_zip
+    from core.runs.report import html_report
+
+    store = _store(args)
+    record = store.get(args.run)
+    result = store.load_result(args.run)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    stem = file_stem(result)
+    makers = {
+        "report": (f"{stem}-report.html", lambda: html_report(result, run_id=record.id, name=record.name).encode()),
+        "labels": (f"{stem}-labels.csv", lambda: labels_csv(result)),
+        "npz": (f"{stem}-embedding.npz", lambda: arrays_npz(result)),
+        "model": (f"{stem}-model.zip", lambda: model_zip(store, record.id)),
+    }
+    for what in (EXPORTS if "all" in args.what else args.what):
+        name, make = makers[what]
+        try:
+            data = make()
+        except ValueError as error:
+            print(f"{what}: {error}", file=sys.stderr)
+            continue
+        (out / name).write_bytes(data)
+        print(f"wrote {out / name} ({len(data) / 1024:.0f} KiB)")
+    return 0
+
+
+def cmd_algorithms(args) -> int:
+    from core.algorithms import ALGORITHMS
+
+    for name, spec in ALGORITHMS.items():
+        params = ", ".join(f"{p.name}={'auto' if p.default is None else p.default}" for p in spec.params)
+        print(f"{name:<14}{spec.family:<10}{spec.title}\n{'':<24}{params or '(no parameters)'}")
+    return 0
+
+
+def cmd_warmup(args) -> int:
+    from core.projection import warm_up_umap
+
+    start = time.perf_counter()
+    warm_up_umap()
+    print(f"UMAP is ready ({time.perf_counter() - start:.1f} s).")
+    return 0
+
+
+def _run_options(parser) -> None:
+    from core.algorithms import DEFAULT_ALGORITHM
+    from core.data import DEFAULT_DATASET, DEFAULT_PREPROCESSING, PREPROCESSING
+
+    parser.add_argument("--dataset", default=DEFAULT_DATASET, help=f"dataset name (default {DEFAULT_DATASET})")
+    parser.add_argument("--algorithm", default=DEFAULT_ALGORITHM,
+                        help=f"algorithm name (default {DEFAULT_ALGORITHM}; see `python -m core algorithms`)")
+    parser.add_argument("--n-clusters", type=int, default=None, help="clusters (default: the number of classes)")
+    parser.add_argument("--samples", type=int, default=None, help="stratified subset size (default: all)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--preprocessing", default=DEFAULT_PREPROCESSING, choices=list(PREPROCESSING))
+    parser.add_argument("--projection", default="umap", choices=["umap", "pca", "none"],
+                        help="2-D projection saved with the run (default umap)")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="an algorithm parameter, e.g. --set latent_dim=8 (repeatable)")
+    parser.add_argument("--dataset-option", action="append", default=[], metavar="NAME=VALUE",
+                        help="a dataset option, e.g. --dataset-option n_samples=500 for synthetic")
+    parser.add_argument("--quiet", action="store_true", help="no progress lines")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m core", description="Deep clustering explorer, command line.",
+                                     formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__.split("::")[1])
+    parser.add_argument("--store", default=None,
+                        help="run store folder (default: $DEEP_CLUSTERING_HOME or the user data folder)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    train = sub.add_parser("train", help="train one configuration and save it as a run")
+    _run_options(train)
+    train.add_argument("--name", default=None, help="the run's name (default: algorithm on dataset #id)")
+    train.add_argument("--tag", action="append", default=[], help="a tag (repeatable)")
+    sweep = sub.add_parser("sweep", help="train a grid over one or two settings, one run per point")
+    _run_options(sweep)
+    sweep.add_argument("--vary", action="append", required=True, metavar="NAME=V1,V2,...",
+                       help="a setting and its values, e.g. --vary latent_dim=5,10,20 (once or twice; "
+                            "n_clusters, seed and n_samples work too)")
+    runs = sub.add_parser("runs", help="list the runs in the store")
+    runs.add_argument("--status", default=None)
+    runs.add_argument("--dataset", default=None)
+    runs.add_argument("--algorithm", default=None)
+    runs.add_argument("--sweep", type=int, default=None)
+    export = sub.add_parser("export", help="write a run's report, labels, arrays or model to files")
+    export.add_argument("run", type=int, help="run id (see `python -m core runs`)")
+    export.add_argument("--what", nargs="+", default=["all"], choices=["all", *EXPORTS])
+    export.add_argument("--out", default=".", help="output folder (default: here)")
+    sub.add_parser("algorithms", help="list the algorithms and their parameters")
+    sub.add_parser("warmup", help="compile UMAP's numba code now, so the app's first projection is quick")
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    from core import quiet_tensorflow_import
+    from core.data import DatasetUnavailable
+    from core.runs import RunNotFound, StoreError
+
+    if args.command in ("train", "sweep"):
+        quiet_tensorflow_import()
+    commands = {"train": cmd_train, "sweep": cmd_sweep, "runs": cmd_runs, "export": cmd_export,
+                "algorithms": cmd_algorithms, "warmup": cmd_warmup}
+    try:
+        return commands[args.command](args)
+    except KeyboardInterrupt:
+        print("stopped; the run is recorded as interrupted.", file=sys.stderr)
+        return 130
+    except (ValueError, KeyError, RunNotFound, StoreError, DatasetUnavailable, FloatingPointError) as error:
+        message = error.args[0] if isinstance(error, KeyError) and error.args else error
+        print(f"error: {message}", file=sys.stderr)
+        return 2

@@ -1,0 +1,158 @@
+"""A finished run's arrays, view data, preview and model, written to and read from its folder.
+
+Files in a run folder:
+
+``arrays.npz``    labels, embedding, projection_<method> for each 2-D projection, indices (positions in
+                  the full dataset) and true_labels when the data has them
+``view.npz``      the array part of the algorithm's view data; ``view.json`` the rest (numbers, names)
+``preview.png``   a few images of each cluster, one row per cluster
+``model/``        the trained model: Keras models in the Keras format (``*.keras``, whole-model weights in
+                  ``*.weights.h5``), fitted arrays in ``state.npz``, parameters in ``params.json``
+"""
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from core.experiment import ClusteringResult
+
+PREVIEW_PER_CLUSTER = 8
+PREVIEW_MAX_CLUSTERS = 20
+MODEL_README = """Trained model of run {run_id}: {title} ({algorithm}) on {dataset}.
+
+Load the Keras parts with
+    import keras
+    encoder = keras.models.load_model("encoder.keras")    # images (flattened for dense models) -> embedding
+    decoder = keras.models.load_model("decoder.keras")    # embedding -> images
+state.npz holds the fitted arrays (cluster centres, prototypes, ...) by attribute name, params.json the
+estimator's parameters, and *.weights.h5 the weights of whole models (load with model.load_weights after
+building the same model from core with those parameters).
+"""
+
+
+def _save_npz(path: Path, arrays: dict) -> None:
+    with open(path, "wb") as handle:  # a file handle keeps numpy from appending its own ".npz"
+        np.savez_compressed(handle, **arrays)
+
+
+def _split_view_data(view_data: dict) -> tuple[dict, dict]:
+    arrays, plain = {}, {}
+    for key, value in view_data.items():
+        if isinstance(value, np.ndarray) and value.dtype != object:
+            arrays[key] = value
+        elif isinstance(value, np.generic):
+            plain[key] = value.item()
+        else:
+            plain[key] = value
+    return arrays, plain
+
+
+def _keras_models(estimator) -> dict:
+    """The fitted Keras models an estimator holds, by attribute name (autoencoder_, vade_...)."""
+    import keras
+
+    return {name: value for name, value in vars(estimator).items()
+            if name.endswith("_") and not name.startswith("_") and isinstance(value, keras.Model)}
+
+
+def write_model(directory: Path, estimator) -> None:
+    """Save `estimator`'s trained state to `directory` (see the module docstring)."""
+    import keras
+
+    directory.mkdir(parents=True, exist_ok=True)
+    for attribute, model in _keras_models(estimator).items():
+        covered = set()
+        for part in ("encoder", "decoder", "posterior"):
+            sub = getattr(model, part, None)
+            if isinstance(sub, keras.Model):
+                covered.update(id(w) for w in sub.weights)
+                if not (directory / f"{part}.keras").exists():
+                    sub.save(directory / f"{part}.keras")
+        if any(id(w) not in covered for w in model.weights):  # e.g. VaDE's mixture prior
+            model.save_weights(directory / f"{attribute.rstrip('_')}.weights.h5")
+    state = {name: value for name, value in vars(estimator).items()
+             if name.endswith("_") and not name.startswith("_") and isinstance(value, np.ndarray)
+             and value.dtype != object and name not in ("labels_", "embedding_")}  # those are in arrays.npz
+    _save_npz(directory / "state.npz", state)
+    params = json.loads(json.dumps(estimator.get_params(), default=str))
+    (directory / "params.json").write_text(json.dumps({"estimator": type(estimator).__name__, "params": params},
+                                                      indent=2))
+
+
+def write_preview(path: Path, result: ClusteringResult) -> None:
+    """A PNG with up to PREVIEW_PER_CLUSTER images of each of the first PREVIEW_MAX_CLUSTERS clusters."""
+    from PIL import Image
+
+    from core.viz.images import image_grid
+
+    rng = np.random.default_rng(0)
+    images, tiles_per_row = [], PREVIEW_PER_CLUSTER
+    blank = np.ones_like(result.dataset.images[0])
+    for cluster in np.unique(result.labels)[:PREVIEW_MAX_CLUSTERS]:
+        members = result.members(cluster)
+        chosen = np.sort(rng.choice(members, size=min(tiles_per_row, len(members)), replace=False))
+        row = [result.dataset.images[i] for i in chosen]
+        images.extend(row + [blank] * (tiles_per_row - len(row)))
+    grid = image_grid(np.stack(images), n_cols=tiles_per_row, size=32)
+    Image.fromarray(grid).save(path, format="PNG")
+
+
+def write_artifacts(directory: Path, result: ClusteringResult, estimator=None) -> None:
+    """Write every artifact of `result` (and `estimator`'s model when given) into `directory`."""
+    arrays = {"labels": np.asarray(result.labels), "embedding": np.asarray(result.embedding, dtype=np.float32),
+              "indices": np.asarray(result.dataset.indices)}
+    for method, points in result.projections.items():
+        arrays[f"projection_{method}"] = np.asarray(points, dtype=np.float32)
+    if result.dataset.has_labels:
+        arrays["true_labels"] = result.dataset.labels
+    _save_npz(directory / "arrays.npz", arrays)
+    view_arrays, view_plain = _split_view_data(result.view_data)
+    _save_npz(directory / "view.npz", view_arrays)
+    (directory / "view.json").write_text(json.dumps(view_plain, default=lambda v: v.tolist()
+                                                    if isinstance(v, np.ndarray) else str(v)))
+    write_preview(directory / "preview.png", result)
+    if estimator is not None:
+        write_model(directory / "model", estimator)
+
+
+def read_artifacts(directory: Path, record, dataset=None) -> ClusteringResult:
+    """The ClusteringResult of finished run `record` from its folder; images come from `dataset` (the full
+    dataset the run used) or are loaded again from the dataset registry."""
+    from core.experiment import prepare_data
+    from core.metrics import metric_report_from_record
+
+    if not (directory / "arrays.npz").exists():
+        raise ValueError(f"the artifacts of run {record.id} are missing from {directory}.")
+    with np.load(directory / "arrays.npz", allow_pickle=False) as stored:
+        arrays = {key: stored[key] for key in stored.files}
+    with np.load(directory / "view.npz", allow_pickle=False) as stored:
+        view_data = {key: stored[key] for key in stored.files}
+    view_data.update(json.loads((directory / "view.json").read_text()))
+
+    data, _ = prepare_data(record.config, dataset)
+    if data.n_samples != len(arrays["labels"]) or not np.array_equal(data.indices, arrays["indices"]):
+        raise ValueError(f"the images of {record.dataset} differ from those run {record.id} was trained on "
+                         f"({data.n_samples:,} now, {len(arrays['labels']):,} then).")
+    projections = {key[len("projection_"):]: value for key, value in arrays.items() if key.startswith("projection_")}
+    return ClusteringResult(
+        config=record.config, dataset=data, labels=arrays["labels"], embedding=arrays["embedding"],
+        n_clusters=int(record.n_clusters), estimator_params=record.estimator_params, history=record.history,
+        timings=dict(record.timings), metrics=metric_report_from_record(record.metrics), projections=projections,
+        started_at=record.started_at, versions=record.versions, view_data=view_data, run_id=record.id,
+    )
+
+
+def zip_folder(directory: Path, readme: str = "") -> bytes:
+    """The files under `directory` as a zip archive (plus README.txt when given)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(directory.rglob("*")):
+            if path.is_file():
+                archive.write(path, path.relative_to(directory).as_posix())
+        if readme:
+            archive.writestr("README.txt", readme)
+    return buffer.getvalue()

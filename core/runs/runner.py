@@ -1,0 +1,155 @@
+"""Running configurations into the store: one run, or a sweep over a grid of hyperparameters.
+
+The dashboard's training process and the command line both go through :func:`record_run`, so a run
+made in either shows in the other.
+"""
+from __future__ import annotations
+
+import itertools
+import time
+from dataclasses import replace
+from typing import Callable, Iterable, Optional, Sequence
+
+from core.experiment import ClusteringResult, RunConfig, run_experiment
+from core.progress import ProgressCallback, TrainingCancelled
+from core.runs.store import CANCELLED, FAILED, INTERRUPTED, RunStore
+
+# Sweepable settings of a run that are not algorithm parameters.
+RUN_AXES = {"n_clusters": "Number of clusters", "seed": "Seed", "n_samples": "Sample size"}
+
+
+class ProcessStopped(Exception):
+    """Raised through a run when the process that asked for it is gone (e.g. the server was stopped)."""
+
+
+def record_run(config: RunConfig, store: RunStore, *, callback: Optional[ProgressCallback] = None, dataset=None,
+               name: Optional[str] = None, tags: Iterable[str] = (), sweep_id: Optional[int] = None,
+               on_start: Optional[Callable[[int], None]] = None) -> ClusteringResult:
+    """Run `config` and record it in `store`: running at once, then finished with its artifacts, or
+    cancelled / failed (with the message) / interrupted, keeping the epochs trained so far.
+
+    Returns the result with `run_id` set; re-raises what stopped the run.
+    """
+    run_id = store.start_run(config, name=name, tags=tags, sweep_id=sweep_id)
+    if on_start is not None:
+        on_start(run_id)
+    history: list = []
+    started = time.perf_counter()
+
+    def tracked(event):
+        if event.end_of_epoch and event.loss is not None:
+            history.append({"phase": event.phase, "epoch": event.epoch, "loss": float(event.loss),
+                            "elapsed": float(event.elapsed)})
+        if callback is not None:
+            callback(event)
+
+    def end(status: str, message: str = "") -> None:
+        store.end_run(run_id, status, message=message, history=history,
+                      timings={"total": time.perf_counter() - started})
+
+    try:
+        result = run_experiment(config, callback=tracked, dataset=dataset)
+    except TrainingCancelled:
+        end(CANCELLED, "Cancelled by the user.")
+        raise
+    except (KeyboardInterrupt, ProcessStopped):
+        end(INTERRUPTED, "Stopped before it finished.")
+        raise
+    except Exception as error:
+        end(FAILED, str(error) or type(error).__name__)
+        raise
+    try:
+        store.finish_run(run_id, result, result.estimator)
+    except BaseException as error:
+        end(FAILED, f"The run finished but could not be saved: {error}")
+        raise
+    result.run_id = run_id
+    return result
+
+
+def parse_axis_value(algorithm: str, axis: str, text: str):
+    """A value of a sweepable setting given as text (command line, text box), in the type it takes."""
+    from core.algorithms import get_algorithm
+
+    text = text.strip()
+    if axis in ("n_clusters", "seed", "n_samples"):
+        if axis == "n_samples" and text.lower() in ("all", "none"):
+            return None
+        try:
+            value = int(text)
+        except ValueError:
+            raise ValueError(f"{axis} takes whole numbers, not {text!r}.") from None
+        if value < (2 if axis == "n_clusters" else 0 if axis == "seed" else 1):
+            raise ValueError(f"{axis} cannot be {value}.")
+        return value
+    spec = {p.name: p for p in get_algorithm(algorithm).params}.get(axis)
+    if spec is None:
+        raise ValueError(f"{axis!r} is not a setting of {get_algorithm(algorithm).title}; choose from "
+                         f"{', '.join(sweep_axes(algorithm))}.")
+    return spec.parse(text)
+
+
+def sweep_axes(algorithm: str) -> dict:
+    """Settings a sweep can vary for `algorithm`: name -> label."""
+    from core.algorithms import get_algorithm
+
+    spec = get_algorithm(algorithm)
+    axes = {name: label for name, label in RUN_AXES.items() if name != "n_clusters" or spec.uses_n_clusters}
+    axes.update({p.name: p.label for p in spec.params})
+    return axes
+
+
+def sweep_configs(base: RunConfig, axes: dict[str, Sequence]) -> list[RunConfig]:
+    """Every combination of the values in `axes` (one or two settings) applied to `base`, in grid order."""
+    if not 1 <= len(axes) <= 2:
+        raise ValueError(f"a sweep varies one or two settings, not {len(axes)}.")
+    known = sweep_axes(base.algorithm)
+    for axis, values in axes.items():
+        if axis not in known:
+            raise ValueError(f"{axis!r} is not a setting of {base.algorithm}; choose from {', '.join(known)}.")
+        if len(values) == 0:
+            raise ValueError(f"give at least one value for {axis}.")
+        if len(set(map(repr, values))) != len(values):
+            raise ValueError(f"the values of {axis} repeat: {', '.join(map(str, values))}.")
+    configs = []
+    for combination in itertools.product(*axes.values()):
+        config, params = base, dict(base.params)
+        for axis, value in zip(axes, combination):
+            if axis in RUN_AXES:
+                config = replace(config, **{axis: value})
+            else:
+                params[axis] = value
+        configs.append(replace(config, params=params))
+    return configs
+
+
+def describe_point(config: RunConfig, axes: Iterable[str]) -> str:
+    """`latent_dim=5, n_clusters=8`: where a run sits in its sweep."""
+    return ", ".join(f"{axis}={getattr(config, axis) if axis in RUN_AXES else config.params.get(axis)}"
+                     for axis in axes)
+
+
+def run_sweep(base: RunConfig, axes: dict[str, Sequence], store: RunStore, *,
+              callback: Optional[Callable[[int, int, RunConfig, object], None]] = None, dataset=None,
+              stop_on_error: bool = False) -> tuple[int, list]:
+    """Run the grid of `axes` over `base` one run after another, recording each in `store`.
+
+    `callback(index, total, config, event)` sees every progress event. A failing run is recorded as
+    failed and the sweep goes on (unless `stop_on_error`); cancelling (TrainingCancelled from the
+    callback) stops the sweep. Returns (sweep id, list of results or exceptions in grid order).
+    """
+    configs = sweep_configs(base, axes)
+    sweep_id = store.create_sweep(base, {axis: list(values) for axis, values in axes.items()})
+    outcomes: list = []
+    for index, config in enumerate(configs):
+        step = None if callback is None else (lambda event, i=index, c=config: callback(i, len(configs), c, event))
+        try:
+            outcomes.append(record_run(config, store, callback=step, dataset=dataset, sweep_id=sweep_id,
+                                       name=f"{describe_point(config, axes)} (sweep {sweep_id})"))
+        except (TrainingCancelled, KeyboardInterrupt, ProcessStopped):
+            raise
+        except Exception as error:
+            if stop_on_error:
+                raise
+            outcomes.append(error)
+    return sweep_id, outcomes

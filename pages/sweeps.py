@@ -1,0 +1,147 @@
+"""Sweeps: vary one or two settings over a grid of values, queue the runs, follow them, compare them."""
+import pandas as pd
+import streamlit as st
+
+from core.algorithms import ALGORITHMS, DEFAULT_ALGORITHM
+from core.runs.runner import RUN_AXES, describe_point, parse_axis_value, sweep_axes, sweep_configs
+from ui.cache import run_store, training_worker
+from ui.config_form import config_form
+from ui.progress import describe, job_title
+from ui.worker import RUNNING, SweepJob, TrainingJob
+
+POLL_SECONDS = 1.0
+NO_SECOND = "(nothing)"
+MAX_RUNS = 60
+
+
+def suggested_values(algorithm: str, axis: str) -> str:
+    """A starting list of values for `axis`: around the default, within the allowed range."""
+    if axis == "n_clusters":
+        return "8, 10, 12"
+    if axis == "seed":
+        return "0, 1, 2"
+    if axis == "n_samples":
+        return "1000, 2000, all"
+    spec = {p.name: p for p in ALGORITHMS[algorithm].params}[axis]
+    if spec.kind == "choice":
+        return ", ".join("auto" if o is None else str(o) for o in list(spec.options)[:3])
+    if spec.kind == "int":
+        values = sorted({max(int(spec.low), spec.default // 2), spec.default, min(int(spec.high), spec.default * 2)})
+        return ", ".join(map(str, values))
+    if spec.kind == "float":
+        return ", ".join(str(v) for v in sorted({spec.low, spec.default, spec.high}))
+    return "auto"
+
+
+def axis_values(algorithm: str, axis: str, slot: str) -> list:
+    """The values box for one axis; parsed, with errors shown under it (empty list on error)."""
+    text = st.text_input(f"Values of {sweep_axes(algorithm)[axis]}", value=suggested_values(algorithm, axis),
+                         key=f"sweep_values_{slot}_{algorithm}_{axis}", help="Separate values with commas.")
+    try:
+        values = [parse_axis_value(algorithm, axis, part) for part in text.split(",") if part.strip()]
+    except ValueError as error:
+        st.error(str(error))
+        return []
+    if not values:
+        st.error("Give at least one value.")
+    return values
+
+
+st.title("Sweeps")
+st.caption("Train a grid of runs that differ in one or two settings, one after another, while you do something "
+           "else. Each finished run is saved and appears on Runs and Compare at once.")
+worker = training_worker()
+store = run_store()
+
+vary_box = st.container()
+base_box = st.container()
+
+algorithm = st.session_state.get("sweep_algorithm", DEFAULT_ALGORITHM)
+axes_names = sweep_axes(algorithm)
+with vary_box:
+    st.subheader("What to vary")
+    first_col, second_col = st.columns(2)
+    with first_col:
+        options = list(axes_names)
+        default_first = "latent_dim" if "latent_dim" in options else options[0]
+        first = st.selectbox("First setting", options, index=options.index(default_first), key=f"sweep_axis1_{algorithm}",
+                             format_func=axes_names.get)
+        first_values = axis_values(algorithm, first, "1")
+    with second_col:
+        rest = [NO_SECOND] + [a for a in options if a != first]
+        second = st.selectbox("Second setting (optional)", rest, key=f"sweep_axis2_{algorithm}",
+                              format_func=lambda a: axes_names.get(a, a))
+        second_values = axis_values(algorithm, second, "2") if second != NO_SECOND else None
+
+fixed = [first] + ([second] if second != NO_SECOND else [])
+with base_box:
+    st.subheader("Everything else")
+    base = config_form("sweep", fixed=fixed)
+
+axes = {first: first_values}
+if second != NO_SECOND:
+    axes[second] = second_values
+valid = base is not None and all(axes.values())
+configs = sweep_configs(base, axes) if valid else []
+if valid:
+    st.markdown(f"**{len(configs)} runs** of {job_title(base)}: "
+                + " × ".join(f"{axes_names[a]} ({', '.join(map(str, v))})" for a, v in axes.items()))
+    if len(configs) > MAX_RUNS:
+        st.error(f"That is more than {MAX_RUNS} runs: use fewer values.")
+
+latest = worker.sweeps[-1] if worker.sweeps else None
+busy = latest is not None and latest.snapshot().running
+if st.button("Queue the sweep", type="primary", key="sweep_start", icon=":material/playlist_play:",
+             disabled=not valid or len(configs) > MAX_RUNS or busy,
+             help="One sweep at a time: cancel the running one to start another." if busy else None):
+    sweep_id = store.create_sweep(base, {a: list(v) for a, v in axes.items()})
+    jobs = [TrainingJob(config, name=f"{describe_point(config, axes)} (sweep {sweep_id})", sweep_id=sweep_id)
+            for config in configs]
+    worker.submit_sweep(SweepJob(sweep_id, f"Sweep {sweep_id}", {a: list(v) for a, v in axes.items()}, jobs))
+    st.rerun()
+
+
+def sweep_table(sweep: SweepJob) -> pd.DataFrame:
+    stored = {r.id: r for r in store.list_runs(sweep_id=sweep.sweep_id)}
+    rows = []
+    for job in sweep.jobs:
+        record = stored.get(job.run_id) if job.run_id is not None else None
+        row = {"run": job.run_id, **{axes_names.get(a, a): (getattr(job.config, a) if a in RUN_AXES
+                                                            else job.config.params.get(a)) for a in sweep.axes},
+               "status": job.status if job.status != RUNNING or job.event is not None else "queued"}
+        scores = record.scores if record is not None else {}
+        row.update({"NMI": scores.get("NMI"), "ACC": scores.get("ACC"), "Silhouette": scores.get("Silhouette")})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+@st.fragment(run_every=POLL_SECONDS)
+def sweep_progress(sweep: SweepJob) -> None:
+    snap = sweep.snapshot()
+    st.progress(snap.done / snap.total, text=f"{sweep.name}: {snap.done} of {snap.total} runs done"
+                + (f" ({snap.failed} failed)" if snap.failed else "") + (f" ({snap.cancelled} cancelled)" if snap.cancelled else ""))
+    if snap.current is not None:
+        job_snap = snap.current.snapshot()
+        point = describe_point(snap.current.config, sweep.axes)
+        st.progress(job_snap.event.fraction if job_snap.event else 0.0, text=f"Now: {point} · {describe(job_snap)}")
+        if st.button("Cancel the sweep", key="sweep_cancel", icon=":material/stop:",
+                     help="Stops the run training now and drops the queued ones; finished runs are kept."):
+            sweep.cancel()
+            st.rerun(scope="app")
+    elif st.session_state.get("sweep_seen_running") == sweep.sweep_id:
+        st.session_state.pop("sweep_seen_running")
+        st.rerun(scope="app")  # finished: redraw the page once with the Compare button
+    if snap.running:
+        st.session_state["sweep_seen_running"] = sweep.sweep_id
+    st.dataframe(sweep_table(sweep), hide_index=True, key=f"sweep_table_{sweep.sweep_id}",
+                 column_config={m: st.column_config.NumberColumn(m, format="%.3f") for m in ("NMI", "ACC", "Silhouette")})
+
+
+if latest is not None:
+    st.subheader("Progress")
+    sweep_progress(latest)
+    if any(job.run_id is not None for job in latest.jobs):
+        if st.button("Compare the runs of this sweep", key="sweep_compare", icon=":material/compare_arrows:"):
+            st.session_state["compare_dataset"] = latest.jobs[0].config.dataset
+            st.session_state["compare_sweep"] = latest.sweep_id
+            st.switch_page("pages/compare.py")

@@ -1,0 +1,43 @@
+"""Download buttons for one run: labels CSV, embedding + projection .npz, trained model, HTML report.
+
+The files are made when the button is clicked (deferred downloads), so showing the buttons costs nothing.
+"""
+from __future__ import annotations
+
+import streamlit as st
+
+from core.experiment import ClusteringResult
+from core.runs.export import arrays_npz, file_stem, labels_csv, model_zip
+from ui.cache import run_store
+
+
+def download_buttons(result: ClusteringResult, key: str) -> None:
+    from core.runs.report import html_report
+
+    stem = file_stem(result)
+    store = run_store()
+    columns = st.columns(4)
+    columns[0].download_button("Labels (CSV)", lambda: labels_csv(result), file_name=f"{stem}-labels.csv",
+                               mime="text/csv", key=f"{key}_csv", icon=":material/table:",
+                               help="One row per image: index in the dataset, cluster (-1 = noise), "
+                                    "confidence where the algorithm gives one, true label.")
+    columns[1].download_button("Embedding (.npz)", lambda: arrays_npz(result), file_name=f"{stem}-embedding.npz",
+                               mime="application/octet-stream", key=f"{key}_npz", icon=":material/data_array:",
+                               help="embedding, projection_umap / projection_pca, labels and indices, for numpy.load.")
+    has_model = result.run_id is not None and (store.run_dir(result.run_id) / "model").is_dir()
+    columns[2].download_button("Trained model (.zip)", (lambda: model_zip(store, result.run_id)) if has_model else b"",
+                               file_name=f"{stem}-model.zip", mime="application/zip", key=f"{key}_model",
+                               icon=":material/neurology:", disabled=not has_model,
+                               help="Keras models (.keras), fitted arrays and parameters, with a README on "
+                                    "loading them." if has_model else "Only runs saved in the store have a model file.")
+    name = None
+    if result.run_id is not None:
+        try:
+            name = store.get(result.run_id).name
+        except KeyError:
+            pass
+    columns[3].download_button("Report (HTML)", lambda: html_report(result, run_id=result.run_id, name=name).encode(),
+                               file_name=f"{stem}-report.html", mime="text/html", key=f"{key}_report",
+                               icon=":material/description:", type="primary",
+                               help="One self-contained page (parameters, metrics, charts, galleries) to mail "
+                                    "or archive; opens offline in any browser.")

@@ -1,0 +1,34 @@
+"""Drawing a training job's progress (shared by Train and Sweeps)."""
+from __future__ import annotations
+
+import streamlit as st
+
+from core.viz.figures import loss_curve
+from ui.worker import RUNNING
+
+
+def describe(snap) -> str:
+    """One line: what the job is doing, its loss, time left and elapsed."""
+    event = snap.event
+    if event is None:
+        return f"{snap.waiting_for}..."
+    parts = [event.message]
+    if event.loss is not None:
+        parts.append(f"loss {event.loss:.4f}")
+    left = event.seconds_left
+    if left is not None and event.n_epochs:
+        parts.append(f"about {left:.0f} s left")
+    parts.append(f"{snap.elapsed:.0f} s elapsed")
+    return " · ".join(parts)
+
+
+def show_losses(snap, key: str) -> None:
+    if snap.losses:
+        title = "Loss so far" if snap.status == RUNNING else "Training loss"
+        st.plotly_chart(loss_curve(snap.losses, title=title), key=key)
+
+
+def job_title(config) -> str:
+    from core.algorithms import ALGORITHMS
+
+    return f"{ALGORITHMS[config.algorithm].title} on {config.dataset}"
