@@ -10,7 +10,7 @@ st.set_page_config(page_title="Deep clustering explorer", page_icon=":material/s
 init_state()
 try:
     run_store()  # opening the store marks runs a previous server left running as interrupted
-except Exception as error:  # StoreError: say where and why; training still works, saving does not
+except Exception as error:  # StoreError (unwritable folder, newer schema): every page needs the store
     st.error(f"The run store cannot be opened: {error}", icon=":material/error:")
     st.stop()
 training_worker()

@@ -4,6 +4,7 @@ import streamlit as st
 
 from core.metrics import contingency_in_matched_order
 from core.viz.figures import contingency_heatmap, loss_curve, metrics_bar
+from ui.downloads import download_buttons
 from ui.state import require_result
 
 st.title("Metrics")
@@ -53,3 +54,6 @@ with st.expander("Run details"):
                  hide_index=True)
     st.dataframe(pd.DataFrame({"phase": list(result.timings), "seconds": [round(v, 2) for v in result.timings.values()]}),
                  hide_index=True)
+
+st.markdown("**Take it away**")
+download_buttons(result, key="metrics_download")

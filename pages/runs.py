@@ -11,8 +11,8 @@ from ui.state import show_result
 
 SELECTED = "runs_selected"
 CONFIRM_DELETE = "runs_confirm_delete"
-STATUS_ICONS = {"finished": "✅ finished", "running": "⏳ running", "cancelled": "⏹ cancelled",
-                "failed": "❌ failed", "interrupted": "⚠️ interrupted"}
+STATUS_ICONS = {"finished": ":material/check_circle:", "running": ":material/pending:",
+                "cancelled": ":material/stop_circle:", "failed": ":material/error:", "interrupted": ":material/warning:"}
 
 st.title("Runs")
 store = run_store()
@@ -51,7 +51,6 @@ varying = [c for c in shown.columns if c.startswith("p:") and shown[c].astype(st
 columns = ["id", "name", "status", "dataset", "algorithm", "images", "k", *varying, *METRICS, "seconds",
            "started", "tags"]
 view = shown[columns].copy()
-view["status"] = view["status"].map(STATUS_ICONS).fillna(view["status"])
 config = {name: st.column_config.NumberColumn(name, format="%.3f") for name in METRICS}
 config.update({c: st.column_config.Column(c[2:]) for c in varying})
 config["seconds"] = st.column_config.NumberColumn("seconds", format="%.1f")
@@ -73,7 +72,7 @@ record = store.get(run_id)
 st.subheader(record.name)
 details, preview = st.columns([3, 2], gap="large")
 with details:
-    status_line = STATUS_ICONS.get(record.status, record.status)
+    status_line = f"{STATUS_ICONS.get(record.status, '')} {record.status}"
     st.markdown(f"**Status:** {status_line}" + (f" · {record.duration:.1f} s" if record.duration else "")
                 + f" · started {record.started_at.replace('T', ' ')[:19]} UTC")
     if record.message:
@@ -106,7 +105,7 @@ with details:
 with preview:
     picture = store.run_dir(run_id) / "preview.png"
     if picture.exists():
-        st.image(str(picture), caption="A few images of each cluster (one row per cluster)")
+        st.image(str(picture), caption="A few images of each cluster (one row per cluster)", width=280)
 
 with st.expander("Rename, tag or delete", expanded=False):
     rename_col, tags_col = st.columns(2)

@@ -47,6 +47,7 @@ else:
     if job is not None:
         snap = job.snapshot()
         if snap.status == FINISHED:
+            current_result()  # the pages show this run from now on
             saved = f" Saved as run #{snap.run_id}." if snap.run_id is not None else ""
             st.success(f"Finished in {snap.elapsed:.1f} s. {snap.result.summary()}{saved}",
                        icon=":material/check_circle:")

@@ -22,14 +22,15 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def serve_app(log_path: Path):
-    """Run the app on a free localhost port; yields its URL once it answers its health check."""
+def serve_app(log_path: Path, env: dict | None = None):
+    """Run the app on a free localhost port (with `env` added to the environment); yields its URL once it
+    answers its health check."""
     port = free_port()
     with open(log_path, "w") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless=true",
              f"--server.port={port}", "--server.address=127.0.0.1", "--browser.gatherUsageStats=false"],
-            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})},
         )
         try:
             url = f"http://127.0.0.1:{port}"

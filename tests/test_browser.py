@@ -90,3 +90,41 @@ def test_pick_and_train_idec_then_its_model_view_and_the_cluster_count_sweep(pag
     expect(page.get_by_text("Suggested (best silhouette)")).to_be_visible(timeout=120_000)
     shoot(page, screenshots, "7_how_many_clusters")
     assert not page.locator("[data-testid='stException']").count()
+
+
+def test_sweep_restart_the_server_then_find_compare_and_report(tmp_path, screenshots):
+    """The issue's walk: three runs with different latent sizes (one sweep), the browser closed and the
+    server restarted, then the runs found, compared on one screen, and a report downloaded."""
+    store = {"DEEP_CLUSTERING_HOME": str(tmp_path / "store")}
+    with serve_app(tmp_path / "first.log", env=store) as url, browser_page() as page:
+        page.goto(f"{url}/sweeps")
+        expect(page.get_by_role("heading", name="Sweeps", exact=True)).to_be_visible(timeout=60_000)
+        expect(page.get_by_label("Values of Latent size", exact=True)).to_have_value("5, 10, 20", timeout=30_000)
+        set_slider(page, "Epochs", 3)
+        expect(page.get_by_text("3 runs of Autoencoder + k-means on digits")).to_be_visible(timeout=30_000)
+        page.get_by_role("button", name="Queue the sweep").click()
+        expect(page.get_by_text(re.compile(r"Now: latent_dim=\d+"))).to_be_visible(timeout=120_000)
+        shoot(page, screenshots, "8_sweep_running")
+        expect(page.get_by_text("3 of 3 runs done")).to_be_visible(timeout=300_000)
+        shoot(page, screenshots, "9_sweep_done")
+
+    with serve_app(tmp_path / "second.log", env=store) as url, browser_page() as page:
+        page.goto(f"{url}/runs")
+        expect(page.get_by_role("heading", name="Runs", exact=True)).to_be_visible(timeout=60_000)
+        expect(page.get_by_text("3 of 3 runs.")).to_be_visible(timeout=30_000)
+        expect(page.get_by_text("latent_dim=20 (sweep 1)").first).to_be_visible(timeout=30_000)
+        shoot(page, screenshots, "10_runs")
+        with page.expect_download(timeout=60_000) as download:
+            page.get_by_role("button", name="Report (HTML)").click()
+        report = tmp_path / "report.html"
+        download.value.save_as(report)
+        html = report.read_text()
+        assert html.startswith("<!DOCTYPE html>") and "latent_dim=20 (sweep 1)" in html and len(html) > 1_000_000
+
+        page.get_by_role("link", name="Compare").first.click()
+        expect(page.get_by_role("heading", name="Compare", exact=True)).to_be_visible(timeout=30_000)
+        expect(page.get_by_text("3 runs on digits. Varying: latent_dim")).to_be_visible(timeout=30_000)
+        expect(page.get_by_text("Agreement (ARI between the two labellings)")).to_be_visible(timeout=60_000)
+        expect(page.locator(".js-plotly-plot")).to_have_count(5, timeout=60_000)
+        shoot(page, screenshots, "11_compare")
+        assert not page.locator("[data-testid='stException']").count()

@@ -3,6 +3,7 @@ import streamlit as st
 
 from core.algorithms import ALGORITHMS
 
+from ui.cache import training_worker
 from ui.worker import RUNNING
 from ui.state import current_job, current_result
 
@@ -14,11 +15,17 @@ def show_sidebar() -> None:
         if job is not None and job.status == RUNNING:
             st.caption(f"Training {ALGORITHMS[job.config.algorithm].title} on {job.config.dataset}: "
                        "progress on the Train page.")
+        else:
+            others = training_worker().active_jobs()
+            if others:
+                st.caption(f"This server is training {ALGORITHMS[others[0].config.algorithm].title} on "
+                           f"{others[0].config.dataset}" + (f" ({len(others) - 1} more queued)" if len(others) > 1 else "")
+                           + ": progress on the Train page" + (" and Sweeps." if others[0].sweep_id else "."))
         result = current_result()
         if result is None:
             st.caption("No result yet: train a model on the Train page.")
         else:
-            st.caption("Showing")
+            st.caption("Showing" + (f" run #{result.run_id}" if result.run_id is not None else ""))
             st.markdown(f"**{result.algorithm_title}** on **{result.config.dataset}**  \n"
                         f"{result.dataset.n_samples:,} images, k = {result.n_clusters}")
             scores = {k: v for k, v in result.metrics.as_dict().items() if v is not None}

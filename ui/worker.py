@@ -284,7 +284,7 @@ class TrainingWorker:
             with self._lock:
                 job = self._jobs.get(job_id)
                 self._current = job_id if kind in ("progress", "started") else None
-                if kind != "progress":
+                if kind not in ("progress", "started"):
                     self._jobs.pop(job_id, None)
             if job is not None:
                 job._report(kind, payload)

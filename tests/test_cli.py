@@ -1,0 +1,64 @@
+"""The command line end to end on the synthetic dataset: train, sweep, list, export, and clear errors."""
+import os
+import subprocess
+import sys
+
+import pytest
+
+from core.runs import FINISHED, RunStore
+from tests.conftest import ROOT
+
+DATA = ["--dataset", "synthetic", "--dataset-option", "n_samples=300", "--dataset-option", "n_clusters=4",
+        "--projection", "pca"]
+
+
+def cli(store, *args, check=True):
+    env = {**os.environ, "DEEP_CLUSTERING_HOME": str(store)}
+    done = subprocess.run([sys.executable, "-m", "core", *args], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=300)
+    if check:
+        assert done.returncode == 0, done.stdout + done.stderr
+    return done
+
+
+def test_train_sweep_list_and_export(tmp_path):
+    store_dir = tmp_path / "store"
+    trained = cli(store_dir, "train", *DATA, "--algorithm", "ae_kmeans", "--set", "epochs=3", "--set",
+                  "latent_dim=4", "--name", "from the CLI", "--tag", "cli")
+    assert "run 1 finished" in trained.stdout and "epoch 3/3" in trained.stdout
+
+    swept = cli(store_dir, "sweep", *DATA, "--algorithm", "kmeans", "--vary", "n_clusters=3,4", "--vary", "seed=0,1",
+                "--quiet")
+    assert "sweep 1 done" in swept.stdout and swept.stdout.count(": run ") == 4
+
+    store = RunStore(store_dir)  # what the dashboard reads
+    records = store.list_runs()
+    assert [r.status for r in records] == [FINISHED] * 5
+    first = store.get(1)
+    assert (first.name, first.tags, first.config.params) == ("from the CLI", ["cli"], {"epochs": 3, "latent_dim": 4})
+    swept_runs = store.list_runs(sweep_id=1)
+    assert sorted((r.config.n_clusters, r.config.seed) for r in swept_runs) == [(3, 0), (3, 1), (4, 0), (4, 1)]
+    assert store.list_sweeps()[0].axes == {"n_clusters": [3, 4], "seed": [0, 1]}
+
+    listed = cli(store_dir, "runs", "--sweep", "1")
+    assert listed.stdout.count("k-means on pixels") == 4 and "from the CLI" not in listed.stdout
+
+    out = tmp_path / "out"
+    exported = cli(store_dir, "export", "1", "--out", str(out))
+    files = sorted(p.name for p in out.iterdir())
+    assert files == ["run-1-ae_kmeans-synthetic-embedding.npz", "run-1-ae_kmeans-synthetic-labels.csv",
+                     "run-1-ae_kmeans-synthetic-model.zip", "run-1-ae_kmeans-synthetic-report.html"], exported.stdout
+    assert (out / "run-1-ae_kmeans-synthetic-labels.csv").read_text().count("\n") == 301
+
+
+@pytest.mark.parametrize("args, message", [
+    (["train", "--set", "latent_dim=abc"], "latent_dim takes whole numbers"),
+    (["train", "--algorithm", "nope"], "unknown algorithm 'nope'"),
+    (["train", *DATA, "--algorithm", "kmeans", "--n-clusters", "400"], "cannot make 400 clusters"),
+    (["sweep", "--vary", "eps=1,2"], "'eps' is not a setting"),
+    (["export", "7"], "there is no run 7"),
+])
+def test_bad_input_gets_a_one_line_error(tmp_path, args, message):
+    done = cli(tmp_path, *args, check=False)
+    assert done.returncode == 2
+    assert message in done.stderr and "Traceback" not in done.stderr

@@ -1,0 +1,83 @@
+"""The Runs and Compare pages, driven with AppTest over runs the test records in the app's store."""
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core.experiment import RunConfig
+from core.runs import RunNotFound, RunStore
+from core.runs.compare import agreement
+from tests.conftest import ROOT
+
+
+@pytest.fixture(scope="module")
+def runs():
+    """Three k-means runs on digits with 8, 10 and 12 clusters, in the store the app uses."""
+    from core.runs.runner import record_run
+
+    store = RunStore()  # $DEEP_CLUSTERING_HOME, set for the whole test session in conftest
+    results = [record_run(RunConfig(dataset="digits", algorithm="kmeans", n_clusters=k, projection="pca"), store,
+                          name=f"pages k={k}") for k in (8, 10, 12)]
+    return store, results
+
+
+def page(path: str) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
+    at.switch_page(path).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_runs_table_filter_open_rename_tag_and_delete(runs):
+    store, results = runs
+    at = page("pages/runs.py")
+    at.text_input(key="runs_search").set_value("pages k=").run()
+    table = at.dataframe[0].value
+    assert sorted(table["id"]) == sorted(r.run_id for r in results)
+    assert set(table["k"]) == {8, 10, 12} and table["NMI"].between(0.5, 1).all()
+    assert "k" in table.columns and "status" in table.columns
+
+    middle = results[1]
+    at.selectbox(key="runs_selected").set_value(middle.run_id).run()
+    assert len(at.get("download_button")) == 4
+    at.button(key="runs_open_explore").click().run()
+    assert not at.exception, at.exception
+    shown = at.session_state["result"]
+    assert shown.run_id == middle.run_id and shown.n_clusters == 10
+    assert (shown.labels == middle.labels).all()
+    assert any("Explore" == t.value for t in at.title)
+
+    at = page("pages/runs.py")
+    at.text_input(key="runs_search").set_value("pages k=").run()
+    at.selectbox(key="runs_selected").set_value(middle.run_id).run()
+    at.text_input(key=f"runs_name_{middle.run_id}").set_value("pages k=10, renamed").run()
+    at.button(key="runs_rename").click().run()
+    assert store.get(middle.run_id).name == "pages k=10, renamed"
+    at.multiselect(key=f"runs_tags_{middle.run_id}").set_value(["keep"]).run()
+    at.button(key="runs_save_tags").click().run()
+    assert store.get(middle.run_id).tags == ["keep"]
+
+    last = results[2]
+    at.text_input(key="runs_search").set_value("").run()
+    at.selectbox(key="runs_selected").set_value(last.run_id).run()
+    at.button(key="runs_delete").click().run()
+    assert any("cannot be undone" in w.value for w in at.warning)
+    assert store.get(last.run_id)  # nothing deleted before the confirmation
+    at.button(key="runs_delete_yes").click().run()
+    assert not at.exception, at.exception
+    with pytest.raises(RunNotFound):
+        store.get(last.run_id)
+    assert last.run_id not in set(at.dataframe[0].value["id"])
+
+
+def test_compare_two_runs(runs):
+    store, results = runs
+    first, second = results[0], results[1]
+    at = page("pages/compare.py")
+    at.selectbox(key="compare_dataset").set_value("digits").run()
+    at.multiselect(key="compare_runs_digits_None").set_value([first.run_id, second.run_id]).run()
+    assert not at.exception, at.exception
+    charts = at.get("plotly_chart")
+    assert len(charts) == 5  # parallel coordinates, metric bars, metric vs k, two projections side by side
+    assert "Varying: k" in " ".join(c.value for c in at.caption)
+    expected = agreement(first.labels, second.labels)
+    assert at.metric[0].value == f"{expected:.3f}" and 0.5 < expected < 1
