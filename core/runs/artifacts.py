@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import json
+import sys
 import zipfile
 from pathlib import Path
 
@@ -53,6 +54,8 @@ def _split_view_data(view_data: dict) -> tuple[dict, dict]:
 
 def _keras_models(estimator) -> dict:
     """The fitted Keras models an estimator holds, by attribute name (autoencoder_, vade_...)."""
+    if "keras" not in sys.modules:  # nothing can hold a Keras model then; importing it would cost seconds
+        return {}
     import keras
 
     return {name: value for name, value in vars(estimator).items()
@@ -61,10 +64,10 @@ def _keras_models(estimator) -> dict:
 
 def write_model(directory: Path, estimator) -> None:
     """Save `estimator`'s trained state to `directory` (see the module docstring)."""
-    import keras
-
     directory.mkdir(parents=True, exist_ok=True)
     for attribute, model in _keras_models(estimator).items():
+        import keras
+
         covered = set()
         for part in ("encoder", "decoder", "posterior"):
             sub = getattr(model, part, None)
