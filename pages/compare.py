@@ -49,19 +49,21 @@ if len(table) > 1 and not table["algorithm"].nunique() == 1:
 st.caption(f"{len(table)} runs on {dataset}. Varying: "
            + (", ".join(column_label(c) for c in hyper) if hyper else "nothing (same settings: only seeds or data differ)"))
 
-top_left, top_right = st.columns([3, 2], gap="large")
-with top_left:
-    colour_by = st.selectbox("Colour lines by", metrics, index=metrics.index("NMI") if "NMI" in metrics else 0,
-                             key="compare_colour")
-    st.plotly_chart(parallel_coordinates(table, hyper, metrics, colour_by), key="compare_parcoords")
-with top_right:
-    st.plotly_chart(metric_bars(table, metrics), key="compare_bars")
+colour_by = st.selectbox("Colour lines by", metrics, index=metrics.index("NMI") if "NMI" in metrics else 0,
+                         key="compare_colour")
+st.plotly_chart(parallel_coordinates(table, hyper, metrics, colour_by), key="compare_parcoords")
 
-if hyper:
-    x_col, y_col = st.columns(2)
-    x_axis = x_col.selectbox("Hyperparameter", hyper, key="compare_x", format_func=column_label)
-    y_axis = y_col.selectbox("Metric", metrics, key="compare_y", index=metrics.index(colour_by))
-    st.plotly_chart(metric_scatter(table, x_axis, y_axis), key="compare_scatter")
+bars, scatter_col = st.columns(2, gap="large")
+with bars:
+    st.plotly_chart(metric_bars(table, metrics), key="compare_bars")
+with scatter_col:
+    if hyper:
+        x_col, y_col = st.columns(2)
+        x_axis = x_col.selectbox("Hyperparameter", hyper, key="compare_x", format_func=column_label)
+        y_axis = y_col.selectbox("Metric", metrics, key="compare_y", index=metrics.index(colour_by))
+        st.plotly_chart(metric_scatter(table, x_axis, y_axis), key="compare_scatter")
+    else:
+        st.info("These runs share every hyperparameter, so there is nothing to plot a metric against.")
 
 st.subheader("Two runs, side by side")
 if len(table) < 2:

@@ -3,6 +3,7 @@
 Trains on digits from the browser, checks that the UMAP chart and a gallery image appear, and saves
 a screenshot of every page to tests/artifacts/screenshots/.
 """
+import contextlib
 import os
 import re
 import shutil
@@ -92,11 +93,22 @@ def test_pick_and_train_idec_then_its_model_view_and_the_cluster_count_sweep(pag
     assert not page.locator("[data-testid='stException']").count()
 
 
-def test_sweep_restart_the_server_then_find_compare_and_report(tmp_path, screenshots):
+@contextlib.contextmanager
+def fresh_window(page):
+    """A new browser window (context) of the module's browser, closed at the end like a closed browser."""
+    context = page.context.browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+def test_sweep_restart_the_server_then_find_compare_and_report(tmp_path, screenshots, page):
     """The issue's walk: three runs with different latent sizes (one sweep), the browser closed and the
     server restarted, then the runs found, compared on one screen, and a report downloaded."""
     store = {"DEEP_CLUSTERING_HOME": str(tmp_path / "store")}
-    with serve_app(tmp_path / "first.log", env=store) as url, browser_page() as page:
+    window = page
+    with serve_app(tmp_path / "first.log", env=store) as url, fresh_window(window) as page:
         page.goto(f"{url}/sweeps")
         expect(page.get_by_role("heading", name="Sweeps", exact=True)).to_be_visible(timeout=60_000)
         expect(page.get_by_label("Values of Latent size", exact=True)).to_have_value("5, 10, 20", timeout=30_000)
@@ -108,7 +120,7 @@ def test_sweep_restart_the_server_then_find_compare_and_report(tmp_path, screens
         expect(page.get_by_text("3 of 3 runs done")).to_be_visible(timeout=300_000)
         shoot(page, screenshots, "9_sweep_done")
 
-    with serve_app(tmp_path / "second.log", env=store) as url, browser_page() as page:
+    with serve_app(tmp_path / "second.log", env=store) as url, fresh_window(window) as page:
         page.goto(f"{url}/runs")
         expect(page.get_by_role("heading", name="Runs", exact=True)).to_be_visible(timeout=60_000)
         expect(page.get_by_text("3 of 3 runs.")).to_be_visible(timeout=30_000)

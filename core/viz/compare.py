@@ -44,7 +44,7 @@ def parallel_coordinates(table: pd.DataFrame, hyperparameters: Sequence[str], me
         dimensions=dimensions,
     ))
     fig.update_layout(title=f"Hyperparameters → metrics (colour: {colour_by})", height=420,
-                      **{**_LAYOUT, "margin": dict(l=60, r=40, t=80, b=30)})
+                      **{**_LAYOUT, "margin": dict(l=60, r=40, t=100, b=30)})
     return fig
 
 
@@ -57,10 +57,10 @@ def metric_bars(table: pd.DataFrame, metrics: Sequence[str]) -> go.Figure:
         if values.notna().any():
             fig.add_trace(go.Bar(name=metric, x=labels, y=values, marker_color=METRIC_COLOURS.get(metric),
                                  text=[("" if np.isnan(v) else f"{v:.2f}") for v in values], textposition="outside"))
-    fig.update_layout(barmode="group", title="Metrics by run", yaxis_range=[min(0.0, float(table[list(metrics)]
-                      .min().min() if len(table) else 0)) - 0.05, 1.1], height=420, legend_title_text="metric",
-                      **_LAYOUT)
-    fig.update_xaxes(type="category", tickangle=-20)
+    low = min(0.0, float(table[list(metrics)].min().min()) if len(table) else 0.0)
+    fig.update_layout(barmode="group", title="Metrics by run", yaxis_range=[low - 0.05, 1.1], height=400,
+                      legend=dict(orientation="h", y=1.02, x=1, xanchor="right", yanchor="bottom"), **_LAYOUT)
+    fig.update_xaxes(type="category")
     return fig
 
 
