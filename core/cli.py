@@ -101,13 +101,21 @@ def cmd_train(args) -> int:
 def cmd_sweep(args) -> int:
     from core.runs.runner import describe_point, parse_axis_value, run_sweep, sweep_configs
 
-    base = _base_config(args)
-    axes = {}
-    for text in args.vary:
-        name, values = _split_assignment(text)
-        axes[name] = [parse_axis_value(base.algorithm, name, v) for v in values.split(",") if v.strip()]
-    total = len(sweep_configs(base, axes))
     store = _store(args)
+    if args.from_sweep is not None:
+        known = {s.id: s for s in store.list_sweeps()}
+        if args.from_sweep not in known:
+            raise ValueError(f"there is no sweep {args.from_sweep} in {store.directory}.")
+        base, axes = known[args.from_sweep].base_config, known[args.from_sweep].axes
+    else:
+        if not args.vary:
+            raise ValueError("give the settings to vary with --vary NAME=V1,V2 (or repeat a sweep with --from-sweep).")
+        base = _base_config(args)
+        axes = {}
+        for text in args.vary:
+            name, values = _split_assignment(text)
+            axes[name] = [parse_axis_value(base.algorithm, name, v) for v in values.split(",") if v.strip()]
+    total = len(sweep_configs(base, axes))
     print(f"sweep of {total} runs: " + " x ".join(f"{a} ({', '.join(map(str, v))})" for a, v in axes.items()))
     printers: dict = {}
 
@@ -126,6 +134,37 @@ def cmd_sweep(args) -> int:
         else:
             print(f"  {point}: run {outcome.run_id}  {_scores(outcome)}")
     return 0 if not any(isinstance(o, Exception) for o in outcomes) else 1
+
+
+def command_line(base, axes: dict) -> str:
+    """The `python -m core sweep` command that runs the sweep of `axes` over `base` (settings left at their
+    defaults are omitted)."""
+    import shlex
+
+    from core.algorithms import get_algorithm
+    from core.data import DATASETS, DEFAULT_PREPROCESSING
+    from core.experiment import RunConfig
+
+    defaults = RunConfig()
+    parts = ["python", "-m", "core", "sweep", "--dataset", base.dataset, "--algorithm", base.algorithm]
+    for name, value in base.dataset_options.items():
+        spec = {p.name: p for p in DATASETS[base.dataset].options}.get(name)
+        if spec is None or value != spec.default:
+            parts += ["--dataset-option", f"{name}={value}"]
+    for flag, value, default in (("--n-clusters", base.n_clusters, None), ("--samples", base.n_samples, None),
+                                 ("--seed", base.seed, defaults.seed),
+                                 ("--preprocessing", base.preprocessing, DEFAULT_PREPROCESSING),
+                                 ("--projection", base.projection or "none", defaults.projection)):
+        flag_axis = flag[2:].replace("-", "_").replace("samples", "n_samples")
+        if value != default and flag_axis not in axes:
+            parts += [flag, str(value)]
+    specs = {p.name: p for p in get_algorithm(base.algorithm).params}
+    for name, value in base.params.items():
+        if name not in axes and name in specs and value != specs[name].default:
+            parts += ["--set", f"{name}={'auto' if value is None else value}"]
+    for axis, values in axes.items():
+        parts += ["--vary", f"{axis}=" + ",".join("auto" if v is None else str(v) for v in values)]
+    return " ".join(shlex.quote(part) for part in parts)
 
 
 def cmd_runs(args) -> int:
@@ -224,9 +263,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--tag", action="append", default=[], help="a tag (repeatable)")
     sweep = sub.add_parser("sweep", help="train a grid over one or two settings, one run per point")
     _run_options(sweep)
-    sweep.add_argument("--vary", action="append", required=True, metavar="NAME=V1,V2,...",
+    sweep.add_argument("--vary", action="append", default=[], metavar="NAME=V1,V2,...",
                        help="a setting and its values, e.g. --vary latent_dim=5,10,20 (once or twice; "
                             "n_clusters, seed and n_samples work too)")
+    sweep.add_argument("--from-sweep", type=int, default=None, metavar="ID",
+                       help="repeat sweep ID of the store (made here or in the dashboard) with the same settings")
     runs = sub.add_parser("runs", help="list the runs in the store")
     runs.add_argument("--status", default=None)
     runs.add_argument("--dataset", default=None)

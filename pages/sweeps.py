@@ -3,6 +3,7 @@ import pandas as pd
 import streamlit as st
 
 from core.algorithms import ALGORITHMS, DEFAULT_ALGORITHM
+from core.cli import command_line
 from core.runs.runner import RUN_AXES, describe_point, parse_axis_value, sweep_axes, sweep_configs
 from ui.cache import run_store, training_worker
 from ui.config_form import config_form
@@ -88,6 +89,10 @@ if valid:
                 + " × ".join(f"{axes_names[a]} ({', '.join(map(str, v))})" for a, v in axes.items()))
     if len(configs) > MAX_RUNS:
         st.error(f"That is more than {MAX_RUNS} runs: use fewer values.")
+    with st.expander("The same sweep from the command line"):
+        st.code(command_line(base, axes), language="bash")
+        st.caption("Run it from the project folder with the virtual environment's Python (`.venv/bin/python`); "
+                   "its runs land in the same store and show here, on Runs and on Compare.")
 
 latest = worker.sweeps[-1] if worker.sweeps else None
 busy = latest is not None and latest.snapshot().running
@@ -144,4 +149,20 @@ if latest is not None:
         if st.button("Compare the runs of this sweep", key="sweep_compare", icon=":material/compare_arrows:"):
             st.session_state["compare_dataset"] = latest.jobs[0].config.dataset
             st.session_state["compare_sweep"] = latest.sweep_id
+            st.switch_page("pages/compare.py")
+
+earlier = [s for s in store.list_sweeps() if latest is None or s.id != latest.sweep_id]
+if earlier:
+    st.subheader("Earlier sweeps")
+    for sweep in earlier[:10]:
+        runs = store.list_runs(sweep_id=sweep.id)
+        finished = [r for r in runs if r.status == "finished"]
+        labels = sweep_axes(sweep.base_config.algorithm)
+        grid = " × ".join(f"{labels.get(a, a)} ({', '.join(map(str, v))})" for a, v in sweep.axes.items())
+        text, button = st.columns([4, 1])
+        text.markdown(f"**{sweep.name}** · {job_title(sweep.base_config)}: {grid} · {len(finished)} of "
+                      f"{len(runs)} runs finished · {sweep.created_at.replace('T', ' ')[:16]}")
+        if finished and button.button("Compare", key=f"sweep_compare_{sweep.id}", icon=":material/compare_arrows:"):
+            st.session_state["compare_dataset"] = sweep.base_config.dataset
+            st.session_state["compare_sweep"] = sweep.id
             st.switch_page("pages/compare.py")

@@ -40,6 +40,11 @@ def test_train_sweep_list_and_export(tmp_path):
     assert sorted((r.config.n_clusters, r.config.seed) for r in swept_runs) == [(3, 0), (3, 1), (4, 0), (4, 1)]
     assert store.list_sweeps()[0].axes == {"n_clusters": [3, 4], "seed": [0, 1]}
 
+    repeated = cli(store_dir, "sweep", "--from-sweep", "1", "--quiet")
+    assert "sweep 2 done" in repeated.stdout
+    assert sorted((r.config.n_clusters, r.config.seed) for r in store.list_runs(sweep_id=2)) == [
+        (3, 0), (3, 1), (4, 0), (4, 1)]
+
     listed = cli(store_dir, "runs", "--sweep", "1")
     assert listed.stdout.count("k-means on pixels") == 4 and "from the CLI" not in listed.stdout
 
@@ -62,3 +67,37 @@ def test_bad_input_gets_a_one_line_error(tmp_path, args, message):
     done = cli(tmp_path, *args, check=False)
     assert done.returncode == 2
     assert message in done.stderr and "Traceback" not in done.stderr
+
+
+def test_the_command_shown_for_a_sweep_describes_the_same_grid():
+    """The Sweeps page shows a command line for its grid; parsed back, it gives the same runs."""
+    import shlex
+
+    from core.cli import _base_config, build_parser, command_line
+    from core.experiment import RunConfig
+    from core.runs.runner import parse_axis_value, sweep_configs
+
+    base = RunConfig(dataset="synthetic", algorithm="dec", n_clusters=4, seed=3, preprocessing="standardize",
+                     dataset_options={"n_samples": 300, "n_clusters": 4, "noise": 0.15, "with_labels": True},
+                     params={"epochs": 3, "batch_size": None, "tol": 0.01, "latent_dim": 10})
+    axes = {"latent_dim": [4, 8], "seed": [0, 1]}
+    words = shlex.split(command_line(base, axes))
+    assert words[:4] == ["python", "-m", "core", "sweep"]
+    args = build_parser().parse_args(words[3:])
+    parsed_axes = {}
+    for text in args.vary:
+        name, values = text.split("=")
+        parsed_axes[name] = [parse_axis_value(args.algorithm, name, v) for v in values.split(",")]
+    assert parsed_axes == axes
+
+    def comparable(config):  # the command omits settings at their defaults, which come out the same
+        from core.algorithms import get_algorithm
+        from core.data import DATASETS
+
+        defaults = {p.name: p.default for p in get_algorithm(config.algorithm).params}
+        options = {p.name: p.default for p in DATASETS[config.dataset].options}
+        return config.__class__(**{**config.__dict__, "params": {**defaults, **config.params},
+                                   "dataset_options": {**options, **config.dataset_options}})
+
+    assert [comparable(c) for c in sweep_configs(_base_config(args), parsed_axes)] == \
+        [comparable(c) for c in sweep_configs(base, axes)]
