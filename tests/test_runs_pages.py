@@ -1,4 +1,6 @@
 """The Runs and Compare pages, driven with AppTest over runs the test records in the app's store."""
+import time
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -81,3 +83,27 @@ def test_compare_two_runs(runs):
     assert "Varying: k" in " ".join(c.value for c in at.caption)
     expected = agreement(first.labels, second.labels)
     assert at.metric[0].value == f"{expected:.3f}" and 0.5 < expected < 1
+
+
+def test_a_second_tab_sees_the_running_job_and_can_cancel_it():
+    first = page("pages/train.py")
+    first.selectbox(key="train_algorithm").set_value("ae_kmeans").run()
+    first.slider(key="train_ae_kmeans_epochs").set_value(300)
+    first.button(key="train").click().run()
+    job = first.session_state["job"]
+    deadline = time.time() + 120
+    while job.run_id is None and time.time() < deadline:  # recorded in the store once the worker starts it
+        time.sleep(0.5)
+    assert job.run_id is not None, "the job did not start"
+
+    second = page("pages/train.py")  # another browser tab: a new session on the same server
+    assert any("started from another tab" in i.value for i in second.info)
+    assert second.get("progress")
+    assert RunStore().get(job.run_id).status == "running"
+    second.button(key="cancel").click().run()
+    assert job.wait_for_worker(60)
+    assert job.status == "cancelled"
+    deadline = time.time() + 30
+    while RunStore().get(job.run_id).status == "running" and time.time() < deadline:
+        time.sleep(0.5)
+    assert RunStore().get(job.run_id).status == "cancelled"

@@ -15,7 +15,6 @@ TAKEN_N_CLUSTERS = "taken_n_clusters"  # (dataset, k) chosen on "How many cluste
 SWEEPS = "cluster_count_sweeps"        # {(result id, low, high): ClusterCountSweep}
 TAKEN_JOB = "taken_job"  # id of the job whose result was last taken into RESULT (taken once, so a run
                          # opened from the Runs page is not replaced by an older job's result)
-OPENED_RUN = "opened_run"  # id of the stored run opened from the Runs page, while it is shown
 
 _DEFAULTS = {JOB: None, RESULT: None, SWEEPS: {}, TAKEN_JOB: None}
 
