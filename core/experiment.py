@@ -97,6 +97,15 @@ class ClusteringResult:
         """Positions (into this run's data) of the samples in `cluster`."""
         return np.flatnonzero(self.labels == cluster)
 
+    def degenerate_note(self) -> str:
+        """A warning when the clustering uses fewer clusters than were asked for ("" otherwise)."""
+        found = self.metrics.n_clusters_found
+        if not self.spec.uses_n_clusters or found >= self.n_clusters:
+            return ""
+        hint = (" With the deep methods this usually means the autoencoder was pretrained too briefly or the "
+                "clustering phase collapsed: try more epochs, or a lower learning rate.") if self.spec.deep else ""
+        return f"Only {found} of the {self.n_clusters} clusters asked for hold any images.{hint}"
+
     def summary(self) -> str:
         scores = ", ".join(f"{k} {v:.3f}" for k, v in self.metrics.as_dict().items() if v is not None)
         return (f"{self.algorithm_title} on {self.config.dataset} ({self.dataset.n_samples:,} images, "

@@ -19,6 +19,8 @@ scores = report.as_dict()
 for column, (name, value) in zip(st.columns(len(scores)), scores.items()):
     column.metric(name, "n/a" if value is None else f"{value:.3f}")
 
+if result.degenerate_note():
+    st.warning(result.degenerate_note(), icon=":material/warning:")
 if not data.has_labels:
     st.info(report.note)
 sil = report.silhouette

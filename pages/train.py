@@ -51,6 +51,8 @@ else:
             saved = f" Saved as run #{snap.run_id}." if snap.run_id is not None else ""
             st.success(f"Finished in {snap.elapsed:.1f} s. {snap.result.summary()}{saved}",
                        icon=":material/check_circle:")
+            if snap.result.degenerate_note():
+                st.warning(snap.result.degenerate_note(), icon=":material/warning:")
             left, middle, right = st.columns(3)
             left.page_link("pages/explore.py", label="Explore the clusters", icon=":material/scatter_plot:")
             middle.page_link("pages/metrics.py", label="See the metrics", icon=":material/analytics:")

@@ -100,3 +100,16 @@ def test_density_methods_hide_the_cluster_count_and_take_an_empty_eps():
     assert not [s for s in at.slider if s.key and s.key.startswith("train_n_clusters")]
     assert at.number_input(key="train_dbscan_eps").value is None  # empty: the suggestion is used
     assert "found by the algorithm" in shown_text(at)
+
+
+def test_metrics_page_warns_when_clusters_asked_for_stay_empty():
+    """A deep clustering that collapsed (as DEC can after too short a pretraining) gets a warning."""
+    from dataclasses import replace
+
+    result = tiny_result("ae_kmeans")
+    healthy = app_with(result, "pages/metrics.py")
+    assert not [w for w in healthy.warning if "clusters asked for" in w.value]
+    result.labels = np.where(result.labels == 3, 0, result.labels)  # as if cluster 3 emptied during training
+    collapsed = replace(result, metrics=replace(result.metrics, n_clusters_found=3))
+    at = app_with(collapsed, "pages/metrics.py")
+    assert any("Only 3 of the 4 clusters asked for" in w.value and "more epochs" in w.value for w in at.warning)
