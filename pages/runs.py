@@ -31,7 +31,8 @@ search = filters[0].text_input("Search names", key="runs_search", placeholder="e
 datasets = filters[1].multiselect("Dataset", sorted(table["dataset"].unique()), key="runs_dataset")
 algorithms = filters[2].multiselect("Algorithm", sorted(table["algorithm"].unique()), key="runs_algorithm")
 statuses = filters[3].multiselect("Status", sorted(table["status"].unique()), key="runs_status")
-tags = filters[4].multiselect("Tag", store.all_tags(), key="runs_tags")
+known_tags = store.all_tags()
+tags = filters[4].multiselect("Tag", known_tags, key="runs_tags")
 
 shown = table
 if search:
@@ -119,7 +120,7 @@ with st.expander("Rename, tag or delete", expanded=False):
             except ValueError as error:
                 st.error(str(error))
     with tags_col:
-        new_tags = st.multiselect("Tags", sorted(set(store.all_tags()) | set(record.tags)), default=record.tags,
+        new_tags = st.multiselect("Tags", sorted(set(known_tags) | set(record.tags)), default=record.tags,
                                   key=f"runs_tags_{run_id}", accept_new_options=True,
                                   help="Type a new tag and press Enter to add it.")
         if st.button("Save tags", key="runs_save_tags", icon=":material/sell:"):

@@ -4,7 +4,7 @@ import streamlit as st
 
 from core.algorithms import ALGORITHMS, DEFAULT_ALGORITHM
 from core.cli import command_line
-from core.runs.runner import RUN_AXES, describe_point, parse_axis_value, sweep_axes, sweep_configs
+from core.runs.runner import axis_value, describe_point, parse_axis_value, sweep_axes, sweep_configs
 from ui.cache import run_store, training_worker
 from ui.config_form import config_form
 from ui.progress import describe, job_title
@@ -111,8 +111,7 @@ def sweep_table(sweep: SweepJob) -> pd.DataFrame:
     rows = []
     for job in sweep.jobs:
         record = stored.get(job.run_id) if job.run_id is not None else None
-        row = {"run": job.run_id, **{axes_names.get(a, a): (getattr(job.config, a) if a in RUN_AXES
-                                                            else job.config.params.get(a)) for a in sweep.axes},
+        row = {"run": job.run_id, **{axes_names.get(a, a): axis_value(job.config, a) for a in sweep.axes},
                "status": job.status if job.status != RUNNING or job.event is not None else "queued"}
         scores = record.scores if record is not None else {}
         row.update({"NMI": scores.get("NMI"), "ACC": scores.get("ACC"), "Silhouette": scores.get("Silhouette")})

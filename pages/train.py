@@ -37,7 +37,6 @@ def live_progress(job: TrainingJob, own: bool) -> None:
     show_losses(snap, key="live_loss")
 
 
-job = current_job()
 if job is not None and job.status == RUNNING:
     live_progress(job, own=True)
 else:

@@ -1,9 +1,8 @@
 """The sidebar every page shares: what is training and what result the pages show."""
 import streamlit as st
 
-from core.algorithms import ALGORITHMS
-
 from ui.cache import training_worker
+from ui.progress import job_title
 from ui.worker import RUNNING
 from ui.state import current_job, current_result
 
@@ -13,13 +12,12 @@ def show_sidebar() -> None:
         st.markdown("### Deep clustering explorer")
         job = current_job()
         if job is not None and job.status == RUNNING:
-            st.caption(f"Training {ALGORITHMS[job.config.algorithm].title} on {job.config.dataset}: "
-                       "progress on the Train page.")
+            st.caption(f"Training {job_title(job.config)}: progress on the Train page.")
         else:
             others = training_worker().active_jobs()
             if others:
-                st.caption(f"This server is training {ALGORITHMS[others[0].config.algorithm].title} on "
-                           f"{others[0].config.dataset}" + (f" ({len(others) - 1} more queued)" if len(others) > 1 else "")
+                st.caption(f"This server is training {job_title(others[0].config)}"
+                           + (f" ({len(others) - 1} more queued)" if len(others) > 1 else "")
                            + ": progress on the Train page" + (" and Sweeps." if others[0].sweep_id else "."))
         result = current_result()
         if result is None:

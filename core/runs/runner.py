@@ -123,10 +123,14 @@ def sweep_configs(base: RunConfig, axes: dict[str, Sequence]) -> list[RunConfig]
     return configs
 
 
+def axis_value(config: RunConfig, axis: str):
+    """The value of sweepable setting `axis` in `config` (a run setting or an algorithm parameter)."""
+    return getattr(config, axis) if axis in RUN_AXES else config.params.get(axis)
+
+
 def describe_point(config: RunConfig, axes: Iterable[str]) -> str:
     """`latent_dim=5, n_clusters=8`: where a run sits in its sweep."""
-    return ", ".join(f"{axis}={getattr(config, axis) if axis in RUN_AXES else config.params.get(axis)}"
-                     for axis in axes)
+    return ", ".join(f"{axis}={axis_value(config, axis)}" for axis in axes)
 
 
 def run_sweep(base: RunConfig, axes: dict[str, Sequence], store: RunStore, *,
