@@ -80,7 +80,7 @@ def config_form(prefix: str = "train", *, fixed: Sequence[str] = ()) -> Optional
 
     with settings:
         n_samples = None
-        if data.n_samples > LARGE_DATASET:
+        if data.n_samples > LARGE_DATASET and "n_samples" not in fixed:
             n_samples = st.slider(
                 "Sample size", 1000, data.n_samples, min(DEFAULT_SAMPLE, data.n_samples), step=1000,
                 key=f"{prefix}_sample_{dataset_name}",
@@ -96,10 +96,10 @@ def config_form(prefix: str = "train", *, fixed: Sequence[str] = ()) -> Optional
         st.caption(algo.description)
 
         n_clusters = None
-        if algo.uses_n_clusters and "n_clusters" not in fixed:
-            n_clusters = cluster_count_slider(dataset_name, data, used, prefix)
-        else:
+        if not algo.uses_n_clusters:
             st.caption("The number of clusters is found by the algorithm; points in sparse regions are noise.")
+        elif "n_clusters" not in fixed:
+            n_clusters = cluster_count_slider(dataset_name, data, used, prefix)
 
         shown = [p for p in algo.params if p.name not in fixed]
         params = {p.name: param_widget(p, f"{prefix}_{algorithm}_{p.name}") for p in shown if not p.advanced}
@@ -109,8 +109,10 @@ def config_form(prefix: str = "train", *, fixed: Sequence[str] = ()) -> Optional
                 "Preprocessing", list(PREPROCESSING), index=list(PREPROCESSING).index(DEFAULT_PREPROCESSING),
                 format_func=PREPROCESSING.get, key=f"{prefix}_preprocessing",
             )
-            seed = int(st.number_input("Seed", 0, 2**31 - 1, 0, step=1, key=f"{prefix}_seed",
-                                       help="Same seed and settings give the same result."))
+            seed = 0
+            if "seed" not in fixed:
+                seed = int(st.number_input("Seed", 0, 2**31 - 1, 0, step=1, key=f"{prefix}_seed",
+                                           help="Same seed and settings give the same result."))
 
     return RunConfig(dataset=dataset_name, algorithm=algorithm, n_clusters=n_clusters, params=params,
                      n_samples=n_samples, preprocessing=preprocessing, seed=seed, dataset_options=dataset_options)
