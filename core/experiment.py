@@ -19,6 +19,7 @@ from core.data import DEFAULT_DATASET, DEFAULT_PREPROCESSING, Dataset, load_data
 from core.metrics import MetricReport, evaluate
 from core.progress import PhaseReporter, ProgressCallback, TrainingCancelled
 from core.projection import project_2d
+from core.vocabulary import embedding_space, run_seconds
 
 
 @dataclass(frozen=True)
@@ -79,15 +80,23 @@ class ClusteringResult:
 
     @property
     def total_seconds(self) -> float:
-        return float(sum(self.timings.values()))
+        """The run's duration: its timed phases (the same number on every page)."""
+        return run_seconds(self.timings)
 
     def projection(self, method: str = "umap") -> np.ndarray:
-        """The 2-D projection of the embedding by `method`, computed once and then kept."""
+        """The 2-D projection of the embedding by `method`, computed once and then kept.
+
+        A projection asked for later (a page switching to PCA) is not added to the run's timings, so
+        the run's duration stays the same on every page.
+        """
         if method not in self.projections:
-            start = time.perf_counter()
             self.projections[method] = project_2d(self.embedding, method, random_state=self.config.seed)
-            self.timings[f"project_{method}"] = time.perf_counter() - start
         return self.projections[method]
+
+    @property
+    def silhouette_space(self) -> str:
+        return self.metrics.silhouette.space or embedding_space(self.config.algorithm, self.config.params,
+                                                                 self.embedding.shape[-1])
 
     def cluster_sizes(self) -> tuple[np.ndarray, np.ndarray]:
         """(cluster ids, member counts), sorted by cluster id."""
@@ -172,7 +181,9 @@ def run_experiment(config: RunConfig, *, callback: Optional[ProgressCallback] = 
     report = PhaseReporter(callback, "evaluate")
     report("Scoring the clustering", 0.0)
     start = time.perf_counter()
-    metrics = evaluate(estimator.labels_, estimator.embedding_, dataset.labels, random_state=config.seed)
+    embedding = np.asarray(estimator.embedding_)
+    space = embedding_space(config.algorithm, config.params, int(np.prod(embedding.shape[1:])))
+    metrics = evaluate(estimator.labels_, embedding, dataset.labels, random_state=config.seed, space=space)
     timings["evaluate"] = time.perf_counter() - start
 
     result = ClusteringResult(
@@ -187,7 +198,9 @@ def run_experiment(config: RunConfig, *, callback: Optional[ProgressCallback] = 
 
         note = "" if config.projection != "umap" or umap_is_warm() else " (first time in this process: compiling, about 20-30 s)"
         report(f"Projecting the embedding to 2-D with {PROJECTIONS[config.projection]}{note}", 0.0)
+        start = time.perf_counter()
         result.projection(config.projection)
+        timings[f"project_{config.projection}"] = time.perf_counter() - start
         report("Projection done", 1.0)
     return result
 

@@ -1,6 +1,11 @@
-"""Clustering quality: accuracy with Hungarian matching, NMI, ARI, purity and silhouette."""
+"""Clustering quality: accuracy with Hungarian matching, NMI, ARI, purity and silhouette.
+
+Hungarian matching lives here once (:func:`hungarian_matching`): ACC, the heatmap's row order, the
+colours shared by clusters and true labels, and the matching of two runs' clusters all use it.
+"""
 from __future__ import annotations
 
+import itertools
 from dataclasses import asdict, dataclass
 from typing import Optional
 
@@ -38,14 +43,46 @@ def contingency(labels_true, labels_pred) -> tuple[np.ndarray, np.ndarray, np.nd
     return contingency_matrix(labels_pred, labels_true), clusters, classes
 
 
+def hungarian_matching(source, target) -> dict:
+    """The one-to-one map from the ids of labelling `source` to those of `target` (same samples) that
+    maximises the samples they share (Hungarian algorithm). Ids left over on the larger side are absent."""
+    counts, source_ids, target_ids = contingency(target, source)
+    rows, cols = linear_sum_assignment(counts, maximize=True)
+    return {source_ids[r].item(): target_ids[c].item() for r, c in zip(rows, cols)}
+
+
 def match_labels(labels_true, labels_pred) -> dict:
     """The one-to-one map cluster -> true label maximising agreement (Hungarian algorithm).
 
     Clusters left unmatched (more clusters than classes) are absent from the map.
     """
-    counts, clusters, classes = contingency(labels_true, labels_pred)
-    rows, cols = linear_sum_assignment(counts, maximize=True)
-    return {clusters[r].item(): classes[c].item() for r, c in zip(rows, cols)}
+    return hungarian_matching(labels_pred, labels_true)
+
+
+def match_clusters(reference, other) -> dict:
+    """Map every id of labelling `other` onto the ids of `reference` (same samples): matched one to one
+    by the Hungarian algorithm; noise (-1) stays -1; ids left over get fresh ids after the reference's.
+
+    Used to give two runs' clusters, or true labels and clusters, the same colours.
+    """
+    reference, other = np.asarray(reference), np.asarray(other)
+    if reference.shape != other.shape:
+        raise ValueError(f"the two labellings cover different images ({len(reference):,} and {len(other):,}); "
+                         "matching needs the same images in the same order.")
+    keep = (reference != -1) & (other != -1)
+    mapping = hungarian_matching(other[keep], reference[keep]) if keep.any() else {}
+    if -1 in other:
+        mapping[-1] = -1  # noise stays noise
+    spare = itertools.count(int(max(reference.max(initial=-1), -1)) + 1)
+    for cluster in np.unique(other).tolist():
+        if cluster not in mapping:
+            mapping[cluster] = next(spare)
+    return mapping
+
+
+def relabel(labels, mapping: dict) -> np.ndarray:
+    """`labels` with every id replaced by `mapping[id]`."""
+    return np.array([mapping[int(label)] for label in np.asarray(labels)], dtype=np.int64)
 
 
 def contingency_in_matched_order(labels_true, labels_pred) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -91,13 +128,15 @@ class Silhouette:
     n_samples: int
     n_total: int
     reason: str = ""
+    space: str = ""   # where it was computed, e.g. "autoencoder embedding (10-d)" ("" in older records)
 
     @property
     def sampled(self) -> bool:
         return self.n_samples < self.n_total
 
 
-def silhouette(embedding, labels, *, max_samples: int = SILHOUETTE_MAX_SAMPLES, random_state: int = 0) -> Silhouette:
+def silhouette(embedding, labels, *, max_samples: int = SILHOUETTE_MAX_SAMPLES, random_state: int = 0,
+               space: str = "") -> Silhouette:
     """Silhouette of `labels` in `embedding` (Euclidean), on a random sample of at most `max_samples` points.
 
     Noise points (label -1) are left out. Undefined (score None) with fewer than two clusters or
@@ -112,16 +151,17 @@ def silhouette(embedding, labels, *, max_samples: int = SILHOUETTE_MAX_SAMPLES, 
     n_total = len(labels)
     n_clusters = len(np.unique(labels))
     if n_clusters < 2:
-        return Silhouette(None, 0, n_total, "the silhouette needs at least two clusters.")
+        return Silhouette(None, 0, n_total, "the silhouette needs at least two clusters.", space)
     if n_clusters >= n_total:
-        return Silhouette(None, 0, n_total, "the silhouette is undefined when every sample is its own cluster.")
+        return Silhouette(None, 0, n_total, "the silhouette is undefined when every sample is its own cluster.",
+                          space)
     n_used = min(n_total, max_samples)
     if n_used < n_total:
         positions = np.random.default_rng(random_state).choice(n_total, size=n_used, replace=False)
         embedding, labels = embedding[positions], labels[positions]
         if len(np.unique(labels)) < 2:
-            return Silhouette(None, n_used, n_total, "the sample drawn holds a single cluster.")
-    return Silhouette(float(silhouette_score(embedding, labels)), n_used, n_total)
+            return Silhouette(None, n_used, n_total, "the sample drawn holds a single cluster.", space)
+    return Silhouette(float(silhouette_score(embedding, labels)), n_used, n_total, space=space)
 
 
 @dataclass(frozen=True)
@@ -137,14 +177,12 @@ class MetricReport:
     note: str = ""
 
     def as_dict(self) -> dict:
-        """Flat mapping of metric name to value (None where undefined)."""
-        return {
-            "ACC": self.accuracy,
-            "NMI": self.nmi,
-            "ARI": self.ari,
-            "Purity": self.purity,
-            "Silhouette": self.silhouette.score,
-        }
+        """Flat mapping of metric name to value (None where undefined), in the order of `METRICS`."""
+        from core.vocabulary import METRICS
+
+        values = {"ACC": self.accuracy, "NMI": self.nmi, "ARI": self.ari, "Purity": self.purity,
+                  "Silhouette": self.silhouette.score}
+        return {name: values[name] for name in METRICS}
 
     def to_record(self) -> dict:
         return asdict(self)
@@ -159,10 +197,12 @@ def metric_report_from_record(record: dict) -> MetricReport:
 
 
 def evaluate(labels_pred, embedding, labels_true=None, *, silhouette_max_samples: int = SILHOUETTE_MAX_SAMPLES,
-             random_state: int = 0) -> MetricReport:
-    """Score a clustering: silhouette always, ACC / NMI / ARI / purity when `labels_true` is given."""
+             random_state: int = 0, space: str = "") -> MetricReport:
+    """Score a clustering: silhouette always (in `embedding`, described as `space`), ACC / NMI / ARI /
+    purity when `labels_true` is given."""
     labels_pred = np.asarray(labels_pred)
-    sil = silhouette(embedding, labels_pred, max_samples=silhouette_max_samples, random_state=random_state)
+    sil = silhouette(embedding, labels_pred, max_samples=silhouette_max_samples, random_state=random_state,
+                     space=space)
     n_found = int(len(np.unique(labels_pred[labels_pred != -1])))
     if labels_true is None:
         return MetricReport(

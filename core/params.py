@@ -23,6 +23,16 @@ class ParamSpec:
     options: Sequence[Any] = ()
     help: str = ""
     advanced: bool = False
+    # (other parameter, its values) for which this one applies, e.g. ("space", ("autoencoder",)): a
+    # classical method clustering pixels trains no autoencoder, so its latent size is not used.
+    applies_when: tuple = ()
+
+    def applies_to(self, values: dict) -> bool:
+        """Whether this parameter is used by a run whose parameters are `values`."""
+        if not self.applies_when:
+            return True
+        other, allowed = self.applies_when
+        return values.get(other) in allowed
 
     def parse(self, text: str):
         """The value written as `text` (command line, a text box) in this parameter's type.

@@ -1,7 +1,7 @@
 """Every algorithm the app offers, by name, with the tunable parameters the UI shows for it."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Sequence
 
 from core.algorithms.autoencoder import AutoencoderGMM, AutoencoderKMeans
@@ -63,9 +63,11 @@ _SPACE_PARAMS = (
               help="The raw pixels, or the embedding of a dense autoencoder trained first "
                    "(latent size and epochs below apply)."),
     ParamSpec("latent_dim", "Latent size (autoencoder space)", "int", 10, 2, 64, 1, advanced=True,
-              help="Embedding size when clustering in the autoencoder's space."),
+              help="Embedding size when clustering in the autoencoder's space.",
+              applies_when=("space", ("autoencoder",))),
     ParamSpec("epochs", "Epochs (autoencoder space)", "int", 75, 1, 300, 1, advanced=True,
-              help="Autoencoder training passes when clustering in the autoencoder's space."),
+              help="Autoencoder training passes when clustering in the autoencoder's space.",
+              applies_when=("space", ("autoencoder",))),
 )
 _KMEANS_BACKEND = ParamSpec(
     "kmeans_backend", "k-means by", "choice", "auto", options=("auto", "scikit-learn", "tensorflow"), advanced=True,
@@ -159,7 +161,8 @@ ALGORITHMS: dict[str, AlgorithmSpec] = {
              ParamSpec("grid_cols", "Map columns", "int", 12, 2, 30, 1, help="Columns of the map grid."),
              ParamSpec("som_epochs", "Map epochs", "int", 30, 1, 200, 1, advanced=True,
                        help="Batch-SOM updates; the neighbourhood shrinks from half the grid to 0.5 over them."),
-             ) + _AUTOENCODER_PARAMS,
+             ) + tuple(p if p.name == "batch_size" else replace(p, applies_when=("space", ("latent",)))
+                   for p in _AUTOENCODER_PARAMS),
             deep=True,
         ),
         AlgorithmSpec(

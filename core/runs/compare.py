@@ -1,22 +1,22 @@
 """Comparing runs: a flat table of records, matched cluster colours and agreement between two labellings."""
 from __future__ import annotations
 
-import itertools
 from typing import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import linear_sum_assignment
 from sklearn.metrics import adjusted_rand_score
-from sklearn.metrics.cluster import contingency_matrix
 
-METRICS = ("ACC", "NMI", "ARI", "Purity", "Silhouette")
+from core.metrics import match_clusters, relabel  # noqa: F401  (one home: core.metrics)
+from core.vocabulary import METRICS
 
 
 def runs_table(records: Sequence) -> pd.DataFrame:
-    """One row per run: id, name, status, dataset, algorithm, images, k, every parameter (as `p:<name>`
-    columns), metrics, duration and tags; newest first as given."""
+    """One row per run: id, name, status, dataset, algorithm, images, k, the algorithm parameters it used
+    (as `p:<name>` columns; empty where a run did not use one, e.g. a latent size on pixel k-means),
+    metrics, the silhouette's space, duration, start and tags; newest first as given."""
     from core.algorithms import ALGORITHMS
+    from core.vocabulary import used_params
 
     rows = []
     for record in records:
@@ -27,12 +27,11 @@ def runs_table(records: Sequence) -> pd.DataFrame:
             "algorithm": spec.title if spec else record.algorithm, "images": record.n_samples,
             "k": record.n_clusters if record.n_clusters is not None else config.n_clusters,
         }
-        params = {p.name: p.default for p in spec.params} if spec else {}  # CLI runs may give only some
-        params.update(config.params)
-        row.update({f"p:{name}": _cell(value) for name, value in sorted(params.items())})
+        row.update({f"p:{name}": _cell(value) for name, value in used_params(record.algorithm, config.params).items()})
         row["p:seed"] = config.seed
         row["p:preprocessing"] = config.preprocessing
         row.update(record.scores)
+        row["silhouette space"] = record.silhouette_space if record.scores.get("Silhouette") is not None else None
         row["seconds"] = None if record.duration is None else round(record.duration, 1)
         row["started"] = record.started_at.replace("T", " ")[:19]
         row["tags"] = ", ".join(record.tags)
@@ -41,7 +40,7 @@ def runs_table(records: Sequence) -> pd.DataFrame:
     table = pd.DataFrame(rows)
     if table.empty:
         return pd.DataFrame(columns=["id", "name", "status", "dataset", "algorithm", "images", "k", *METRICS,
-                                     "seconds", "started", "tags", "sweep"])
+                                     "silhouette space", "seconds", "started", "tags", "sweep"])
     front = ["id", "name", "status", "dataset", "algorithm", "images", "k"]
     params = sorted(c for c in table.columns if c.startswith("p:"))
     rest = [c for c in table.columns if c not in front and c not in params]
@@ -58,33 +57,18 @@ def _cell(value):
 
 
 def hyperparameter_columns(table: pd.DataFrame) -> list[str]:
-    """Parameter columns that vary across the rows of `table` (those worth comparing)."""
+    """Parameter columns whose value varies among the rows of `table` that use them (a parameter only
+    some runs use, and that is the same in all of those, is not "varying")."""
     columns = [c for c in table.columns if c.startswith("p:")] + ["k", "images"]
-    return [c for c in columns if c in table and table[c].astype(str).nunique(dropna=False) > 1]
+    return [c for c in columns if c in table and table[c].dropna().astype(str).nunique() > 1]
 
 
-def match_clusters(reference, other) -> dict:
-    """Map each cluster of `other` to the cluster of `reference` it overlaps most, one to one
-    (Hungarian matching); clusters of `other` left over get fresh ids after the reference's."""
-    reference, other = np.asarray(reference), np.asarray(other)
-    if reference.shape != other.shape:
-        raise ValueError(f"the two runs clustered different images ({len(reference):,} and {len(other):,}); "
-                         "matching needs the same images in the same order.")
-    ref_ids, other_ids = np.unique(reference), np.unique(other)
-    counts = contingency_matrix(other, reference)
-    rows, cols = linear_sum_assignment(counts, maximize=True)
-    mapping = {int(other_ids[r]): int(ref_ids[c]) for r, c in zip(rows, cols)}
-    if -1 in other_ids:
-        mapping[-1] = -1  # noise stays noise
-    spare = itertools.count(int(ref_ids.max()) + 1)
-    for cluster in other_ids.tolist():
-        if cluster not in mapping:
-            mapping[cluster] = next(spare)
-    return mapping
-
-
-def relabel(labels, mapping: dict) -> np.ndarray:
-    return np.array([mapping[int(label)] for label in np.asarray(labels)], dtype=np.int64)
+def silhouette_spaces(table: pd.DataFrame) -> list[str]:
+    """The different spaces the silhouettes of `table`'s runs were computed in (more than one: do not
+    compare them)."""
+    if "silhouette space" not in table:
+        return []
+    return sorted(table["silhouette space"].dropna().unique().tolist())
 
 
 def agreement(labels_a, labels_b) -> float:

@@ -185,18 +185,29 @@ class RunRecord:
         """Flat metric name -> value (None where undefined or not finished)."""
         from core.metrics import metric_report_from_record
 
-        names = ("ACC", "NMI", "ARI", "Purity", "Silhouette")
+        from core.vocabulary import METRICS
+
         if not self.metrics:
-            return dict.fromkeys(names)
+            return dict.fromkeys(METRICS)
         return metric_report_from_record(self.metrics).as_dict()
+
+    @property
+    def silhouette_space(self) -> str:
+        """Where the silhouette was computed (inferred from the settings for records made before it was kept)."""
+        from core.vocabulary import embedding_space
+
+        recorded = ((self.metrics or {}).get("silhouette") or {}).get("space")
+        return recorded or embedding_space(self.algorithm, self.config.params)
 
     @property
     def duration(self) -> Optional[float]:
         """Seconds the run took (None while running): its timed phases, else wall-clock start to end."""
+        from core.vocabulary import run_seconds
+
         if not self.ended_at:
             return None
         if self.timings:
-            return float(sum(self.timings.values()))
+            return run_seconds(self.timings)
         return (datetime.fromisoformat(self.ended_at) - datetime.fromisoformat(self.started_at)).total_seconds()
 
     @classmethod

@@ -1,0 +1,188 @@
+"""One home for the words every page, the HTML report and the command line use.
+
+How a cluster is named, which metrics there are and in what order, what a setting is called, which
+settings a run actually used, what a timed phase is called, the majority-label caption: each is written
+here once, so "cluster 3", "Number of clusters" and "2-D projection (UMAP)" read the same everywhere.
+"""
+from __future__ import annotations
+
+from typing import Iterable, Mapping, Optional, Sequence
+
+import numpy as np
+
+# Metrics, in the order every table and chart shows them.
+METRICS = ("ACC", "NMI", "ARI", "Purity", "Silhouette")
+METRIC_HELP = {
+    "ACC": "Accuracy after the best one-to-one matching of clusters to true labels (Hungarian algorithm).",
+    "NMI": "Normalised mutual information between clusters and true labels (0 to 1).",
+    "ARI": "Adjusted Rand index: agreement with the true labels, 0 for chance, 1 for identical.",
+    "Purity": "Share of images in the majority true label of their cluster.",
+    "Silhouette": "How far apart the clusters are compared with their width, in the space they were made in "
+                  "(-1 to 1). Needs no labels, but only compares runs clustered in the same space.",
+}
+LABEL_METRICS = ("ACC", "NMI", "ARI", "Purity")  # the ones that need true labels
+
+# Settings of a run that are not an algorithm's own parameters.
+RUN_SETTINGS = {
+    "dataset": "Dataset",
+    "algorithm": "Algorithm",
+    "n_samples": "Sample size",
+    "images": "Images",
+    "n_clusters": "Number of clusters",
+    "preprocessing": "Preprocessing",
+    "seed": "Seed",
+}
+
+# Timed phases of a run (ClusteringResult.timings keys).
+PHASES = {
+    "load": "Loading the data",
+    "pretrain": "Pretraining the autoencoder",
+    "init": "Initialising the clusters",
+    "manifold": "UMAP manifold",
+    "cluster": "Clustering",
+    "evaluate": "Scoring",
+    "project": "2-D projection",
+    "project_umap": "2-D projection (UMAP)",
+    "project_pca": "2-D projection (PCA)",
+    "total": "Total",
+}
+
+
+def cluster_name(cluster) -> str:
+    """"cluster 3", or "noise" for the density methods' -1."""
+    cluster = int(cluster)
+    return "noise" if cluster < 0 else f"cluster {cluster}"
+
+
+def cluster_names(clusters: Iterable) -> dict:
+    """{cluster id: name} for every id in `clusters`."""
+    return {int(c): cluster_name(c) for c in clusters}
+
+
+def setting_label(name: str, algorithm: Optional[str] = None) -> str:
+    """What the user sees for a setting: a run setting, or `algorithm`'s parameter label."""
+    if name in RUN_SETTINGS:
+        return RUN_SETTINGS[name]
+    if algorithm is not None:
+        from core.algorithms import ALGORITHMS
+
+        spec = ALGORITHMS.get(algorithm)
+        for param in (spec.params if spec else ()):
+            if param.name == name:
+                return param.label
+    from core.algorithms import ALGORITHMS
+
+    for spec in ALGORITHMS.values():  # any algorithm's label for a shared name (Latent size, Epochs)
+        for param in spec.params:
+            if param.name == name:
+                return _plain_label(param.label)
+    return name.replace("_", " ").capitalize()
+
+
+def _plain_label(label: str) -> str:
+    """A parameter label without the parenthesised note of one algorithm ("Epochs (autoencoder space)")."""
+    return label.split(" (")[0] if label.endswith(")") and " (" in label else label
+
+
+def phase_label(name: str) -> str:
+    return PHASES.get(name, name.replace("_", " ").capitalize())
+
+
+def format_value(value) -> str:
+    """A setting's value as text: "automatic" for None, Yes / No, numbers without trailing noise."""
+    if value is None:
+        return "automatic"
+    if isinstance(value, (bool, np.bool_)):
+        return "Yes" if value else "No"
+    if isinstance(value, (float, np.floating)):
+        return f"{float(value):g}"
+    if isinstance(value, (list, tuple)):
+        return " x ".join(format_value(v) for v in value)
+    return str(value)
+
+
+def preprocessing_label(name: str) -> str:
+    from core.data import PREPROCESSING
+
+    return PREPROCESSING.get(name, name)
+
+
+def used_params(algorithm: str, params: Mapping) -> dict:
+    """The algorithm parameters a run with `params` used, in the form's order, defaults filled in.
+
+    A parameter that only applies with another setting (the autoencoder's latent size and epochs when a
+    classical method clusters pixels, say) is left out when that setting rules it out.
+    """
+    from core.algorithms import ALGORITHMS
+
+    spec = ALGORITHMS.get(algorithm)
+    if spec is None:
+        return dict(params)
+    values = {p.name: p.default for p in spec.params}
+    values.update({k: v for k, v in params.items() if k in values})
+    return {p.name: values[p.name] for p in spec.params if p.applies_to(values)}
+
+
+def run_settings(config, *, n_samples: Optional[int] = None, n_clusters: Optional[int] = None) -> list[tuple]:
+    """[(label, value text)] of everything a run used: data, cluster count, the algorithm's used
+    parameters, preprocessing and seed. The one parameter table of the pages, the report and exports."""
+    from core.algorithms import ALGORITHMS
+
+    spec = ALGORITHMS.get(config.algorithm)
+    rows = [("Dataset", config.dataset)]
+    if n_samples is not None:
+        rows.append(("Images", f"{int(n_samples):,}"))
+    rows.append(("Algorithm", spec.title if spec else config.algorithm))
+    count = n_clusters if n_clusters is not None else config.n_clusters
+    if count is not None:
+        found = spec is not None and not spec.uses_n_clusters
+        rows.append(("Number of clusters", f"{count} (found by the algorithm)" if found else str(count)))
+    rows += [(setting_label(name, config.algorithm), format_value(value))
+             for name, value in used_params(config.algorithm, config.params).items()]
+    rows += [("Preprocessing", preprocessing_label(config.preprocessing)), ("Seed", str(config.seed))]
+    return rows
+
+
+def embedding_space(algorithm: str, params: Mapping, n_features: Optional[int] = None) -> str:
+    """The space a run's clusters were made in (where its silhouette is computed), e.g.
+    "autoencoder embedding (10-d)" or "pixels (64-d)"."""
+    values = used_params(algorithm, params)
+    space = values.get("space")
+    if algorithm == "kmeans" or space == "pixels":
+        name = "pixels"
+    elif algorithm == "n2d":
+        name = "UMAP manifold"
+    elif algorithm == "vade":
+        name = "VaDE latent means"
+    elif algorithm == "dcec":
+        name = "convolutional autoencoder embedding"
+    else:
+        name = "autoencoder embedding"
+    return f"{name} ({n_features}-d)" if n_features else name
+
+
+def majority_caption(true_labels: Sequence, label_name=str) -> str:
+    """"Most common true label: 7 (83% of the cluster)." for the true labels of one cluster's members."""
+    values, counts = np.unique(np.asarray(true_labels), return_counts=True)
+    if len(values) == 0:
+        return ""
+    top = int(np.argmax(counts))
+    return (f"Most common true label: {label_name(values[top].item())} "
+            f"({counts[top] / counts.sum():.0%} of the cluster).")
+
+
+def format_seconds(seconds: Optional[float]) -> str:
+    """A duration the same way on every page: "4.2 s", "1 min 12 s"."""
+    if seconds is None:
+        return "n/a"
+    seconds = float(seconds)
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, rest = divmod(int(round(seconds)), 60)
+    return f"{minutes} min {rest:02d} s"
+
+
+def run_seconds(timings: Mapping) -> float:
+    """A run's duration: the sum of its timed phases (the one number every page shows)."""
+    return float(sum(v for k, v in timings.items() if k != "total")) if len(timings) > 1 or "total" not in timings \
+        else float(timings["total"])
