@@ -4,7 +4,7 @@ import streamlit as st
 
 from ui.cache import run_store, training_worker
 from ui.sidebar import show_sidebar
-from ui.state import init_state
+from ui.state import init_state, sync_result_with_url
 
 st.set_page_config(page_title="Deep clustering explorer", page_icon=":material/scatter_plot:", layout="wide")
 init_state()
@@ -15,6 +15,7 @@ except Exception as error:  # StoreError (unwritable folder, newer schema): ever
     st.stop()
 training_worker()
 
+RESULT_PAGES = ("explore", "metrics", "model", "clusters")
 page = st.navigation({
     "Train": [
         st.Page("pages/train.py", title="Train", icon=":material/model_training:", default=True),
@@ -31,5 +32,7 @@ page = st.navigation({
         st.Page("pages/compare.py", title="Compare", icon=":material/compare_arrows:"),
     ],
 })
+if page.url_path in RESULT_PAGES:
+    sync_result_with_url()  # a run named in the URL (?run=7) is open before the sidebar describes it
 show_sidebar()
 page.run()

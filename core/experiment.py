@@ -118,7 +118,7 @@ class ClusteringResult:
     def summary(self) -> str:
         scores = ", ".join(f"{k} {v:.3f}" for k, v in self.metrics.as_dict().items() if v is not None)
         return (f"{self.algorithm_title} on {self.config.dataset} ({self.dataset.n_samples:,} images, "
-                f"k={self.n_clusters}): {scores}")
+                f"{self.n_clusters} clusters): {scores}.")
 
 
 def library_versions() -> dict:

@@ -3,13 +3,16 @@ import pandas as pd
 import streamlit as st
 
 from core.runs import FINISHED, RUNNING
-from core.runs.compare import METRICS, runs_table
+from core.runs.compare import runs_table
+from core.vocabulary import METRICS, format_seconds, run_settings, setting_label
 from ui.cache import run_store
+from ui.config_form import load_config_into_form
 from ui.downloads import download_buttons
 from ui.runs import forget_run, load_run
-from ui.state import show_result
+from ui.state import RUN_PARAM, show_result
 
-SELECTED = "runs_selected"
+SELECTED = "runs_selected"  # the id of the run on screen: plain state, never a widget's, so that a rename
+                            # (which changes the picker's labels) cannot move the page to another run
 CONFIRM_DELETE = "runs_confirm_delete"
 STATUS_ICONS = {"finished": ":material/check_circle:", "running": ":material/pending:",
                 "cancelled": ":material/stop_circle:", "failed": ":material/error:", "interrupted": ":material/warning:"}
@@ -48,13 +51,20 @@ if shown.empty:
     st.stop()
 
 # Parameter columns only where they differ between the runs shown (the rest is noise in a table).
-varying = [c for c in shown.columns if c.startswith("p:") and shown[c].astype(str).nunique() > 1]
+varying = [c for c in shown.columns if c.startswith("p:") and shown[c].dropna().astype(str).nunique() > 1]
 columns = ["id", "name", "status", "dataset", "algorithm", "images", "k", *varying, *METRICS, "seconds",
            "started", "tags"]
 view = shown[columns].copy()
 config = {name: st.column_config.NumberColumn(name, format="%.3f") for name in METRICS}
-config.update({c: st.column_config.Column(c[2:]) for c in varying})
-config["seconds"] = st.column_config.NumberColumn("seconds", format="%.1f")
+config.update({c: st.column_config.Column(setting_label(c[2:])) for c in varying})
+config["k"] = st.column_config.NumberColumn("Number of clusters")
+config["images"] = st.column_config.NumberColumn("Images")
+config["seconds"] = st.column_config.NumberColumn("Duration (s)", format="%.1f")
+spaces = sorted(shown.loc[shown["Silhouette"].notna(), "silhouette space"].dropna().unique())
+if len(spaces) > 1:
+    st.warning("The silhouettes below were computed in different spaces (" + "; ".join(spaces) + "), so they do "
+               "not compare across those runs: a compact 10-d embedding scores far higher than raw pixels.",
+               icon=":material/warning:")
 st.caption(f"{len(shown)} of {len(table)} runs. Click a column header to sort, a row to select it.")
 selection = st.dataframe(view, hide_index=True, column_config=config, key="runs_table", on_select="rerun",
                          selection_mode="single-row")
@@ -64,17 +74,33 @@ rows = selection.selection.rows if selection is not None else []
 if rows and st.session_state.get("runs_last_row") != ids[rows[0]]:
     st.session_state["runs_last_row"] = ids[rows[0]]
     st.session_state[SELECTED] = ids[rows[0]]
+asked = st.query_params.get(RUN_PARAM)
+if asked is not None and asked.isdigit() and st.session_state.get("runs_url_run") != int(asked):
+    st.session_state["runs_url_run"] = int(asked)  # a link or refresh naming a run selects it once
+    st.session_state[SELECTED] = int(asked)
 if st.session_state.get(SELECTED) not in ids:
     st.session_state[SELECTED] = ids[0]
 names = dict(zip(shown["id"], shown["name"]))
-run_id = st.selectbox("Run", ids, key=SELECTED, format_func=lambda i: f"#{i} · {names[i]}")
+
+
+def pick_run() -> None:
+    st.session_state[SELECTED] = st.session_state[f"runs_pick_{st.session_state[SELECTED]}"]
+
+
+selected = st.session_state[SELECTED]
+# Keyed by the run on screen: a new run picked (or a rename) draws a new picker at that run.
+st.selectbox("Run", ids, index=ids.index(selected), key=f"runs_pick_{selected}", on_change=pick_run,
+             format_func=lambda i: f"#{i} · {names[i]}")
+run_id = st.session_state[SELECTED]
+st.query_params[RUN_PARAM] = str(run_id)
+st.session_state["runs_url_run"] = run_id
 record = store.get(run_id)
 
 st.subheader(record.name)
 details, preview = st.columns([3, 2], gap="large")
 with details:
     status_line = f"{STATUS_ICONS.get(record.status, '')} {record.status}"
-    st.markdown(f"**Status:** {status_line}" + (f" · {record.duration:.1f} s" if record.duration else "")
+    st.markdown(f"**Status:** {status_line}" + (f" · {format_seconds(record.duration)}" if record.duration else "")
                 + f" · started {record.started_at.replace('T', ' ')[:19]} UTC")
     if record.message:
         (st.error if record.status == "failed" else st.info)(record.message)
@@ -95,14 +121,17 @@ with details:
             result = load_run(run_id)
             if result is not None:
                 show_result(result)
-                st.switch_page(target)
-    params = {"dataset": record.dataset, "images": record.n_samples, "clusters": record.n_clusters,
-              "preprocessing": record.config.preprocessing, "seed": record.config.seed,
-              **(record.estimator_params or record.config.params)}
+                st.switch_page(target, query_params={RUN_PARAM: str(run_id)})
+        if record.scores.get("Silhouette") is not None:
+            st.caption(f"Silhouette computed in the {record.silhouette_space}.")
+    if st.button("Train again with these settings", key="runs_train_again", icon=":material/replay:",
+                 help="Fills the Train page's form with this run's settings."):
+        load_config_into_form(record.config)
+        st.switch_page("pages/train.py")
     with st.expander("Parameters and versions"):
-        st.dataframe(pd.DataFrame({"parameter": list(params), "value": [str(v) for v in params.values()]}),
-                     hide_index=True)
-        st.caption(" · ".join(f"{k} {v}" for k, v in record.versions.items()))
+        settings = run_settings(record.config, n_samples=record.n_samples, n_clusters=record.n_clusters)
+        st.dataframe(pd.DataFrame(settings, columns=["Setting", "Value"]), hide_index=True)
+        st.caption("Library versions: " + ", ".join(f"{k} {v}" for k, v in record.versions.items()) + ".")
 with preview:
     picture = store.run_dir(run_id) / "preview.png"
     if picture.exists():

@@ -1,16 +1,26 @@
 """Train: pick data and an algorithm, tune it, train with live progress, cancel at will."""
-import pandas as pd
+from dataclasses import replace
+
 import streamlit as st
 
+from core.vocabulary import format_seconds
 from ui.cache import training_worker
-from ui.config_form import config_form
-from ui.progress import describe, job_title, show_losses
-from ui.state import current_job, current_result, start_job
+from ui.config_form import config_form, load_config_into_form
+from ui.progress import describe, job_title, show_losses, timings_table
+from ui.state import FORM, TAKEN_N_CLUSTERS, current_job, current_result, start_job
 from ui.worker import CANCELLED, FAILED, FINISHED, RUNNING, TrainingJob
 
 POLL_SECONDS = 0.5
 
 st.title("Train")
+taken = st.session_state.pop(TAKEN_N_CLUSTERS, None)
+if taken is not None:  # "Take k clusters and go to Train": the run analysed, with that count
+    analysed = current_result()
+    if analysed is not None and analysed.config.dataset == taken[0]:
+        load_config_into_form(replace(analysed.config, n_clusters=int(taken[1])))
+    else:
+        st.session_state[FORM]["train_n_clusters_pending"] = int(taken[1])
+    st.toast(f"Number of clusters set to {int(taken[1])}.", icon=":material/check:")
 config = config_form("train")
 job = current_job()
 running = job is not None and job.status == RUNNING
@@ -43,27 +53,31 @@ else:
     others = training_worker().active_jobs()
     if others:
         live_progress(others[0], own=False)
-    if job is not None:
-        snap = job.snapshot()
+    snap = job.snapshot() if job is not None else None
+    if snap is not None and snap.config != config:
+        # The banner belongs to the run it describes: once the settings change it makes way for them.
+        if snap.status == FINISHED and snap.run_id is not None:
+            st.caption(f"Run #{snap.run_id} ({job_title(snap.config)}) finished; its results stay on Explore "
+                       "and Metrics. Press Train to run the settings above.")
+    elif snap is not None:
         if snap.status == FINISHED:
             current_result()  # the pages show this run from now on
             saved = f" Saved as run #{snap.run_id}." if snap.run_id is not None else ""
-            st.success(f"Finished in {snap.elapsed:.1f} s. {snap.result.summary()}{saved}",
+            st.success(f"Finished in {format_seconds(snap.result.total_seconds)}. {snap.result.summary()}{saved}",
                        icon=":material/check_circle:")
             if snap.result.degenerate_note():
                 st.warning(snap.result.degenerate_note(), icon=":material/warning:")
             left, middle, right = st.columns(3)
-            left.page_link("pages/explore.py", label="Explore the clusters", icon=":material/scatter_plot:")
-            middle.page_link("pages/metrics.py", label="See the metrics", icon=":material/analytics:")
+            link = {"query_params": {"run": str(snap.run_id)}} if snap.run_id is not None else {}
+            left.page_link("pages/explore.py", label="Explore the clusters", icon=":material/scatter_plot:", **link)
+            middle.page_link("pages/metrics.py", label="See the metrics", icon=":material/analytics:", **link)
             right.page_link("pages/runs.py", label="All runs", icon=":material/history:")
         elif snap.status == CANCELLED:
             kept = " The previous result is still shown on Explore and Metrics." if current_result() else ""
-            st.warning(f"Training cancelled after {snap.elapsed:.1f} s.{kept}", icon=":material/stop_circle:")
+            st.warning(f"Training cancelled after {format_seconds(snap.elapsed)}.{kept}", icon=":material/stop_circle:")
         elif snap.status == FAILED:
             st.error(f"Training failed: {snap.error}", icon=":material/error:")
         show_losses(snap, key="final_loss")
         if snap.status == FINISHED and snap.result is not None and snap.result.timings:
             with st.expander("Time per phase"):
-                st.dataframe(pd.DataFrame({"phase": list(snap.result.timings),
-                                           "seconds": [round(v, 2) for v in snap.result.timings.values()]}),
-                             hide_index=True)
+                st.dataframe(timings_table(snap.result.timings), hide_index=True)

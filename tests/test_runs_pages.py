@@ -21,6 +21,12 @@ def runs():
     return store, results
 
 
+def pick_run(at: AppTest, run_id: int) -> AppTest:
+    """Choose `run_id` in the Runs page's run picker (its key follows the run on screen)."""
+    [picker] = [s for s in at.selectbox if s.label == "Run"]
+    return picker.set_value(run_id).run()
+
+
 def page(path: str) -> AppTest:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     at.run()
@@ -39,7 +45,7 @@ def test_runs_table_filter_open_rename_tag_and_delete(runs):
     assert "k" in table.columns and "status" in table.columns
 
     middle = results[1]
-    at.selectbox(key="runs_selected").set_value(middle.run_id).run()
+    pick_run(at, middle.run_id)
     assert len(at.get("download_button")) == 4
     at.button(key="runs_open_explore").click().run()
     assert not at.exception, at.exception
@@ -50,7 +56,7 @@ def test_runs_table_filter_open_rename_tag_and_delete(runs):
 
     at = page("pages/runs.py")
     at.text_input(key="runs_search").set_value("pages k=").run()
-    at.selectbox(key="runs_selected").set_value(middle.run_id).run()
+    pick_run(at, middle.run_id)
     at.text_input(key=f"runs_name_{middle.run_id}").set_value("pages k=10, renamed").run()
     at.button(key="runs_rename").click().run()
     assert store.get(middle.run_id).name == "pages k=10, renamed"
@@ -60,7 +66,7 @@ def test_runs_table_filter_open_rename_tag_and_delete(runs):
 
     last = results[2]
     at.text_input(key="runs_search").set_value("").run()
-    at.selectbox(key="runs_selected").set_value(last.run_id).run()
+    pick_run(at, last.run_id)
     at.button(key="runs_delete").click().run()
     assert any("cannot be undone" in w.value for w in at.warning)
     assert store.get(last.run_id)  # nothing deleted before the confirmation

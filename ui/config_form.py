@@ -9,41 +9,108 @@ from core.data import DATASETS, DEFAULT_DATASET, DEFAULT_PREPROCESSING, PREPROCE
 from core.experiment import RunConfig, default_n_clusters
 from core.viz.images import image_grid
 from ui.cache import cached_dataset
-from ui.state import TAKEN_N_CLUSTERS
+from ui.state import FORM
 
 LARGE_DATASET = 5000  # above this many images, offer a sample-size control
 DEFAULT_SAMPLE = 10000
 
 
+def remembered(key: str, default, allowed=None) -> None:
+    """Give widget `key` its value before the widget is drawn: the one the user last set in this session
+    (kept in FORM, which survives page changes, unlike widget state), else `default`.
+
+    `allowed(value)` says whether a remembered value still fits the widget (a range that shrank, an
+    option that is gone); one that does not falls back to `default`. Widgets drawn after this take no
+    default of their own, so Streamlit never sees two.
+    """
+    memory = st.session_state[FORM]
+    if key in st.session_state and (allowed is None or allowed(st.session_state[key])):
+        return
+    value = memory.get(key, default)
+    st.session_state[key] = value if allowed is None or allowed(value) else default
+
+
+def keep(key: str):
+    """Record widget `key`'s current value in the form memory; returns it."""
+    value = st.session_state.get(key)
+    st.session_state[FORM][key] = value
+    return value
+
+
 def param_widget(p, key: str):
     """The widget for one ParamSpec: a slider, a select-slider for listed numbers, a select box, or a
     number box that may stay empty (None: the algorithm's automatic value)."""
-    if p.kind == "optional_float":
-        return st.number_input(p.label, min_value=p.low, max_value=p.high, value=p.default, step=p.step,
-                               format="%.4f", placeholder="automatic", key=key, help=p.help)
     if p.kind == "choice":
+        remembered(key, p.default, lambda v: v in p.options)
         if all(isinstance(o, float) for o in p.options):
-            return st.select_slider(p.label, options=list(p.options), value=p.default, key=key, help=p.help)
-        format_option = {True: "Yes", False: "No"}.get if all(isinstance(o, bool) for o in p.options) else \
-            (lambda option: "auto" if option is None else str(option))
-        return st.selectbox(p.label, list(p.options), index=list(p.options).index(p.default), key=key, help=p.help,
-                            format_func=format_option)
-    cast = int if p.kind == "int" else float
-    return st.slider(p.label, cast(p.low), cast(p.high), cast(p.default), step=cast(p.step), key=key, help=p.help)
+            st.select_slider(p.label, options=list(p.options), key=key, help=p.help)
+        else:
+            format_option = {True: "Yes", False: "No"}.get if all(isinstance(o, bool) for o in p.options) else \
+                (lambda option: "automatic" if option is None else str(option))
+            st.selectbox(p.label, list(p.options), key=key, help=p.help, format_func=format_option)
+        return keep(key)
+    cast = float if p.kind in ("float", "optional_float") else int
+    low, high = (None if p.low is None else cast(p.low)), (None if p.high is None else cast(p.high))
+
+    def inside(value) -> bool:
+        if value is None:
+            return p.kind == "optional_float"
+        return (low is None or value >= low) and (high is None or value <= high)
+
+    remembered(key, p.default, inside)
+    if p.kind == "optional_float":
+        st.number_input(p.label, min_value=low, max_value=high, step=p.step, format="%.4f",
+                        placeholder="automatic", key=key, help=p.help)
+    else:
+        st.slider(p.label, low, high, step=cast(p.step), key=key, help=p.help)
+    return keep(key)
 
 
 def cluster_count_slider(dataset_name: str, data, used: int, prefix: str = "train") -> int:
     """The cluster-count slider; a count taken on the "How many clusters?" page is applied on Train."""
     key = f"{prefix}_n_clusters_{dataset_name}_{data.n_classes}"
     low, high = 2, int(min(50, used))
-    taken = st.session_state.pop(TAKEN_N_CLUSTERS, None) if prefix == "train" else None
-    if taken is not None and taken[0] == dataset_name:
-        st.session_state[key] = int(min(max(taken[1], low), high))
-        st.toast(f"Number of clusters set to {st.session_state[key]}.", icon=":material/check:")
-    value = {} if key in st.session_state else {"value": int(min(default_n_clusters(data), used))}
-    return st.slider("Number of clusters", low, high, key=key,
-                     help="Defaults to the number of classes when the dataset has labels; the "
-                          "\"How many clusters?\" page suggests one from the data.", **value)
+    pending = st.session_state[FORM].pop(f"{prefix}_n_clusters_pending", None)
+    if pending is not None:
+        st.session_state[key] = int(min(max(pending, low), high))
+    remembered(key, int(min(max(default_n_clusters(data), low), high)), lambda v: v is not None and low <= v <= high)
+    st.slider("Number of clusters", low, high, key=key,
+              help="Defaults to the number of classes when the dataset has labels; the "
+                   "\"How many clusters?\" page suggests one from the data.")
+    return keep(key)
+
+
+def load_config_into_form(config: RunConfig, prefix: str = "train") -> None:
+    """Set the form's widgets to `config` (a run being analysed, or one to train again); they take these
+    values the next time the form is drawn."""
+    memory = st.session_state[FORM]
+    values = {f"{prefix}_dataset": config.dataset, f"{prefix}_algorithm": config.algorithm,
+              f"{prefix}_preprocessing": config.preprocessing, f"{prefix}_seed": int(config.seed),
+              f"{prefix}_sample_{config.dataset}": config.n_samples}
+    values.update({f"{prefix}_{config.dataset}_{name}": value for name, value in config.dataset_options.items()})
+    values.update({f"{prefix}_{config.algorithm}_{name}": value for name, value in config.params.items()})
+    for key, value in values.items():
+        if value is None and key.startswith(f"{prefix}_sample_"):
+            continue
+        memory[key] = value
+        st.session_state.pop(key, None)  # the widget takes the remembered value when next drawn
+    if config.n_clusters is not None:
+        memory[f"{prefix}_n_clusters_pending"] = int(config.n_clusters)
+
+
+def algorithm_params(algo, prefix: str, fixed: Sequence[str], *, advanced: bool = False,
+                     known: Optional[dict] = None) -> dict:
+    """Widgets of `algo`'s main (or advanced) parameters; a parameter that does not apply with the
+    values chosen so far (the autoencoder's latent size when clustering pixels) is not shown, and
+    is left at its default."""
+    values = dict(known or {})
+    for p in algo.params:
+        if p.name in fixed or p.advanced != advanced:
+            continue
+        if not p.applies_to({**{q.name: q.default for q in algo.params}, **values}):
+            continue
+        values[p.name] = param_widget(p, f"{prefix}_{algo.name}_{p.name}")
+    return {name: value for name, value in values.items() if name not in (known or {})}
 
 
 def config_form(prefix: str = "train", *, fixed: Sequence[str] = ()) -> Optional[RunConfig]:
@@ -56,10 +123,10 @@ def config_form(prefix: str = "train", *, fixed: Sequence[str] = ()) -> Optional
     settings, preview = st.columns([3, 2], gap="large")
 
     with settings:
-        dataset_name = st.selectbox(
-            "Dataset", list(DATASETS), index=list(DATASETS).index(DEFAULT_DATASET),
-            format_func=lambda name: DATASETS[name].title, key=f"{prefix}_dataset",
-        )
+        remembered(f"{prefix}_dataset", DEFAULT_DATASET, lambda v: v in DATASETS)
+        dataset_name = st.selectbox("Dataset", list(DATASETS), format_func=lambda name: DATASETS[name].title,
+                                    key=f"{prefix}_dataset")
+        keep(f"{prefix}_dataset")
         spec = DATASETS[dataset_name]
         dataset_options = {p.name: param_widget(p, f"{prefix}_{dataset_name}_{p.name}") for p in spec.options}
         try:
@@ -81,17 +148,17 @@ def config_form(prefix: str = "train", *, fixed: Sequence[str] = ()) -> Optional
     with settings:
         n_samples = None
         if data.n_samples > LARGE_DATASET and "n_samples" not in fixed:
-            n_samples = st.slider(
-                "Sample size", 1000, data.n_samples, min(DEFAULT_SAMPLE, data.n_samples), step=1000,
-                key=f"{prefix}_sample_{dataset_name}",
-                help="A stratified subset (same class proportions, fixed seed) keeps training and UMAP fast.",
-            )
+            key = f"{prefix}_sample_{dataset_name}"
+            remembered(key, min(DEFAULT_SAMPLE, data.n_samples), lambda v: v is not None and 1000 <= v <= data.n_samples)
+            st.slider("Sample size", 1000, data.n_samples, step=1000, key=key,
+                      help="A stratified subset (same class proportions, fixed seed) keeps training and UMAP fast.")
+            n_samples = keep(key)
         used = n_samples or data.n_samples
 
-        algorithm = st.selectbox(
-            "Algorithm", list(ALGORITHMS), index=list(ALGORITHMS).index(DEFAULT_ALGORITHM),
-            format_func=lambda name: f"{ALGORITHMS[name].family} · {ALGORITHMS[name].title}", key=f"{prefix}_algorithm",
-        )
+        remembered(f"{prefix}_algorithm", DEFAULT_ALGORITHM, lambda v: v in ALGORITHMS)
+        st.selectbox("Algorithm", list(ALGORITHMS), key=f"{prefix}_algorithm",
+                     format_func=lambda name: f"{ALGORITHMS[name].family} · {ALGORITHMS[name].title}")
+        algorithm = keep(f"{prefix}_algorithm")
         algo = ALGORITHMS[algorithm]
         st.caption(algo.description)
 
@@ -101,18 +168,19 @@ def config_form(prefix: str = "train", *, fixed: Sequence[str] = ()) -> Optional
         elif "n_clusters" not in fixed:
             n_clusters = cluster_count_slider(dataset_name, data, used, prefix)
 
-        shown = [p for p in algo.params if p.name not in fixed]
-        params = {p.name: param_widget(p, f"{prefix}_{algorithm}_{p.name}") for p in shown if not p.advanced}
+        params = algorithm_params(algo, prefix, fixed)
         with st.expander("Advanced"):
-            params.update({p.name: param_widget(p, f"{prefix}_{algorithm}_{p.name}") for p in shown if p.advanced})
-            preprocessing = st.selectbox(
-                "Preprocessing", list(PREPROCESSING), index=list(PREPROCESSING).index(DEFAULT_PREPROCESSING),
-                format_func=PREPROCESSING.get, key=f"{prefix}_preprocessing",
-            )
+            params.update(algorithm_params(algo, prefix, fixed, advanced=True, known=params))
+            remembered(f"{prefix}_preprocessing", DEFAULT_PREPROCESSING, lambda v: v in PREPROCESSING)
+            st.selectbox("Preprocessing", list(PREPROCESSING), format_func=PREPROCESSING.get,
+                         key=f"{prefix}_preprocessing")
+            preprocessing = keep(f"{prefix}_preprocessing")
             seed = 0
             if "seed" not in fixed:
-                seed = int(st.number_input("Seed", 0, 2**31 - 1, 0, step=1, key=f"{prefix}_seed",
-                                           help="Same seed and settings give the same result."))
+                remembered(f"{prefix}_seed", 0, lambda v: isinstance(v, int) and 0 <= v < 2**31)
+                st.number_input("Seed", 0, 2**31 - 1, step=1, key=f"{prefix}_seed",
+                                help="Same seed and settings give the same result.")
+                seed = int(keep(f"{prefix}_seed"))
 
     return RunConfig(dataset=dataset_name, algorithm=algorithm, n_clusters=n_clusters, params=params,
                      n_samples=n_samples, preprocessing=preprocessing, seed=seed, dataset_options=dataset_options)

@@ -32,3 +32,14 @@ def job_title(config) -> str:
     from core.algorithms import ALGORITHMS
 
     return f"{ALGORITHMS[config.algorithm].title} on {config.dataset}"
+
+
+def timings_table(timings: dict):
+    """Seconds per phase under the phases' names, and the total (the run's duration on every page)."""
+    import pandas as pd
+
+    from core.vocabulary import phase_label, run_seconds
+
+    rows = [(phase_label(phase), round(seconds, 2)) for phase, seconds in timings.items() if phase != "total"]
+    rows.append(("Total", round(run_seconds(timings), 2)))
+    return pd.DataFrame(rows, columns=["Phase", "Seconds"])

@@ -4,7 +4,7 @@ import streamlit as st
 from ui.cache import training_worker
 from ui.progress import job_title
 from ui.worker import RUNNING
-from ui.state import current_job, current_result
+from ui.state import current_job, current_result, result_heading
 
 
 def show_sidebar() -> None:
@@ -23,8 +23,8 @@ def show_sidebar() -> None:
         if result is None:
             st.caption("No result yet: train a model on the Train page.")
         else:
-            st.caption("Showing" + (f" run #{result.run_id}" if result.run_id is not None else ""))
-            st.markdown(f"**{result.algorithm_title}** on **{result.config.dataset}**  \n"
-                        f"{result.dataset.n_samples:,} images, k = {result.n_clusters}")
+            st.caption("Showing")
+            st.markdown(f"**{result_heading(result)}**  \n{result.algorithm_title} on {result.config.dataset}  \n"
+                        f"{result.dataset.n_samples:,} images, {result.n_clusters} clusters")
             scores = {k: v for k, v in result.metrics.as_dict().items() if v is not None}
             st.markdown("  \n".join(f"{k}: **{v:.3f}**" for k, v in scores.items()))

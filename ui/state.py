@@ -15,8 +15,11 @@ TAKEN_N_CLUSTERS = "taken_n_clusters"  # (dataset, k) chosen on "How many cluste
 SWEEPS = "cluster_count_sweeps"        # {(result id, low, high): ClusterCountSweep}
 TAKEN_JOB = "taken_job"  # id of the job whose result was last taken into RESULT (taken once, so a run
                          # opened from the Runs page is not replaced by an older job's result)
+URL_RUN = "url_run"      # the run id last written to (or read from) the page URL's ?run=
+FORM = "form_memory"     # {widget key: value} of the Train and Sweeps forms, kept while pages change
+RUN_PARAM = "run"        # the query parameter that names the run a result page shows
 
-_DEFAULTS = {JOB: None, RESULT: None, SWEEPS: {}, TAKEN_JOB: None}
+_DEFAULTS = {JOB: None, RESULT: None, SWEEPS: {}, TAKEN_JOB: None, URL_RUN: None, FORM: {}}
 
 
 def init_state() -> None:
@@ -49,16 +52,83 @@ def start_job(job: TrainingJob) -> None:
     st.session_state[JOB] = training_worker().submit(job)
 
 
-def require_result() -> Optional[ClusteringResult]:
-    """The current result, or None after telling the user how to make one."""
+def _url_run() -> Optional[int]:
+    text = st.query_params.get(RUN_PARAM)
+    try:
+        return int(text) if text is not None else None
+    except ValueError:
+        return None
+
+
+def sync_result_with_url() -> Optional[ClusteringResult]:
+    """The result a result page shows, kept in step with the URL's ``?run=<id>``.
+
+    A run named in the URL that this session did not put there (a refresh, a bookmark, a new tab, a
+    link) is opened from the store; otherwise the session's result writes its id into the URL, so
+    that the address bar always names the run on screen.
+    """
+    from ui.runs import load_run
+
+    asked = _url_run()
+    if asked is not None and asked != st.session_state.get(URL_RUN):
+        st.session_state[URL_RUN] = asked
+        loaded = load_run(asked)
+        if loaded is not None:
+            show_result(loaded)
+            return loaded
     result = current_result()
-    if result is None:
-        job = current_job()
-        if job is not None and not job.done:
-            st.info("A model is training now: follow it on the Train page, and come back here when it "
-                    "has finished.")
-        else:
-            st.info("Nothing to show yet: train a model first. Pick a dataset and an algorithm on the "
-                    "**Train** page and press **Train**.")
-        st.page_link("pages/train.py", label="Go to Train", icon=":material/model_training:")
+    if result is not None and result.run_id is not None:
+        if asked != result.run_id:
+            st.query_params[RUN_PARAM] = str(result.run_id)
+        st.session_state[URL_RUN] = result.run_id
     return result
+
+
+def result_name(result: ClusteringResult) -> str:
+    """The run's name as the user last set it (looked up in the store, so a rename shows at once)."""
+    from ui.cache import run_store
+
+    if result.run_id is not None:
+        try:
+            return run_store().get(result.run_id).name
+        except Exception:  # deleted meanwhile, or the store is unreadable: fall back to its settings
+            pass
+    return f"{result.algorithm_title} on {result.config.dataset}"
+
+
+def result_heading(result: ClusteringResult) -> str:
+    """"Run #7 · my run" (or the settings for a result that is not in the store)."""
+    name = result_name(result)
+    return f"Run #{result.run_id} · {name}" if result.run_id is not None else name
+
+
+def require_result() -> Optional[ClusteringResult]:
+    """The result the page shows (from the URL, or this session's latest), with its name as a heading;
+    or None after telling the user how to get one: the latest finished run in one click, or Train."""
+    result = sync_result_with_url()
+    if result is not None:
+        st.markdown(f"##### {result_heading(result)}")
+        return result
+    job = current_job()
+    if job is not None and not job.done:
+        st.info("A model is training now: follow it on the Train page, and come back here when it "
+                "has finished.")
+    else:
+        st.info("Nothing to show yet: train a model first. Pick a dataset and an algorithm on the "
+                "**Train** page and press **Train**, or open a saved run.")
+    _offer_latest_run()
+    st.page_link("pages/train.py", label="Go to Train", icon=":material/model_training:")
+    return None
+
+
+def _offer_latest_run() -> None:
+    from core.runs import FINISHED
+    from ui.cache import run_store
+
+    latest = next(iter(run_store().list_runs(status=FINISHED, limit=1)), None)
+    if latest is None:
+        return
+    if st.button(f"Open the latest run: #{latest.id} · {latest.name}", key="open_latest_run", type="primary",
+                 icon=":material/history:"):
+        st.query_params[RUN_PARAM] = str(latest.id)
+        st.rerun()

@@ -121,7 +121,7 @@ def html_report(result, *, title: Optional[str] = None, run_id: Optional[int] = 
         The finished run. Its 2-D projection is taken from ``result.projections`` (UMAP, else PCA);
         when it has neither, PCA is computed (and kept on `result`).
     title : str, optional
-        Heading and document title; defaults to "<algorithm> on <dataset>".
+        Heading and document title; defaults to the run's `name`, else "<algorithm> on <dataset>".
     run_id : int, optional
         Shown in the header when given (e.g. the id in a run store).
     name : str, optional
@@ -141,14 +141,14 @@ def html_report(result, *, title: Optional[str] = None, run_id: Optional[int] = 
     from core.projection import PROJECTIONS
 
     config, data, report = result.config, result.dataset, result.metrics
-    title = title or f"{result.algorithm_title} on {config.dataset}"
+    title = title or name or f"{result.algorithm_title} on {config.dataset}"
 
     # Header
     meta = []
     if run_id is not None:
         meta.append(f"Run #{run_id}")
     if name:
-        meta.append(f"Name: {name}")
+        meta.append(f"{result.algorithm_title} on {config.dataset}")
     if result.started_at:
         meta.append(f"Started {result.started_at}")
     header = (f"<h1>{_esc(title)}</h1>"

@@ -381,8 +381,8 @@ class RunStore:
 
     def list_runs(self, *, status: Optional[str] = None, dataset: Optional[str] = None,
                   algorithm: Optional[str] = None, sweep_id: Optional[int] = None,
-                  ids: Optional[Iterable[int]] = None) -> list[RunRecord]:
-        """Runs matching every given filter, newest first."""
+                  ids: Optional[Iterable[int]] = None, limit: Optional[int] = None) -> list[RunRecord]:
+        """Runs matching every given filter, newest first (at most `limit` of them)."""
         clauses, values = [], []
         for column, value in (("status", status), ("dataset", dataset), ("algorithm", algorithm),
                               ("sweep_id", sweep_id)):
@@ -395,7 +395,8 @@ class RunStore:
             values.extend(ids)
         where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
         with self._connect() as db:
-            rows = db.execute(f"SELECT * FROM runs{where} ORDER BY id DESC", values).fetchall()
+            order = " ORDER BY id DESC" + (f" LIMIT {int(limit)}" if limit is not None else "")
+            rows = db.execute(f"SELECT * FROM runs{where}{order}", values).fetchall()
         return [RunRecord._from_row(row) for row in rows]
 
     def run_dir(self, run_id: int) -> Path:
