@@ -8,6 +8,9 @@ from ui.state import init_state, sync_result_with_url
 
 st.set_page_config(page_title="Deep clustering explorer", page_icon=":material/scatter_plot:", layout="wide")
 init_state()
+# Less empty space above page titles (Streamlit's default is about 6rem), so a 1280x720 screen shows the
+# first chart of a page without scrolling.
+st.html("<style>[data-testid='stMainBlockContainer']{padding-top:2.2rem}</style>")
 try:
     run_store()  # opening the store marks runs a previous server left running as interrupted
 except Exception as error:  # StoreError (unwritable folder, newer schema): every page needs the store

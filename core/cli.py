@@ -180,8 +180,9 @@ def cmd_runs(args) -> int:
         return 0
     table = runs_table(records)
     columns = ["id", "name", "status", "dataset", "algorithm", "k", *METRICS, "seconds", "started"]
+    shown = table[columns].rename(columns={"k": "clusters"})
     with pd.option_context("display.max_rows", None, "display.width", 200, "display.max_colwidth", 48):
-        print(table[columns].to_string(index=False, float_format=lambda v: f"{v:.3f}", na_rep="-"))
+        print(shown.to_string(index=False, float_format=lambda v: f"{v:.3f}", na_rep="-"))
     return 0
 
 

@@ -17,7 +17,7 @@ import numpy as np
 from core.algorithms import DEFAULT_ALGORITHM, get_algorithm
 from core.data import DEFAULT_DATASET, DEFAULT_PREPROCESSING, Dataset, load_dataset, preprocess, stratified_subsample
 from core.metrics import MetricReport, evaluate
-from core.progress import PhaseReporter, ProgressCallback, TrainingCancelled
+from core.progress import PhaseReporter, ProgressCallback, RunProgress, TrainingCancelled
 from core.projection import project_2d
 from core.vocabulary import embedding_space, run_seconds
 
@@ -115,6 +115,13 @@ class ClusteringResult:
                 "clustering phase collapsed: try more epochs, or a lower learning rate.") if self.spec.deep else ""
         return f"Only {found} of the {self.n_clusters} clusters asked for hold any images.{hint}"
 
+    def description(self) -> str:
+        """"Autoencoder + k-means on digits · 1,797 images · 10 clusters · 72.1 s": the run without scores."""
+        from core.vocabulary import format_seconds
+
+        return (f"{self.algorithm_title} on {self.config.dataset} · {self.dataset.n_samples:,} images · "
+                f"{self.n_clusters} clusters · {format_seconds(self.total_seconds)}")
+
     def summary(self) -> str:
         scores = ", ".join(f"{k} {v:.3f}" for k, v in self.metrics.as_dict().items() if v is not None)
         return (f"{self.algorithm_title} on {self.config.dataset} ({self.dataset.n_samples:,} images, "
@@ -164,7 +171,8 @@ def run_experiment(config: RunConfig, *, callback: Optional[ProgressCallback] = 
     spec = get_algorithm(config.algorithm)
     started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
     timings: dict = {}
-    report = PhaseReporter(callback, "load")
+    progress = RunProgress(callback, [("load", 1.0)])
+    report = PhaseReporter(progress, "load")
 
     start = time.perf_counter()
     report("Preparing the data", 0.0)
@@ -173,6 +181,10 @@ def run_experiment(config: RunConfig, *, callback: Optional[ProgressCallback] = 
 
     n_clusters = config.n_clusters or default_n_clusters(dataset)
     estimator = spec.build(n_clusters, random_state=config.seed, **config.params)
+    projection_weight = {"umap": 12.0, "pca": 0.5}.get(config.projection, 0.0)
+    progress = RunProgress(callback, [("load", 1.0), *estimator.progress_plan(), ("evaluate", 1.0),
+                                      ("project", projection_weight)])
+    callback = progress if callback is not None else None
     estimator.fit(X, callback=callback)
     if not spec.uses_n_clusters:
         n_clusters = int(len(np.unique(estimator.labels_[estimator.labels_ >= 0])))

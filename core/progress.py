@@ -7,7 +7,7 @@ the deep models) and the exception propagates to the caller.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Optional
 
 
@@ -37,6 +37,8 @@ class ProgressEvent:
         Seconds since the phase started.
     end_of_epoch : bool
         True for the one event sent when an epoch completes; its ``loss`` is the epoch's mean.
+    overall : float or None
+        Progress of the whole run in [0, 1] (set by :class:`RunProgress`; None outside a run).
     """
 
     phase: str
@@ -49,6 +51,7 @@ class ProgressEvent:
     loss: Optional[float] = None
     elapsed: float = 0.0
     end_of_epoch: bool = False
+    overall: Optional[float] = None
 
     @property
     def seconds_left(self) -> Optional[float]:
@@ -59,6 +62,40 @@ class ProgressEvent:
 
 
 ProgressCallback = Callable[[ProgressEvent], None]
+
+
+class RunProgress:
+    """One fraction for a whole run, from the events of its phases.
+
+    `plan` lists the phases a run reports, in order, with their expected share of the time as relative
+    weights (e.g. ``[("load", 1), ("pretrain", 75), ("cluster", 5), ("evaluate", 1), ("project", 12)]``).
+    Each event passed on carries ``overall``: the weight of the phases before its own plus its own
+    fraction of that phase, over the total. The value never goes back, so a phase that has no report
+    points of its own (a scikit-learn fit) leaves the bar where its first event put it instead of
+    showing 100 % of the previous phase.
+    """
+
+    def __init__(self, callback: Optional[ProgressCallback], plan: list):
+        self.callback = callback
+        self.plan = [(phase, max(float(weight), 0.0)) for phase, weight in plan]
+        self.total = sum(weight for _, weight in self.plan) or 1.0
+        self.overall = 0.0
+
+    def _position(self, phase: str, fraction: float) -> Optional[float]:
+        done = 0.0
+        for name, weight in self.plan:
+            if name == phase:
+                return (done + weight * fraction) / self.total
+            done += weight
+        return None
+
+    def __call__(self, event: ProgressEvent) -> None:
+        if self.callback is None:
+            return
+        position = self._position(event.phase, event.fraction)
+        if position is not None:
+            self.overall = min(max(self.overall, position), 1.0)
+        self.callback(replace(event, overall=self.overall))
 
 
 class PhaseReporter:

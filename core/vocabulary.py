@@ -134,8 +134,10 @@ def run_settings(config, *, n_samples: Optional[int] = None, n_clusters: Optiona
         rows.append(("Images", f"{int(n_samples):,}"))
     rows.append(("Algorithm", spec.title if spec else config.algorithm))
     count = n_clusters if n_clusters is not None else config.n_clusters
-    if count is not None:
-        found = spec is not None and not spec.uses_n_clusters
+    found = spec is not None and not spec.uses_n_clusters
+    if count is None:
+        rows.append(("Number of clusters", "found by the algorithm" if found else "the number of classes"))
+    else:
         rows.append(("Number of clusters", f"{count} (found by the algorithm)" if found else str(count)))
     rows += [(setting_label(name, config.algorithm), format_value(value))
              for name, value in used_params(config.algorithm, config.params).items()]

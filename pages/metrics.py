@@ -4,7 +4,9 @@ import streamlit as st
 
 from core.metrics import contingency_in_matched_order
 from core.viz.figures import contingency_heatmap, loss_curve, metrics_bar
+from core.vocabulary import METRIC_HELP, run_settings
 from ui.downloads import download_buttons
+from ui.progress import timings_table
 from ui.state import require_result
 
 st.title("Metrics")
@@ -13,11 +15,11 @@ if result is None:
     st.stop()
 
 data, report = result.dataset, result.metrics
-st.caption(result.summary())
+st.caption(result.description())
 
 scores = report.as_dict()
 for column, (name, value) in zip(st.columns(len(scores)), scores.items()):
-    column.metric(name, "n/a" if value is None else f"{value:.3f}")
+    column.metric(name, "n/a" if value is None else f"{value:.3f}", help=METRIC_HELP[name])
 
 if result.degenerate_note():
     st.warning(result.degenerate_note(), icon=":material/warning:")
@@ -27,10 +29,9 @@ sil = report.silhouette
 if sil.score is None:
     st.caption(f"Silhouette not computed: {sil.reason}")
 else:
-    where = f"the {result.embedding.shape[1]}-d space the clusters were made in"
     sample = f"a random sample of {sil.n_samples:,} of {sil.n_total:,} images" if sil.sampled else f"all {sil.n_total:,} images"
-    st.caption(f"Silhouette computed in {where}, on {sample}. ACC uses the best one-to-one matching of "
-               f"clusters to labels (Hungarian algorithm).")
+    st.caption(f"Silhouette computed in the {result.silhouette_space}, on {sample}; it compares only with runs "
+               "clustered in the same space. ACC matches clusters to labels one to one (Hungarian algorithm).")
 
 left, right = st.columns(2, gap="large")
 with left:
@@ -49,13 +50,9 @@ if data.has_labels:
                "so a perfect clustering is a diagonal.")
 
 with st.expander("Run details"):
-    params = {"dataset": result.config.dataset, "images": result.dataset.n_samples,
-              "preprocessing": result.config.preprocessing, "seed": result.config.seed,
-              **result.estimator_params}
-    st.dataframe(pd.DataFrame({"parameter": list(params), "value": [str(v) for v in params.values()]}),
-                 hide_index=True)
-    st.dataframe(pd.DataFrame({"phase": list(result.timings), "seconds": [round(v, 2) for v in result.timings.values()]}),
-                 hide_index=True)
+    settings = run_settings(result.config, n_samples=result.dataset.n_samples, n_clusters=result.n_clusters)
+    st.dataframe(pd.DataFrame(settings, columns=["Setting", "Value"]), hide_index=True)
+    st.dataframe(timings_table(result.timings), hide_index=True)
 
 st.markdown("**Take it away**")
 download_buttons(result, key="metrics_download")

@@ -7,7 +7,7 @@ from core.cli import command_line
 from core.runs.runner import axis_value, describe_point, parse_axis_value, sweep_axes, sweep_configs
 from ui.cache import run_store, training_worker
 from ui.config_form import config_form
-from ui.progress import describe, job_title
+from ui.progress import describe, fraction, job_title
 from ui.worker import RUNNING, SweepJob, TrainingJob
 
 POLL_SECONDS = 1.0
@@ -122,12 +122,13 @@ def sweep_table(sweep: SweepJob) -> pd.DataFrame:
 @st.fragment(run_every=POLL_SECONDS)
 def sweep_progress(sweep: SweepJob) -> None:
     snap = sweep.snapshot()
-    st.progress(snap.done / snap.total, text=f"{sweep.name}: {snap.done} of {snap.total} runs done"
+    current = fraction(snap.current.snapshot()) if snap.current is not None else 0.0
+    st.progress(min((snap.done + current) / snap.total, 1.0), text=f"{sweep.name}: {snap.done} of {snap.total} runs done"
                 + (f" ({snap.failed} failed)" if snap.failed else "") + (f" ({snap.cancelled} cancelled)" if snap.cancelled else ""))
     if snap.current is not None:
         job_snap = snap.current.snapshot()
         point = describe_point(snap.current.config, sweep.axes)
-        st.progress(job_snap.event.fraction if job_snap.event else 0.0, text=f"Now: {point} · {describe(job_snap)}")
+        st.progress(fraction(job_snap), text=f"Now: {point} · {describe(job_snap)}")
         if st.button("Cancel the sweep", key="sweep_cancel", icon=":material/stop:",
                      help="Stops the run training now and drops the queued ones; finished runs are kept."):
             sweep.cancel()

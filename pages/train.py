@@ -6,7 +6,7 @@ import streamlit as st
 from core.vocabulary import format_seconds
 from ui.cache import training_worker
 from ui.config_form import config_form, load_config_into_form
-from ui.progress import describe, job_title, show_losses, timings_table
+from ui.progress import describe, fraction, job_title, show_losses, timings_table
 from ui.state import FORM, TAKEN_N_CLUSTERS, current_job, current_result, start_job
 from ui.worker import CANCELLED, FAILED, FINISHED, RUNNING, TrainingJob
 
@@ -39,8 +39,7 @@ def live_progress(job: TrainingJob, own: bool) -> None:
     if not own:
         where = f"sweep run {job.sweep_id}" if job.sweep_id else "another tab"
         st.info(f"Training {job_title(job.config)} (started from {where}).", icon=":material/sync:")
-    fraction = snap.event.fraction if snap.event else 0.0
-    st.progress(fraction, text=describe(snap))
+    st.progress(fraction(snap), text=describe(snap))
     if st.button("Cancel", key="cancel", icon=":material/stop:"):
         job.cancel()
         st.rerun(scope="app")

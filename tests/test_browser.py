@@ -115,7 +115,7 @@ def test_sweep_restart_the_server_then_find_compare_and_report(tmp_path, screens
         set_slider(page, "Epochs", 3)
         expect(page.get_by_text("3 runs of Autoencoder + k-means on digits")).to_be_visible(timeout=30_000)
         page.get_by_role("button", name="Queue the sweep").click()
-        expect(page.get_by_text(re.compile(r"Now: latent_dim=\d+"))).to_be_visible(timeout=120_000)
+        expect(page.get_by_text(re.compile(r"Now: Latent size \d+"))).to_be_visible(timeout=120_000)
         shoot(page, screenshots, "8_sweep_running")
         expect(page.get_by_text("3 of 3 runs done")).to_be_visible(timeout=300_000)
         shoot(page, screenshots, "9_sweep_done")
@@ -124,14 +124,14 @@ def test_sweep_restart_the_server_then_find_compare_and_report(tmp_path, screens
         page.goto(f"{url}/runs")
         expect(page.get_by_role("heading", name="Runs", exact=True)).to_be_visible(timeout=60_000)
         expect(page.get_by_text("3 of 3 runs.")).to_be_visible(timeout=30_000)
-        expect(page.get_by_text("latent_dim=20 (sweep 1)").first).to_be_visible(timeout=30_000)
+        expect(page.get_by_text("Latent size 20 (sweep 1)").first).to_be_visible(timeout=30_000)
         shoot(page, screenshots, "10_runs")
         with page.expect_download(timeout=60_000) as download:
             page.get_by_role("button", name="Report (HTML)").click()
         report = tmp_path / "report.html"
         download.value.save_as(report)
         html = report.read_text()
-        assert html.startswith("<!DOCTYPE html>") and "latent_dim=20 (sweep 1)" in html and len(html) > 1_000_000
+        assert html.startswith("<!DOCTYPE html>") and "Latent size 20 (sweep 1)" in html and len(html) > 1_000_000
 
         page.get_by_role("link", name="Compare").first.click()
         expect(page.get_by_role("heading", name="Compare", exact=True)).to_be_visible(timeout=30_000)

@@ -34,7 +34,8 @@ def test_digits_report_is_self_contained_and_complete(digits_run, artifacts_dir)
     (artifacts_dir / "report_digits_kmeans.html").write_text(page, encoding="utf-8")
 
     assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
-    assert "<title>k-means on pixels on digits</title>" in page
+    assert "<title>&lt;b&gt;x&lt;/b&gt;</title>" in page  # the run's name is the title
+    assert "k-means on pixels on digits" in page
     # plotly.js inlined once, nothing fetched from the network
     assert '<script src="http' not in page and not re.search(r"<(script|link|img)[^>]*\s(src|href)=\"http", page)
     scripts = re.findall(r"<script[^>]*>(.*?)</script>", page, flags=re.S)
@@ -47,7 +48,7 @@ def test_digits_report_is_self_contained_and_complete(digits_run, artifacts_dir)
     # one gallery grid per cluster
     assert digits_run.n_clusters == 10
     assert _body(page).count(PNG) == digits_run.n_clusters
-    assert "most common true label" in page
+    assert "Most common true label" in page
     # the contingency heatmap is there because digits has labels
     assert "Clusters versus true labels" in page
     # user text is escaped

@@ -7,17 +7,25 @@ from core.viz.figures import loss_curve
 from ui.worker import RUNNING
 
 
+def fraction(snap) -> float:
+    """How far the whole run is, for its progress bar (not just the current phase)."""
+    event = snap.event
+    if event is None:
+        return 0.0
+    return event.overall if event.overall is not None else event.fraction
+
+
 def describe(snap) -> str:
     """One line: what the job is doing, its loss, time left and elapsed."""
     event = snap.event
     if event is None:
         return f"{snap.waiting_for}..."
-    parts = [event.message]
+    parts = [f"{fraction(snap):.0%}", event.message]
     if event.loss is not None:
         parts.append(f"loss {event.loss:.4f}")
     left = event.seconds_left
     if left is not None and event.n_epochs:
-        parts.append(f"about {left:.0f} s left")
+        parts.append(f"about {left:.0f} s left in this phase")
     parts.append(f"{snap.elapsed:.0f} s elapsed")
     return " · ".join(parts)
 

@@ -47,6 +47,23 @@ def _plain_main_module():
 PROGRESS_INTERVAL = 0.1  # seconds between progress reports sent to the server (epoch ends always go)
 
 
+class ProgressThrottle:
+    """Which progress events are worth sending to the server: every new phase or message (a classical
+    fit's single "Clustering..." event may be followed by a long silence, and must not be dropped),
+    every epoch end and phase end, and otherwise at most one per PROGRESS_INTERVAL."""
+
+    def __init__(self, interval: float = PROGRESS_INTERVAL):
+        self.interval, self.last_time, self.last_step = interval, 0.0, None
+
+    def passes(self, event, now: Optional[float] = None) -> bool:
+        now = time.perf_counter() if now is None else now
+        step = (event.phase, event.message)
+        if step != self.last_step or event.end_of_epoch or event.fraction >= 1.0 or now - self.last_time >= self.interval:
+            self.last_time, self.last_step = now, step
+            return True
+        return False
+
+
 def _worker_main(requests, events, cancellations, store_dir, parent_pid) -> None:
     """The worker process: warm up, then run each (job_id, config, options) it receives, recording it in
     the run store at `store_dir` and reporting as it goes.
@@ -94,7 +111,7 @@ def _worker_main(requests, events, cancellations, store_dir, parent_pid) -> None
         if job_id in cancelled:
             events.put((CANCELLED, job_id, None))
             continue
-        last_sent = [0.0]
+        throttle = ProgressThrottle()
 
         def callback(event, job_id=job_id):
             collect_cancellations()
@@ -102,9 +119,7 @@ def _worker_main(requests, events, cancellations, store_dir, parent_pid) -> None
                 raise TrainingCancelled()
             if server_gone():
                 raise ProcessStopped()
-            now = time.perf_counter()
-            if event.end_of_epoch or event.fraction >= 1.0 or now - last_sent[0] >= PROGRESS_INTERVAL:
-                last_sent[0] = now
+            if throttle.passes(event):
                 events.put(("progress", job_id, event))
 
         try:

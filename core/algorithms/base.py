@@ -109,6 +109,12 @@ class ClusteringAlgorithm(ClusterMixin, BaseEstimator):
     def fit_predict(self, X, y=None, *, callback: Optional[ProgressCallback] = None) -> np.ndarray:
         return self.fit(X, callback=callback).labels_
 
+    def progress_plan(self) -> list:
+        """The phases `fit` reports, in order, with their expected share of its time (relative
+        weights, about seconds per epoch on a CPU), so that a run's progress bar moves evenly."""
+        plan = [("pretrain", float(getattr(self, "epochs", 0)))] if getattr(self, "_uses_autoencoder", False) else []
+        return plan + [("cluster", 5.0)]
+
     # -- helpers for subclasses -------------------------------------------------------------------
     def _reporter(self, phase: str) -> PhaseReporter:
         return PhaseReporter(self._callback, phase)

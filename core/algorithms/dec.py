@@ -102,6 +102,10 @@ class DEC(_AutoencoderClustering):
         with self._timed("cluster"):
             self._clustering_phase(inputs, centers)
 
+    def progress_plan(self) -> list:
+        # The clustering phase costs about 0.4 of a pretraining epoch per epoch (measured on digits).
+        return [("pretrain", float(self.epochs)), ("init", 1.0), ("cluster", 0.4 * self.cluster_epochs)]
+
     def view_data(self) -> dict:
         """Confidence per sample, the k-means labels the clustering phase started from, and the
         fraction of labels changed at each target refresh."""

@@ -90,6 +90,9 @@ class N2D(_AutoencoderClustering):
             self.labels_ = self.probabilities_.argmax(axis=1).astype(np.int64)
         report("Clustered", 1.0)
 
+    def progress_plan(self) -> list:
+        return [("pretrain", float(self.epochs)), ("cluster", 15.0)]  # UMAP takes about 15 epochs' time
+
     def view_data(self) -> dict:
         """Confidence only: the mixture's means live in the UMAP space and cannot be decoded."""
         self._check_fitted()

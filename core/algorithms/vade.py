@@ -164,6 +164,9 @@ class VaDE(_AutoencoderClustering):
     def _predict_embedding(self, Z):
         return self._probabilities(np.asarray(Z, dtype=np.float32)).argmax(axis=1)
 
+    def progress_plan(self) -> list:
+        return [("pretrain", float(self.epochs)), ("init", 1.0), ("cluster", float(self.vade_epochs))]
+
     def view_data(self) -> dict:
         """Confidence per sample and the images generated from each component."""
         return {**super().view_data(), "generated": self.generated_}

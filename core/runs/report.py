@@ -14,6 +14,7 @@ from typing import Optional
 import numpy as np
 
 from core.metrics import contingency_in_matched_order
+from core.vocabulary import cluster_name, cluster_names, majority_caption
 from core.viz.figures import cluster_sizes_bar, contingency_heatmap, loss_curve, metrics_bar, projection_scatter
 from core.viz.images import image_grid
 
@@ -72,10 +73,6 @@ def _png_data_uri(pixels: np.ndarray) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def _cluster_name(cluster: int) -> str:
-    return "noise" if cluster < 0 else f"cluster {cluster}"
-
-
 def _report_projection(result) -> tuple[str, np.ndarray]:
     """The projection to draw: UMAP when the run already has it (never computed here: it can take
     tens of seconds), else PCA, which is instant."""
@@ -91,19 +88,16 @@ def _gallery(result) -> str:
     parts, notice = [], ""
     if len(clusters) > MAX_GALLERY_CLUSTERS:
         notice = (f'<p class="note">Showing the first {MAX_GALLERY_CLUSTERS} of {len(clusters)} clusters '
-                     f"(by cluster id); the others are left out to keep the file small.</p>\n")
+                  f"(by cluster number); the others are left out to keep the file small.</p>\n")
     rng = np.random.default_rng(0)  # same pick every time the report is made
     for cluster, count in zip(clusters[:MAX_GALLERY_CLUSTERS].tolist(), counts[:MAX_GALLERY_CLUSTERS].tolist()):
         members = result.members(cluster)
         shown = np.sort(rng.choice(members, size=min(IMAGES_PER_CLUSTER, len(members)), replace=False))
-        caption = f"{count:,} images ({count / len(result.labels):.1%} of the data)"
+        caption = f"{count:,} images ({count / len(result.labels):.1%} of the data)."
         if data.has_labels:
-            values, value_counts = np.unique(data.labels[members], return_counts=True)
-            top = int(np.argmax(value_counts))
-            caption += (f"; most common true label: {data.label_name(int(values[top]))} "
-                        f"({value_counts[top] / len(members):.0%} of the cluster)")
+            caption += " " + majority_caption(data.labels[members], lambda y: data.label_name(int(y)))
         grid = image_grid(data.images[shown], n_cols=GALLERY_COLUMNS, size=TILE_SIZE)
-        name = _cluster_name(cluster)
+        name = cluster_name(cluster)
         parts.append(
             f'<div class="cluster"><h3>{_esc(name)}</h3><p class="meta">{_esc(caption)}</p>'
             f'<img src="{_png_data_uri(grid)}" alt="{_esc(f"{len(shown)} images of {name}")}"></div>'
@@ -164,16 +158,21 @@ def html_report(result, *, title: Optional[str] = None, run_id: Optional[int] = 
     sil = report.silhouette
     if sil.score is None and sil.reason:
         notes.append(f"Silhouette not computed: {sil.reason}")
-    elif sil.score is not None and sil.sampled:
-        notes.append(f"Silhouette computed on a random sample of {sil.n_samples:,} of {sil.n_total:,} images.")
+    elif sil.score is not None:
+        sample = (f"a random sample of {sil.n_samples:,} of {sil.n_total:,} images" if sil.sampled
+                  else f"all {sil.n_total:,} images")
+        notes.append(f"Silhouette computed in the {result.silhouette_space}, on {sample}; it compares only with "
+                     "runs clustered in the same space.")
     metrics_html += "".join(f'<p class="note">{_esc(n)}</p>' for n in notes)
 
     # Parameters and timings
-    params = {"dataset": config.dataset, "images": f"{data.n_samples:,}", "preprocessing": config.preprocessing,
-              "seed": config.seed, "n_clusters": result.n_clusters, **result.estimator_params}
-    params_html = _table(("parameter", "value"), [(k, "auto" if v is None else v) for k, v in params.items()])
-    timing_rows = [(phase, f"{seconds:.2f}") for phase, seconds in result.timings.items()]
-    timing_rows.append(("total", f"{result.total_seconds:.2f}"))
+    from core.vocabulary import phase_label, run_settings
+
+    settings = run_settings(config, n_samples=data.n_samples, n_clusters=result.n_clusters)
+    params_html = _table(("setting", "value"), settings)
+    timing_rows = [(phase_label(phase), f"{seconds:.2f}") for phase, seconds in result.timings.items()
+                   if phase != "total"]
+    timing_rows.append((phase_label("total"), f"{result.total_seconds:.2f}"))
     timings_html = _table(("phase", "seconds"), timing_rows, numeric=(1,))
 
     # Charts, built by the same figure functions as the dashboard pages
@@ -182,7 +181,7 @@ def html_report(result, *, title: Optional[str] = None, run_id: Optional[int] = 
     true_names = [data.label_name(int(y)) for y in data.labels] if data.has_labels else None
     charts = [
         projection_scatter(points, result.labels,
-                           group_names={int(c): _cluster_name(int(c)) for c in clusters},
+                           group_names=cluster_names(clusters),
                            indices=data.indices, clusters=result.labels, true_names=true_names,
                            title=f"{PROJECTIONS.get(method, method)} of the "
                                  f"{np.asarray(result.embedding).reshape(len(points), -1).shape[1]}-d embedding"),

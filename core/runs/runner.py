@@ -129,8 +129,14 @@ def axis_value(config: RunConfig, axis: str):
 
 
 def describe_point(config: RunConfig, axes: Iterable[str]) -> str:
-    """`latent_dim=5, n_clusters=8`: where a run sits in its sweep."""
-    return ", ".join(f"{axis}={axis_value(config, axis)}" for axis in axes)
+    """"Latent size 5, Number of clusters 8": where a run sits in its sweep, in the form's words."""
+    from core.vocabulary import format_value, setting_label
+
+    def value(axis):
+        found = axis_value(config, axis)
+        return "all" if axis == "n_samples" and found is None else format_value(found)
+
+    return ", ".join(f"{setting_label(axis, config.algorithm)} {value(axis)}" for axis in axes)
 
 
 def run_sweep(base: RunConfig, axes: dict[str, Sequence], store: RunStore, *,
