@@ -4,10 +4,11 @@ import streamlit as st
 
 from ui.cache import run_store, training_worker
 from ui.sidebar import show_sidebar
-from ui.state import init_state, sync_result_with_url
+from ui.state import init_state, remember_form, sync_result_with_url
 
 st.set_page_config(page_title="Deep clustering explorer", page_icon=":material/scatter_plot:", layout="wide")
 init_state()
+remember_form()
 # Less empty space above page titles (Streamlit's default is about 6rem), so a 1280x720 screen shows the
 # first chart of a page without scrolling.
 st.html("<style>[data-testid='stMainBlockContainer']{padding-top:2.2rem}</style>")

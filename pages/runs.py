@@ -1,4 +1,6 @@
 """Runs: every run in the store, filterable and sortable; open one in the other pages, rename, tag, delete."""
+import zlib
+
 import pandas as pd
 import streamlit as st
 
@@ -83,13 +85,15 @@ if st.session_state.get(SELECTED) not in ids:
 names = dict(zip(shown["id"], shown["name"]))
 
 
-def pick_run() -> None:
-    st.session_state[SELECTED] = st.session_state[f"runs_pick_{st.session_state[SELECTED]}"]
+def pick_run(key: str) -> None:
+    st.session_state[SELECTED] = st.session_state[key]
 
 
 selected = st.session_state[SELECTED]
-# Keyed by the run on screen: a new run picked (or a rename) draws a new picker at that run.
-st.selectbox("Run", ids, index=ids.index(selected), key=f"runs_pick_{selected}", on_change=pick_run,
+# Keyed by the run on screen and the names listed: picking another run, or a rename, draws a new picker
+# at the run on screen (a kept picker would show the old name, and could fall back to the first run).
+picker = f"runs_pick_{selected}_{zlib.crc32(repr(sorted(names.items())).encode())}"
+st.selectbox("Run", ids, index=ids.index(selected), key=picker, on_change=pick_run, args=(picker,),
              format_func=lambda i: f"#{i} · {names[i]}")
 run_id = st.session_state[SELECTED]
 st.query_params[RUN_PARAM] = str(run_id)
@@ -123,7 +127,7 @@ with details:
                 show_result(result)
                 st.switch_page(target, query_params={RUN_PARAM: str(run_id)})
         if record.scores.get("Silhouette") is not None:
-            st.caption(f"Silhouette computed in the {record.silhouette_space}.")
+            st.caption(f"Silhouette computed in the space the clusters were made in: {record.silhouette_space}.")
     if st.button("Train again with these settings", key="runs_train_again", icon=":material/replay:",
                  help="Fills the Train page's form with this run's settings."):
         load_config_into_form(record.config)

@@ -65,7 +65,7 @@ def test_the_report_shows_only_used_settings_by_their_names(digits):
     for word in INTERNAL:
         assert word not in text, word
     assert "Number of clusters" in text and "Epochs" not in text and "Latent size" not in text
-    assert "Silhouette computed in the pixels (64-d)" in text
+    assert "Silhouette computed in the space the clusters were made in: pixels (64-d)" in text
     assert "2-D projection (PCA)" in text
 
 

@@ -27,6 +27,24 @@ def init_state() -> None:
         st.session_state.setdefault(key, value)
 
 
+FORM_PREFIXES = ("train_", "sweep_")  # widget keys of the Train and Sweeps forms
+
+
+def remember_form() -> None:
+    """Copy the form widgets' latest values into FORM, at the start of every script run.
+
+    Done here, not only where the form is drawn: a user who moves a slider and at once clicks another
+    page sends the new value with that page's run, and the Train script never sees it.
+    """
+    memory = st.session_state[FORM]
+    for key in list(st.session_state.keys()):
+        if isinstance(key, str) and key.startswith(FORM_PREFIXES):
+            try:
+                memory[key] = st.session_state[key]
+            except (KeyError, AttributeError):  # a widget being removed, or a button with no value to keep
+                pass
+
+
 def current_job() -> Optional[TrainingJob]:
     return st.session_state.get(JOB)
 

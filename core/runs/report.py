@@ -161,8 +161,8 @@ def html_report(result, *, title: Optional[str] = None, run_id: Optional[int] = 
     elif sil.score is not None:
         sample = (f"a random sample of {sil.n_samples:,} of {sil.n_total:,} images" if sil.sampled
                   else f"all {sil.n_total:,} images")
-        notes.append(f"Silhouette computed in the {result.silhouette_space}, on {sample}; it compares only with "
-                     "runs clustered in the same space.")
+        notes.append(f"Silhouette computed in the space the clusters were made in: {result.silhouette_space}, "
+                     f"on {sample}. It compares only with runs clustered in the same space.")
     metrics_html += "".join(f'<p class="note">{_esc(n)}</p>' for n in notes)
 
     # Parameters and timings
