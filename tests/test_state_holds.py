@@ -138,3 +138,17 @@ def test_report_title_is_the_runs_name(five_runs):
     html = html_report(result, run_id=run.run_id, name=store.get(run.run_id).name)
     assert "<title>Six clusters &lt;for the board&gt;</title>" in html
     assert "<h1>Six clusters &lt;for the board&gt;</h1>" in html
+
+
+def test_runs_warns_when_silhouettes_come_from_different_spaces(five_runs):
+    from core.runs.runner import record_run
+
+    store, results = five_runs
+    at = app("pages/runs.py")
+    at.text_input(key="runs_search").set_value("state run").run()
+    assert not [w for w in at.warning if "different spaces" in w.value]  # all five clustered the pixels
+    record_run(RunConfig(dataset="digits", algorithm="agglomerative", projection="pca",
+                         params={"space": "autoencoder", "epochs": 2, "latent_dim": 6}), store, name="state run ae")
+    at.run()
+    [warning] = [w for w in at.warning if "different spaces" in w.value]
+    assert "autoencoder embedding (6-d)" in warning.value and "pixels (64-d)" in warning.value
