@@ -1,15 +1,32 @@
-"""Compare: finished runs side by side, from hyperparameters to metrics, and two runs' clusterings."""
+"""Compare: finished runs ranked by a metric, their settings against their metrics, and (on request) two
+runs' clusterings side by side."""
 import numpy as np
+import pandas as pd
 import streamlit as st
 
 from core.runs import FINISHED
-from core.runs.compare import METRICS, agreement, hyperparameter_columns, match_clusters, relabel, runs_table
-from core.viz.compare import column_label, metric_bars, metric_scatter, parallel_coordinates
+from core.runs.compare import (METRICS, agreement, column_label, default_rank_metric, hyperparameter_columns,
+                               leaderboard, match_clusters, relabel, runs_table, silhouette_spaces)
+from core.viz.compare import LEGEND_UNDER, metric_bars, metric_scatter, parallel_coordinates
 from core.viz.figures import projection_scatter
+from core.vocabulary import METRIC_HELP, cluster_names
 from ui.cache import run_store
-from ui.runs import load_run
 
 MAX_DEFAULT = 8
+BEST = "★"  # in the table (a font every browser has); the sentence above it uses a Material icon
+CHART_CONFIG = {"displaylogo": False}
+
+
+
+FIGURES = {"parallel coordinates": parallel_coordinates, "bars": metric_bars, "scatter": metric_scatter}
+
+
+@st.cache_resource(show_spinner=False, max_entries=32, hash_funcs={pd.DataFrame: lambda t: t.to_json(orient="split")})
+def figure(kind: str, table, *args):
+    """A comparison figure, built once per runs and options (building Plotly figures is most of this page's
+    time) and shared by sessions: Streamlit only reads it."""
+    return FIGURES[kind](table, *args)
+
 
 st.title("Compare")
 store = run_store()
@@ -19,7 +36,6 @@ if not records:
     st.stop()
 
 table = runs_table(records)
-by_id = {record.id: record for record in records}
 
 pick = st.columns([2, 2, 3])
 datasets = sorted(table["dataset"].unique())
@@ -42,36 +58,94 @@ if not chosen:
     st.stop()
 table = table[table["id"].isin(chosen)].sort_values("id")
 metrics = [m for m in METRICS if table[m].notna().any()]
+if not metrics:
+    st.info("None of these runs has a score to compare.")
+    st.stop()
 
 hyper = hyperparameter_columns(table)
-if len(table) > 1 and not table["algorithm"].nunique() == 1:
+if table["algorithm"].nunique() > 1:
     hyper = ["algorithm", *hyper]
-st.caption(f"{len(table)} runs on {dataset}. Varying: "
-           + (", ".join(column_label(c) for c in hyper) if hyper else "nothing (same settings: only seeds or data differ)"))
+spaces = silhouette_spaces(table)
+mixed_spaces = len(spaces) > 1 and "Silhouette" in metrics
 
-colour_by = st.selectbox("Colour lines by", metrics, index=metrics.index("NMI") if "NMI" in metrics else 0,
-                         key="compare_colour")
-st.plotly_chart(parallel_coordinates(table, hyper, metrics, colour_by), key="compare_parcoords")
+# ---------------------------------------------------------------- leaderboard
+st.subheader("Leaderboard")
+rank_col, best_col = st.columns([1, 3], vertical_alignment="bottom")
+default_metric = default_rank_metric(table)
+if st.session_state.get("compare_rank_by") not in metrics:  # chosen for other runs, which had that metric
+    st.session_state.pop("compare_rank_by", None)
+rank_by = rank_col.selectbox("Rank by", metrics, index=metrics.index(default_metric), key="compare_rank_by",
+                             help="Higher is better for every metric. " + " ".join(METRIC_HELP[m] for m in metrics))
+board = leaderboard(table, rank_by, [c for c in hyper if c != "algorithm"])
+board.insert(0, " ", [BEST if best else "" for best in board.pop("Best")])
+best = board[board[" "] == BEST]
+if len(best):
+    runs = " and ".join(best["Run"])
+    caveat = " Their silhouettes come from different spaces, so this order means little." if (
+        rank_by == "Silhouette" and mixed_spaces) else ""
+    best_col.markdown(f":material/trophy: **Best by {rank_by}: {runs}** ({best[rank_by].iloc[0]:.3f}).{caveat}")
+if mixed_spaces:
+    st.warning("The silhouettes were computed in different spaces (" + "; ".join(spaces) + "), so they do not "
+               "compare across these runs: a compact embedding of a few dimensions scores far higher than "
+               "raw pixels. Compare silhouettes only between runs of the same space (see the last column).",
+               icon=":material/warning:")
+config = {m: st.column_config.NumberColumn(m, format="%.3f", help=METRIC_HELP[m]) for m in METRICS}
+config.update({" ": st.column_config.TextColumn(" ", width=32, help="The best run by the chosen metric.",
+                                                pinned=True),
+               "Rank": st.column_config.NumberColumn("Rank", format="%d", width=50, pinned=True),
+               "Run": st.column_config.TextColumn("Run", pinned=True),
+               "Duration (s)": st.column_config.NumberColumn("Duration (s)", format="%.1f")})
+if mixed_spaces:
+    config["Silhouette"] = st.column_config.NumberColumn("Silhouette", format="%.3f",
+                                                         help="Not comparable across different spaces.")
+st.dataframe(board, hide_index=True, column_config=config, key="compare_leaderboard")
+st.caption(f"{len(table)} runs on {dataset}. "
+           + ("Settings that differ: " + ", ".join(column_label(c, table) for c in hyper) + "."
+              if hyper else "They share every setting: only seeds or data differ.")
+           + (f" Every silhouette was computed in the same space: {spaces[0]}." if len(spaces) == 1 else ""))
+
+# ---------------------------------------------------------------- settings against metrics
+st.subheader("Settings and metrics")
+st.plotly_chart(figure("parallel coordinates", table, hyper, metrics, rank_by,
+                       f"Each run from its settings to its metrics, coloured by {rank_by}"),
+                key="compare_parcoords", config=CHART_CONFIG)
+if len(hyper) and table[hyper].isna().any().any():
+    st.caption("A line stops short of a setting its run does not use (the latent size of a run on pixels, say). "
+               "Hover a line for the run's values.")
+else:
+    st.caption("Hover a line for the run's values.")
 
 bars, scatter_col = st.columns(2, gap="large")
 with bars:
-    st.plotly_chart(metric_bars(table, metrics), key="compare_bars")
+    st.plotly_chart(figure("bars", table, metrics), key="compare_bars", config=CHART_CONFIG)
 with scatter_col:
     if hyper:
         x_col, y_col = st.columns(2)
-        x_axis = x_col.selectbox("Hyperparameter", hyper, key="compare_x", format_func=column_label)
-        y_axis = y_col.selectbox("Metric", metrics, key="compare_y", index=metrics.index(colour_by))
-        st.plotly_chart(metric_scatter(table, x_axis, y_axis), key="compare_scatter")
+        first_setting = next((i for i, c in enumerate(hyper) if c != "algorithm"), 0)
+        x_axis = x_col.selectbox("Setting", hyper, index=first_setting, key="compare_x",
+                                 format_func=lambda c: column_label(c, table))
+        y_axis = y_col.selectbox("Metric", metrics, key="compare_y", index=metrics.index(rank_by))
+        st.plotly_chart(figure("scatter", table, x_axis, y_axis), key="compare_scatter",
+                        config=CHART_CONFIG)
     else:
-        st.info("These runs share every hyperparameter, so there is nothing to plot a metric against.")
+        st.info("These runs share every setting, so there is nothing to plot a metric against.")
 
+# ---------------------------------------------------------------- two runs side by side (on request)
 st.subheader("Two runs, side by side")
 if len(table) < 2:
     st.info("Pick two runs or more to see their clusterings side by side.")
     st.stop()
+if not st.toggle("Show two runs' clusterings side by side", key="compare_side_by_side",
+                 help="Loads both runs and their images, then matches their clusters' colours."):
+    st.caption("Turn this on to see how two runs split the same images, with matched cluster colours.")
+    st.stop()
+
+from ui.runs import load_run  # noqa: E402  (only when asked: loading runs is the slow part of this page)
+
 ordered = table["id"].tolist()
 left_pick, right_pick = st.columns(2)
-first = left_pick.selectbox("Left run", ordered, index=0, key="compare_left", format_func=lambda i: f"#{i} · {names[i]}")
+first = left_pick.selectbox("Left run", ordered, index=0, key="compare_left",
+                            format_func=lambda i: f"#{i} · {names[i]}")
 second = right_pick.selectbox("Right run", ordered, index=len(ordered) - 1, key="compare_right",
                               format_func=lambda i: f"#{i} · {names[i]}")
 if first == second:
@@ -97,11 +171,13 @@ st.caption("Colours are matched: each cluster of the right run takes the colour 
 def scatter(result, labels, title):
     method = "umap" if "umap" in result.projections else "pca"
     points = result.projection(method)
-    names_ = {int(c): ("noise" if c < 0 else f"cluster {c}") for c in np.unique(labels)}
-    return projection_scatter(points, labels, group_names=names_, indices=result.dataset.indices, clusters=labels,
-                              title=f"{title} ({method.upper()})")
+    fig = projection_scatter(points, labels, group_names=cluster_names(np.unique(labels)),
+                             indices=result.dataset.indices, clusters=labels, title=f"{title} ({method.upper()})")
+    return fig.update_layout(title_x=0, title_xanchor="left", legend=LEGEND_UNDER)  # clear of the toolbar
 
 
 plot_left, plot_right = st.columns(2)
-plot_left.plotly_chart(scatter(left, left.labels, f"#{first} {names[first]}"), key="compare_umap_left")
-plot_right.plotly_chart(scatter(right, right_matched, f"#{second} {names[second]}"), key="compare_umap_right")
+plot_left.plotly_chart(scatter(left, left.labels, f"#{first} {names[first]}"), key="compare_umap_left",
+                       config=CHART_CONFIG)
+plot_right.plotly_chart(scatter(right, right_matched, f"#{second} {names[second]}"), key="compare_umap_right",
+                        config=CHART_CONFIG)

@@ -59,9 +59,12 @@ columns = ["id", "name", "status", "dataset", "algorithm", "images", "k", *varyi
 view = shown[columns].copy()
 config = {name: st.column_config.NumberColumn(name, format="%.3f") for name in METRICS}
 config.update({c: st.column_config.Column(setting_label(c[2:])) for c in varying})
+config.update({c: st.column_config.Column(c.capitalize()) for c in ("name", "status", "dataset", "algorithm", "tags")})
+config["id"] = st.column_config.NumberColumn("Run")
 config["k"] = st.column_config.NumberColumn("Number of clusters")
 config["images"] = st.column_config.NumberColumn("Images")
 config["seconds"] = st.column_config.NumberColumn("Duration (s)", format="%.1f")
+config["started"] = st.column_config.Column("Started (UTC)")
 spaces = sorted(shown.loc[shown["Silhouette"].notna(), "silhouette space"].dropna().unique())
 if len(spaces) > 1:
     st.warning("The silhouettes below were computed in different spaces (" + "; ".join(spaces) + "), so they do "

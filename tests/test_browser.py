@@ -135,7 +135,9 @@ def test_sweep_restart_the_server_then_find_compare_and_report(tmp_path, screens
 
         page.get_by_role("link", name="Compare").first.click()
         expect(page.get_by_role("heading", name="Compare", exact=True)).to_be_visible(timeout=30_000)
-        expect(page.get_by_text("3 runs on digits. Varying: latent_dim")).to_be_visible(timeout=30_000)
+        expect(page.get_by_text("3 runs on digits. Settings that differ: Latent size.")).to_be_visible(timeout=30_000)
+        expect(page.locator(".js-plotly-plot")).to_have_count(3, timeout=60_000)
+        page.get_by_text("Show two runs' clusterings side by side").click()
         expect(page.get_by_text("Agreement (ARI between the two labellings)")).to_be_visible(timeout=60_000)
         expect(page.locator(".js-plotly-plot")).to_have_count(5, timeout=60_000)
         shoot(page, screenshots, "11_compare")

@@ -84,9 +84,10 @@ def test_compare_two_runs(runs):
     at.selectbox(key="compare_dataset").set_value("digits").run()
     at.multiselect(key="compare_runs_digits_None").set_value([first.run_id, second.run_id]).run()
     assert not at.exception, at.exception
-    charts = at.get("plotly_chart")
-    assert len(charts) == 5  # parallel coordinates, metric bars, metric vs k, two projections side by side
-    assert "Varying: k" in " ".join(c.value for c in at.caption)
+    assert len(at.get("plotly_chart")) == 3  # parallel coordinates, metric bars, metric against the setting
+    assert "Settings that differ: Number of clusters." in " ".join(c.value for c in at.caption)
+    at.toggle(key="compare_side_by_side").set_value(True).run()
+    assert len(at.get("plotly_chart")) == 5
     expected = agreement(first.labels, second.labels)
     assert at.metric[0].value == f"{expected:.3f}" and 0.5 < expected < 1
 

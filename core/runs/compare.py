@@ -1,14 +1,15 @@
 """Comparing runs: a flat table of records, matched cluster colours and agreement between two labellings."""
 from __future__ import annotations
 
-from typing import Sequence
+import math
+from typing import Optional, Sequence
 
 import numpy as np
 import pandas as pd
 from sklearn.metrics import adjusted_rand_score
 
 from core.metrics import match_clusters, relabel  # noqa: F401  (one home: core.metrics)
-from core.vocabulary import METRICS
+from core.vocabulary import METRICS, format_value, preprocessing_label, setting_label
 
 
 def runs_table(records: Sequence) -> pd.DataFrame:
@@ -69,6 +70,88 @@ def silhouette_spaces(table: pd.DataFrame) -> list[str]:
     if "silhouette space" not in table:
         return []
     return sorted(table["silhouette space"].dropna().unique().tolist())
+
+
+def default_rank_metric(table: pd.DataFrame) -> str:
+    """The metric a leaderboard of `table` ranks by unless told: NMI when the runs have true labels
+    (it is steadier than accuracy), else the silhouette, else the first metric any run has."""
+    present = [m for m in METRICS if m in table and table[m].notna().any()]
+    for metric in ("NMI", "Silhouette"):
+        if metric in present:
+            return metric
+    return present[0] if present else "NMI"
+
+
+def leaderboard(table: pd.DataFrame, metric: str, settings: Sequence[str] = ()) -> pd.DataFrame:
+    """`table`'s runs best first by `metric` (higher is better; runs without it last), as the pages show
+    them: rank (ties share one), best (rank 1), run ("#id name"), algorithm, the metrics in
+    :data:`METRICS` order, duration in seconds, then each column of `settings` headed by its label
+    (see :func:`column_label`; "-" where a run did not use it), and the silhouette's space when the
+    runs' silhouettes come from more than one space."""
+    ordered = table.assign(_score=pd.to_numeric(table[metric], errors="coerce") if metric in table else np.nan)
+    ordered = ordered.sort_values(["_score", "id"], ascending=[False, True], na_position="last", kind="stable")
+    rank = ordered["_score"].rank(method="min", ascending=False)
+    board = pd.DataFrame({
+        "Rank": rank.astype("Int64"),
+        "Best": (rank == 1).to_numpy(),
+        "Run": [f"#{i} {n}" for i, n in zip(ordered["id"], ordered["name"])],
+        "Algorithm": ordered["algorithm"].to_numpy(),
+    })
+    for name in METRICS:
+        if name in ordered and ordered[name].notna().any():
+            board[name] = ordered[name].astype(float).to_numpy()
+    board["Duration (s)"] = pd.to_numeric(ordered["seconds"], errors="coerce").to_numpy()
+    for column in settings:
+        if column == "algorithm":
+            continue
+        values = ordered[column]
+        numeric = pd.to_numeric(values.dropna(), errors="coerce").notna().all()
+        board[column_label(column, table)] = (values.to_numpy() if numeric and column != "p:preprocessing"
+                                              else [value_text(column, v) for v in values])
+    if len(silhouette_spaces(ordered)) > 1:
+        board["Silhouette space"] = ordered["silhouette space"].fillna("-").to_numpy()
+    return board.reset_index(drop=True)
+
+
+def column_label(column: str, table: Optional[pd.DataFrame] = None) -> str:
+    """What the user sees for a column of :func:`runs_table`: "Number of clusters" for `k`, "Images",
+    "Algorithm", "Duration (s)", a parameter's label for `p:<name>` (the label the algorithms using it
+    among `table`'s runs give it when they agree, else its plain shared label), metrics as they are."""
+    fixed = {"k": "n_clusters", "images": "images", "algorithm": "algorithm"}
+    if column in fixed:
+        return setting_label(fixed[column])
+    if column == "seconds":
+        return "Duration (s)"
+    if column == "silhouette space":
+        return "Silhouette space"
+    if not column.startswith("p:"):
+        return column
+    name = column[2:]
+    if table is not None and column in table and "algorithm" in table:
+        users = algorithm_names(table.loc[table[column].notna(), "algorithm"])
+        labels = {setting_label(name, algorithm) for algorithm in users}
+        if len(labels) == 1:
+            return labels.pop()
+    return setting_label(name)
+
+
+def algorithm_names(titles) -> list[str]:
+    """Registry names of the algorithms whose titles (the table's "algorithm" column) are `titles`."""
+    from core.algorithms import ALGORITHMS
+
+    by_title = {spec.title: name for name, spec in ALGORITHMS.items()}
+    return sorted({by_title.get(t, t) for t in titles})
+
+
+def value_text(column: str, value) -> str:
+    """A cell of the runs table as the pages print it ("-" where the run did not use the setting)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    if column == "p:preprocessing":
+        return preprocessing_label(str(value))
+    if column in METRICS:
+        return f"{float(value):.3f}"
+    return format_value(value.item() if isinstance(value, np.generic) else value)
 
 
 def agreement(labels_a, labels_b) -> float:
