@@ -16,10 +16,34 @@ SWEEP_MAX_SAMPLES = 3000   # a random sample this large keeps a 2..20 sweep to s
 SWEEP_MAX_FEATURES = 20    # the mixture runs on at most this many PCA components (full covariances)
 
 
+def elbow_count(ks: Sequence[int], values: Sequence[float]) -> int:
+    """The elbow of a curve that falls as the count grows (k-means inertia): the count whose point lies
+    farthest from the straight line (chord) joining the first and the last point, once both axes are
+    scaled to [0, 1]. With fewer than three counts, or a straight curve, the first count.
+
+    Examples
+    --------
+    >>> elbow_count([2, 3, 4, 5, 6], [100, 40, 30, 25, 22])
+    3
+    """
+    ks = np.asarray(ks, dtype=float)
+    values = np.asarray(values, dtype=float)
+    if len(ks) < 3:
+        return int(ks[0])
+    x = (ks - ks[0]) / (ks[-1] - ks[0])
+    span = values.max() - values.min()
+    y = (values - values.min()) / span if span > 0 else np.zeros_like(values)
+    # distance of (x, y) from the chord through (x[0], y[0]) and (x[-1], y[-1]), up to a common factor
+    dx, dy = x[-1] - x[0], y[-1] - y[0]
+    distance = np.abs(dy * (x - x[0]) - dx * (y - y[0]))
+    return int(ks[int(np.argmax(distance))])
+
+
 @dataclass
 class ClusterCountSweep:
-    """Scores per cluster count. `suggested` is the count with the best silhouette; `bic_best` the
-    count with the lowest GMM BIC; `note` says what was sampled or reduced."""
+    """Scores per cluster count. `suggested` is the count with the best silhouette (the criterion named
+    by `criterion`); `bic_best` the count with the lowest GMM BIC; `elbow` the elbow of the k-means
+    inertia (:func:`elbow_count`); `note` says what was sampled or reduced."""
 
     ks: list
     silhouette: list
@@ -30,6 +54,18 @@ class ClusterCountSweep:
     n_samples: int
     n_features: int
     note: str = ""
+
+    criterion = "highest silhouette"
+
+    @property
+    def elbow(self) -> int:
+        """The count at the elbow of the inertia curve (:func:`elbow_count`)."""
+        return elbow_count(self.ks, self.inertia)
+
+    @property
+    def suggestion(self) -> str:
+        """"Suggested: 10 clusters (highest silhouette)." """
+        return f"Suggested: {self.suggested} clusters ({self.criterion})."
 
 
 def sweep_cluster_counts(embedding, ks: Sequence[int] = range(2, 21), *, max_samples: int = SWEEP_MAX_SAMPLES,

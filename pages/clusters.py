@@ -33,16 +33,20 @@ if sweep is None:
     st.info("Choose the range and press **Run the sweep** (a few seconds on digits).")
     st.stop()
 
-st.plotly_chart(cluster_count_sweep(sweep), key="sweep_chart")
+st.success(sweep.suggestion, icon=":material/lightbulb:")
+st.plotly_chart(cluster_count_sweep(sweep, current=result.n_clusters), key="sweep_chart")
 if sweep.note:
     st.caption(f"Computed on {sweep.note}.")
-left, middle, right = st.columns(3)
-left.metric("Suggested (best silhouette)", sweep.suggested)
-middle.metric("Lowest GMM BIC", sweep.bic_best)
-right.metric("Current run", result.n_clusters)
+suggested, bic, elbow, current = st.columns(4)
+suggested.metric("Suggested (best silhouette)", sweep.suggested)
+bic.metric("Lowest GMM BIC", sweep.bic_best)
+elbow.metric("Elbow of the inertia", sweep.elbow)
+current.metric("Current run", result.n_clusters)
 st.caption("The suggestion is the count whose k-means clusters are best separated (highest silhouette). "
-           "BIC rewards a mixture that explains the data with few parameters; inertia always falls as "
-           "the count grows, so look for its elbow. When they disagree, the data has no single right answer.")
+           "BIC rewards a mixture that explains the data with few parameters. Inertia always falls as the count "
+           "grows; its elbow is the count farthest below the straight line from the first to the last point "
+           "(both axes scaled to 0-1), where adding clusters stops paying off. When they disagree, the data has "
+           "no single right answer.")
 if st.button(f"Take {sweep.suggested} clusters and go to Train", key="sweep_take", icon=":material/done:"):
     st.session_state[TAKEN_N_CLUSTERS] = (result.config.dataset, sweep.suggested)
     st.switch_page("pages/train.py")

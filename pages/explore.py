@@ -4,12 +4,10 @@ import streamlit as st
 
 from core.projection import PROJECTIONS, umap_is_warm
 from core.viz.figures import cluster_sizes_bar, projection_scatter
-from core.viz.images import to_uint8
+from core.viz.images import gallery_html
+from core.viz.palette import colour_ids
+from core.vocabulary import cluster_name, cluster_names, majority_caption
 from ui.state import require_result
-
-def cluster_name(cluster) -> str:
-    return "noise" if cluster < 0 else f"cluster {cluster}"
-
 
 st.title("Explore")
 result = require_result()
@@ -33,12 +31,13 @@ points = result.projection(method)
 
 true_names = [data.label_name(int(y)) for y in data.labels] if data.has_labels else None
 if colour_by == "Cluster":
-    groups, names = result.labels, {int(c): cluster_name(c) for c in np.unique(result.labels)}
-else:
+    groups, names, colours = result.labels, cluster_names(np.unique(result.labels)), colour_ids(result.labels)
+else:  # each true label takes the colour of the cluster it is matched to, so colours do not reshuffle
     groups, names = data.labels, {int(y): data.label_name(int(y)) for y in np.unique(data.labels)}
+    colours = colour_ids(data.labels, clusters=result.labels)
 st.plotly_chart(
     projection_scatter(points, groups, group_names=names, indices=data.indices, clusters=result.labels,
-                       true_names=true_names, colour_by=colour_by,
+                       true_names=true_names, colour_by=colour_by, colour_ids=colours,
                        title=f"{PROJECTIONS[method]} of the {result.embedding.shape[1]}-d embedding"),
     key="explore_scatter",
 )
@@ -59,8 +58,7 @@ with gallery_col:
     captions = [f"#{data.indices[i]}" + (f" · {data.label_name(int(data.labels[i]))}" if data.has_labels else "")
                 for i in shown]
     if data.has_labels:
-        top, top_count = np.unique(data.labels[members], return_counts=True)
-        majority = top[np.argmax(top_count)]
-        st.caption(f"Most common true label: {data.label_name(int(majority))} "
-                   f"({top_count.max() / len(members):.0%} of the cluster). Captions: dataset index · label.")
-    st.image([to_uint8(data.images[i], 64) for i in shown], caption=captions, width=64)
+        st.caption(f"{majority_caption(data.labels[members], data.label_name)} Captions: dataset index · label.")
+    else:
+        st.caption("Captions: dataset index.")
+    st.html(gallery_html(data.images[shown], captions, tile=64))

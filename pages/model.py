@@ -2,9 +2,10 @@
 import numpy as np
 import streamlit as st
 
-from core.viz.figures import (confidence_box, dendrogram_figure, k_distance_curve, label_change_curve,
-                              som_hits_heatmap, transition_heatmap)
-from core.viz.images import displayable, image_grid, to_uint8
+from core.viz.figures import (CERTAIN_CONFIDENCE, confidence_box, dendrogram_figure, is_certain, k_distance_curve,
+                              label_change_curve, som_hits_heatmap, transition_heatmap)
+from core.viz.images import displayable, gallery_html, image_grid
+from core.vocabulary import cluster_name
 from ui.state import require_result
 
 st.title("Model")
@@ -22,13 +23,45 @@ def label_of(i: int) -> str:
     return f" · {data.label_name(int(data.labels[i]))}" if data.has_labels else ""
 
 
+def show_doubtful(confidence: np.ndarray) -> None:
+    """The confidence box plot and a gallery of the least confident members of one cluster."""
+    certain = float(np.mean(confidence >= CERTAIN_CONFIDENCE))
+    st.caption(f"An image's confidence is its largest membership probability; {certain:.1%} of the images "
+               f"have at least {CERTAIN_CONFIDENCE:g}. Low-confidence members sit between clusters: the "
+               "doubtful ones to look at.")
+    st.plotly_chart(confidence_box(confidence, labels), key="model_confidence")
+    doubtful_in = {int(c): int(np.sum((labels == c) & (confidence < CERTAIN_CONFIDENCE))) for c in np.unique(labels)}
+    left, right = st.columns([1, 3])
+    options = list(doubtful_in)  # start on the first cluster, or the most doubtful one when the first has none
+    first = 0 if doubtful_in[options[0]] else int(np.argmax(list(doubtful_in.values())))
+    cluster = left.selectbox("Cluster", options, index=first, key="model_cluster",
+                             format_func=lambda c: f"{cluster_name(c)} ({doubtful_in[c]} doubtful)")
+    n_show = left.slider("Images shown", 8, 64, 24, step=8, key="model_n_show")
+    members = np.flatnonzero(labels == cluster)
+    doubtful = members[np.argsort(confidence[members])][:min(n_show, doubtful_in[cluster])]
+    with right:
+        if not len(doubtful):
+            st.markdown(f"**The model is certain about every member of {cluster_name(cluster)}**: every "
+                        f"confidence is at least {CERTAIN_CONFIDENCE:g}.")
+            return
+        st.markdown(f"**Least confident members of {cluster_name(cluster)}** "
+                    f"(median confidence {np.median(confidence[members]):.2f}).")
+        st.caption("Captions: confidence · true label; hover for the dataset index." if data.has_labels
+                   else "Captions: confidence; hover for the dataset index.")
+        tooltips = [f"confidence {confidence[i]:.3f}, image #{data.indices[i]}" for i in doubtful]
+        if data.has_labels:
+            tooltips = [f"{t}, true label {data.label_name(int(data.labels[i]))}" for t, i in zip(tooltips, doubtful)]
+        st.html(gallery_html(data.images[doubtful], [f"{confidence[i]:.2f}{label_of(i)}" for i in doubtful], tile=64,
+                             tooltips=tooltips))
+
+
 if "centers" in view:
     shown = True
     st.subheader("What each cluster looks like")
     centers = displayable(view["centers"])
     kind = "mean image" if result.config.algorithm == "kmeans" else "centre decoded by the autoencoder"
     st.caption(f"Each cluster's {kind}.")
-    st.image([to_uint8(c, 72) for c in centers], caption=[f"cluster {i}" for i in range(len(centers))], width=72)
+    st.html(gallery_html(centers, [cluster_name(i) for i in range(len(centers))], tile=72))
 
 if "generated" in view:
     shown = True
@@ -63,11 +96,11 @@ if "k_distances" in view:
     shown = True
     noise = int(np.sum(labels == -1))
     st.subheader("Density: the k-distance curve")
-    st.caption(f"eps used {view['eps']:.4g}; suggested {view['suggested_eps']:.4g} (the radius on this curve "
+    st.caption(f"Radius eps used {view['eps']:.4g}; suggested {view['suggested_eps']:.4g} (the radius on this curve "
                "whose clusters score best: silhouette times the share of points clustered). "
                f"Found {result.n_clusters} clusters and {noise:,} noise points ({noise / len(labels):.0%}). "
-               "Points above the eps line have too few neighbours within eps: noise unless near a core point. "
-               "Raise eps for fewer, larger clusters; lower it for more noise.")
+               "Points above the radius line have too few neighbours within it: noise unless near a core point. "
+               "Raise the radius for fewer, larger clusters; lower it for more noise.")
     st.plotly_chart(k_distance_curve(view["k_distances"], view["eps"], view["suggested_eps"],
                                      int(view["min_samples"])), key="model_kdist")
 
@@ -84,23 +117,12 @@ if "label_changes" in view:
 
 if "confidence" in view:
     shown = True
-    confidence = view["confidence"]
     st.subheader("Confidence per image")
-    st.caption("An image's confidence is its largest membership probability. Low-confidence members sit "
-               "between clusters: the doubtful ones to look at.")
-    st.plotly_chart(confidence_box(confidence, labels), key="model_confidence")
-    clusters = [int(c) for c in np.unique(labels)]
-    left, right = st.columns([1, 3])
-    cluster = left.selectbox("Cluster", clusters, key="model_cluster",
-                             format_func=lambda c: "noise" if c < 0 else f"cluster {c}")
-    n_show = left.slider("Images shown", 8, 64, 24, step=8, key="model_n_show")
-    members = np.flatnonzero(labels == cluster)
-    doubtful = members[np.argsort(confidence[members])][:n_show]
-    with right:
-        st.markdown(f"**Least confident members of {'noise' if cluster < 0 else f'cluster {cluster}'}** "
-                    f"(median confidence {np.median(confidence[members]):.2f})")
-        st.image([to_uint8(data.images[i], 64) for i in doubtful], width=64,
-                 caption=[f"{confidence[i]:.2f} · #{data.indices[i]}{label_of(i)}" for i in doubtful])
+    if is_certain(view["confidence"]):
+        st.info(f"The model is certain about every image: every confidence (largest membership probability) "
+                f"is at least {CERTAIN_CONFIDENCE:g}, so no image sits between clusters.", icon=":material/verified:")
+    else:
+        show_doubtful(view["confidence"])
 
 if not shown:
     st.info(f"{result.algorithm_title} has no model to look inside: see its clusters on **Explore** and its "

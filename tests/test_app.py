@@ -66,7 +66,7 @@ def test_train_autoencoder_kmeans_then_explore_and_metrics():
     at.switch_page("pages/explore.py").run()
     assert not at.exception, at.exception
     assert len(at.get("plotly_chart")) == 2  # projection scatter and cluster sizes
-    assert at.get("image"), "no gallery"
+    assert [h for h in at.get("html") if "dc-gallery" in h.proto.body], "no gallery"
     at.radio(key="explore_colour").set_value("True label").run()
     at.radio(key="explore_projection").set_value("pca").run()
     at.selectbox(key="explore_cluster").set_value(3).run()

@@ -56,8 +56,8 @@ def test_train_on_digits_then_explore_and_metrics(page, server, screenshots):
     scatter = page.locator(".js-plotly-plot").first
     expect(scatter).to_be_visible(timeout=60_000)
     expect(page.get_by_text("UMAP of the 10-d embedding")).to_be_visible()
-    expect(page.locator("[data-testid='stImage'] img").first).to_be_visible(timeout=30_000)
-    assert page.locator("[data-testid='stImage'] img").count() >= 8
+    expect(page.locator(".dc-gallery img").first).to_be_visible(timeout=30_000)
+    assert page.locator(".dc-gallery img").count() >= 8
     shoot(page, screenshots, "4_explore")
 
     page.get_by_role("link", name="Metrics").first.click()

@@ -6,33 +6,52 @@ from typing import Optional, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from core.viz.palette import cluster_color
+from core.viz.palette import PALETTE, cluster_color, cluster_symbol
+from core.vocabulary import cluster_name
 
-_LAYOUT = dict(margin=dict(l=10, r=10, t=40, b=10), template="plotly_white")
+# Plotly's toolbar (the modebar) shows in a band at the top right of a chart while the pointer is over it.
+# Every chart keeps that band free: its title sits left-aligned just above the plot area, below the band,
+# and legends stay inside the plot area's height (right of it or below it), never in the band.
+MODEBAR_BAND = 30    # px: the toolbar's height and its offset from the top of the chart
+TITLE_HEIGHT = 30    # px: one line of title and its gap to the plot
+_LAYOUT = dict(
+    margin=dict(l=10, r=10, t=MODEBAR_BAND + TITLE_HEIGHT, b=10), template="plotly_white",
+    title_x=0, title_xref="container", title_xanchor="left", title_y=1, title_yref="paper", title_yanchor="bottom",
+    title_pad=dict(b=10),
+)
+# Legends for a few entries: one horizontal row under the plot, aligned left.
+_LEGEND_BELOW = dict(orientation="h", x=0, xanchor="left", y=-0.18, yanchor="top")
+# A confidence at least this high is certainty: nothing to learn from the "least confident" members.
+CERTAIN_CONFIDENCE = 0.995
 
 
 def projection_scatter(points: np.ndarray, groups: np.ndarray, *, group_names: Optional[dict] = None,
                        indices: np.ndarray, clusters: np.ndarray, true_names: Optional[Sequence[str]] = None,
-                       title: str = "", colour_by: str = "Cluster") -> go.Figure:
+                       title: str = "", colour_by: str = "Cluster", colour_ids: Optional[dict] = None) -> go.Figure:
     """2-D scatter, one trace per group (cluster or true label) so the legend toggles groups.
 
-    Hover shows each sample's index in the dataset, its cluster and (when known) its true label.
+    Each group is drawn with the colour and marker symbol of its colour id (`colour_ids`, {group: id}; by
+    default the group itself, see :func:`core.viz.palette.colour_ids`). Hover shows each sample's index in
+    the dataset, its cluster and (when known) its true label.
     """
     fig = go.Figure()
     use_gl = len(points) > 3000  # WebGL keeps big scatters smooth
     Scatter = go.Scattergl if use_gl else go.Scatter
+    colour_ids = colour_ids or {}
     for group in np.unique(groups):
         mask = groups == group
         name = (group_names or {}).get(int(group), str(group))
+        colour_id = colour_ids.get(group.item(), int(group))
         custom = np.column_stack([
-            indices[mask], clusters[mask],
+            indices[mask], [cluster_name(c) for c in clusters[mask]],
             np.asarray(true_names)[mask] if true_names is not None else np.full(mask.sum(), "-"),
         ])
         fig.add_trace(Scatter(
             x=points[mask, 0], y=points[mask, 1], mode="markers", name=name,
-            marker=dict(size=6 if len(points) < 5000 else 4, color=cluster_color(int(group)), opacity=0.85),
+            marker=dict(size=7 if len(points) < 5000 else 5, color=cluster_color(colour_id),
+                        symbol=cluster_symbol(colour_id), opacity=0.85),
             customdata=custom,
-            hovertemplate="index %{customdata[0]}<br>cluster %{customdata[1]}<br>label %{customdata[2]}<extra></extra>",
+            hovertemplate="index %{customdata[0]}<br>%{customdata[1]}<br>label %{customdata[2]}<extra></extra>",
         ))
     fig.update_layout(title=title, legend_title_text=colour_by, height=560, **_LAYOUT)
     fig.update_xaxes(showticklabels=False, title=None)
@@ -41,12 +60,13 @@ def projection_scatter(points: np.ndarray, groups: np.ndarray, *, group_names: O
 
 
 def cluster_sizes_bar(clusters: np.ndarray, counts: np.ndarray) -> go.Figure:
+    names = [cluster_name(c) for c in clusters]
     fig = go.Figure(go.Bar(
-        x=[str(c) for c in clusters], y=counts, marker_color=[cluster_color(int(c)) for c in clusters],
-        hovertemplate="cluster %{x}: %{y} images<extra></extra>",
+        x=names, y=counts, marker_color=[cluster_color(int(c)) for c in clusters],
+        hovertemplate="%{x}: %{y} images<extra></extra>",
     ))
-    fig.update_layout(title="Cluster sizes", xaxis_title="cluster", yaxis_title="images", height=320, **_LAYOUT)
-    fig.update_xaxes(type="category")
+    fig.update_layout(title="Cluster sizes", yaxis_title="images", height=340, **_LAYOUT)
+    fig.update_xaxes(type="category", tickangle=-45 if len(names) > 6 else 0)
     return fig
 
 
@@ -54,12 +74,13 @@ def loss_curve(history: Sequence[dict], title: str = "Training loss") -> go.Figu
     """Loss per epoch, one line per training phase."""
     fig = go.Figure()
     phases = list(dict.fromkeys(h.get("phase", "train") for h in history))
-    for phase in phases:
+    for i, phase in enumerate(phases):
         rows = [h for h in history if h.get("phase", "train") == phase]
-        fig.add_trace(go.Scatter(x=[r["epoch"] for r in rows], y=[r["loss"] for r in rows],
-                                 mode="lines+markers" if len(rows) < 40 else "lines", name=phase))
-    fig.update_layout(title=title, xaxis_title="epoch", yaxis_title="loss", height=300,
-                      showlegend=len(phases) > 1, **_LAYOUT)
+        fig.add_trace(go.Scatter(x=[r["epoch"] for r in rows], y=[r["loss"] for r in rows], name=phase,
+                                 mode="lines+markers" if len(rows) < 40 else "lines",
+                                 line_color=PALETTE[i % len(PALETTE)]))
+    fig.update_layout(title=title, xaxis_title="epoch", yaxis_title="loss", height=320,
+                      showlegend=len(phases) > 1, legend=_LEGEND_BELOW, **_LAYOUT)
     return fig
 
 
@@ -68,7 +89,7 @@ def metrics_bar(scores: dict) -> go.Figure:
     names = [k for k, v in scores.items() if v is not None]
     values = [scores[k] for k in names]
     fig = go.Figure(go.Bar(x=names, y=values, text=[f"{v:.3f}" for v in values], textposition="outside",
-                           marker_color=["#1f77b4" if n != "Silhouette" else "#ff7f0e" for n in names]))
+                           marker_color=[PALETTE[0] if n != "Silhouette" else PALETTE[1] for n in names]))
     low = min(0.0, min(values, default=0.0) - 0.1)
     fig.update_layout(title="Scores", yaxis_range=[low, 1.1], height=360, **_LAYOUT)
     return fig
@@ -77,15 +98,21 @@ def metrics_bar(scores: dict) -> go.Figure:
 def contingency_heatmap(counts: np.ndarray, clusters: Sequence, class_names: Sequence[str]) -> go.Figure:
     """Cluster (rows) versus true label (columns), in counts."""
     fig = go.Figure(go.Heatmap(
-        z=counts, x=[str(c) for c in class_names], y=[f"cluster {c}" for c in clusters],
+        z=counts, x=[str(c) for c in class_names], y=[cluster_name(c) for c in clusters],
         colorscale="Blues", text=counts, texttemplate="%{text}",
         hovertemplate="%{y}, label %{x}: %{z} images<extra></extra>",
     ))
     fig.update_layout(title="Clusters versus true labels (counts)", xaxis_title="true label",
-                      height=max(320, 32 * len(clusters) + 120), **_LAYOUT)
+                      height=max(340, 32 * len(clusters) + 140), **_LAYOUT)
     fig.update_yaxes(autorange="reversed", type="category")
     fig.update_xaxes(type="category")
     return fig
+
+
+def is_certain(confidence: np.ndarray) -> bool:
+    """Whether every confidence is at least :data:`CERTAIN_CONFIDENCE` (the model doubts no image)."""
+    confidence = np.asarray(confidence)
+    return confidence.size > 0 and float(np.min(confidence)) >= CERTAIN_CONFIDENCE
 
 
 def confidence_box(confidence: np.ndarray, labels: np.ndarray) -> go.Figure:
@@ -93,10 +120,11 @@ def confidence_box(confidence: np.ndarray, labels: np.ndarray) -> go.Figure:
     fig = go.Figure()
     for cluster in np.unique(labels):
         values = confidence[labels == cluster]
-        fig.add_trace(go.Box(y=values, name="noise" if cluster < 0 else str(cluster), boxpoints=False,
+        fig.add_trace(go.Box(y=values, name=cluster_name(cluster), boxpoints=False,
                              marker_color=cluster_color(int(cluster)), showlegend=False))
-    fig.update_layout(title="Confidence of the members of each cluster", xaxis_title="cluster",
-                      yaxis_title="confidence", yaxis_range=[0, 1.02], height=340, **_LAYOUT)
+    fig.update_layout(title="Confidence of the members of each cluster", yaxis_title="confidence",
+                      yaxis_range=[0, 1.02], height=360, **_LAYOUT)
+    fig.update_xaxes(tickangle=-45 if len(np.unique(labels)) > 8 else 0)
     return fig
 
 
@@ -104,12 +132,13 @@ def label_change_curve(changes: Sequence[float], tol: Optional[float] = None) ->
     """Fraction of samples that changed cluster at each refresh of the target distribution."""
     steps = list(range(1, len(changes) + 1))
     fig = go.Figure(go.Scatter(x=steps, y=[100 * c for c in changes], mode="lines+markers", name="changed",
+                               line_color=PALETTE[0],
                                hovertemplate="refresh %{x}: %{y:.2f}% changed<extra></extra>"))
     if tol is not None:
-        fig.add_hline(y=100 * tol, line_dash="dot", line_color="#888",
-                      annotation_text=f"stop below {100 * tol:g}%", annotation_position="top right")
+        fig.add_hline(y=100 * tol, line_dash="dot", line_color="#555",
+                      annotation_text=f"stop below {100 * tol:g}%", annotation_position="bottom left")
     fig.update_layout(title="Labels changed between target refreshes", xaxis_title="refresh",
-                      yaxis_title="% of images", height=300, **_LAYOUT)
+                      yaxis_title="% of images", height=320, **_LAYOUT)
     return fig
 
 
@@ -119,14 +148,13 @@ def transition_heatmap(before: np.ndarray, after: np.ndarray) -> go.Figure:
     counts = np.zeros((len(rows), len(cols)), dtype=int)
     np.add.at(counts, (np.searchsorted(rows, before), np.searchsorted(cols, after)), 1)
     fig = go.Figure(go.Heatmap(
-        z=counts, x=[str(c) for c in cols], y=[str(r) for r in rows], colorscale="Purples",
+        z=counts, x=[cluster_name(c) for c in cols], y=[cluster_name(r) for r in rows], colorscale="Purples",
         text=counts, texttemplate="%{text}", hovertemplate="from %{y} to %{x}: %{z} images<extra></extra>",
     ))
-    fig.update_layout(title="From the k-means start (rows) to the final clusters (columns)",
-                      xaxis_title="final cluster", yaxis_title="k-means start",
-                      height=max(320, 30 * len(rows) + 120), **_LAYOUT)
+    fig.update_layout(title="From the k-means start (rows) to the final clusters", xaxis_title="final cluster",
+                      yaxis_title="k-means start", height=max(340, 30 * len(rows) + 160), **_LAYOUT)
     fig.update_yaxes(autorange="reversed", type="category")
-    fig.update_xaxes(type="category")
+    fig.update_xaxes(type="category", tickangle=-45)
     return fig
 
 
@@ -138,33 +166,37 @@ def dendrogram_figure(linkage: np.ndarray, n_clusters: Optional[int] = None, top
     tree = dendrogram(linkage, truncate_mode="lastp", p=top, no_plot=True, show_leaf_counts=True)
     fig = go.Figure()
     for xs, ys in zip(tree["icoord"], tree["dcoord"]):
-        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line=dict(color="#1f77b4", width=1.5),
+        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line=dict(color=PALETTE[0], width=1.5),
                                  hoverinfo="skip", showlegend=False))
-    ticks = [5 + 10 * i for i in range(len(tree["ivl"]))]
+    n_leaves = len(tree["ivl"])
+    ticks = [5 + 10 * i for i in range(n_leaves)]
     if n_clusters and 1 < n_clusters <= len(linkage):
         heights = linkage[:, 2]
-        cut = (heights[-n_clusters] + heights[-n_clusters + 1]) / 2 if n_clusters > 1 else heights[-1]
-        fig.add_hline(y=cut, line_dash="dash", line_color="#d62728",
+        cut = (heights[-n_clusters] + heights[-n_clusters + 1]) / 2
+        fig.add_hline(y=cut, line_dash="dash", line_color=PALETTE[3],
                       annotation_text=f"cut: {n_clusters} clusters", annotation_position="top left")
-    fig.update_layout(title=f"Top of the merge tree (last {len(tree['ivl']) - 1} merges)", yaxis_title="merge distance",
-                      height=420, **_LAYOUT)
+    fig.update_layout(title=f"Top of the merge tree (last {n_leaves - 1} merges)", yaxis_title="merge distance",
+                      height=440, **{**_LAYOUT, "margin": dict(_LAYOUT["margin"], r=30)})
+    # Leaves sit every 10 units from 5: half a step of room on both sides keeps the first and last
+    # (slanted) leaf labels inside the chart.
     fig.update_xaxes(tickvals=ticks, ticktext=[t.replace("(", "").replace(")", "") for t in tree["ivl"]],
-                     title="images under each leaf", tickangle=-60)
+                     range=[-5, 10 * n_leaves + 5], title="images under each leaf", tickangle=-60,
+                     automargin=True, showgrid=False, zeroline=False)
     return fig
 
 
 def k_distance_curve(curve: np.ndarray, eps: float, suggested: float, min_samples: int) -> go.Figure:
     """Sorted distance of each point to its k-th neighbour, with the radius used and the suggestion."""
     x = np.linspace(0, 100, len(curve))
-    fig = go.Figure(go.Scatter(x=x, y=curve, mode="lines", name=f"{min_samples}-distance",
+    fig = go.Figure(go.Scatter(x=x, y=curve, mode="lines", name=f"{min_samples}-distance", line_color=PALETTE[0],
                                hovertemplate="%{x:.0f}% of points: %{y:.3f}<extra></extra>"))
-    fig.add_hline(y=suggested, line_dash="dot", line_color="#2ca02c",
+    fig.add_hline(y=suggested, line_dash="dot", line_color=PALETTE[1],
                   annotation_text=f"suggested eps {suggested:.3g}", annotation_position="top left")
     if abs(eps - suggested) > 1e-9:
-        fig.add_hline(y=eps, line_dash="dash", line_color="#d62728",
-                      annotation_text=f"eps used {eps:.3g}", annotation_position="bottom right")
+        fig.add_hline(y=eps, line_dash="dash", line_color=PALETTE[3],
+                      annotation_text=f"eps used {eps:.3g}", annotation_position="bottom left")
     fig.update_layout(title=f"Distance to the {min_samples}-th nearest neighbour, sorted", xaxis_title="% of points",
-                      yaxis_title="distance", height=340, **_LAYOUT)
+                      yaxis_title="distance", height=360, **_LAYOUT)
     return fig
 
 
@@ -176,24 +208,51 @@ def som_hits_heatmap(hits: np.ndarray, grid: Sequence[int], node_labels: Optiona
         [f"{h}<br>c{c}" for h, c in zip(np.asarray(hits), np.asarray(node_labels))]).reshape(rows, cols)
     fig = go.Figure(go.Heatmap(z=counts, colorscale="Viridis", text=text, texttemplate="%{text}",
                                hovertemplate="node (%{y}, %{x}): %{z} images<extra></extra>"))
-    fig.update_layout(title="Images per map node (and the node's cluster)", height=420, **_LAYOUT)
+    fig.update_layout(title="Images per map node (and its cluster)", height=440, **_LAYOUT)
     fig.update_yaxes(autorange="reversed", scaleanchor="x", showticklabels=False)
     fig.update_xaxes(showticklabels=False)
     return fig
 
 
-def cluster_count_sweep(sweep) -> go.Figure:
-    """Silhouette, GMM BIC and k-means inertia against the cluster count, the suggestion marked."""
+def _current_run_line(current: int, ks: Sequence[int], values: Sequence[float], first: bool) -> go.Scatter:
+    """A dotted vertical line at the current run's count (only a legend entry when it is outside `ks`)."""
+    inside = ks[0] <= current <= ks[-1]
+    finite = [v for v in values if np.isfinite(v)]
+    return go.Scatter(x=[current, current] if inside else [None], y=[min(finite), max(finite)] if inside else [None],
+                      mode="lines", name=f"Current run: {current}" + ("" if inside else " (outside the range swept)"),
+                      line=dict(color="#555555", dash="dot", width=2), legendgroup="current", showlegend=first,
+                      legendrank=1001, hoverinfo="skip")
+
+
+_SWEEP_PANELS = (  # attribute, panel title, line colour
+    ("silhouette", "Silhouette (higher is better)", PALETTE[1]),
+    ("bic", "GMM BIC (lower is better)", PALETTE[0]),
+    ("inertia", "k-means inertia (look for the elbow)", PALETTE[6]),
+)
+
+
+def cluster_count_sweep(sweep, current: Optional[int] = None) -> go.Figure:
+    """Silhouette, GMM BIC and k-means inertia against the cluster count. Each panel marks its own best
+    count (highest silhouette, lowest BIC, the inertia's elbow) with a legend entry naming it, and a
+    dotted line marks `current`, the current run's count."""
     from plotly.subplots import make_subplots
 
     ks = list(sweep.ks)
-    fig = make_subplots(rows=1, cols=3, subplot_titles=("Silhouette (higher is better)", "GMM BIC (lower is better)",
-                                                        "k-means inertia (look for the elbow)"))
-    for col, (values, color) in enumerate([(sweep.silhouette, "#ff7f0e"), (sweep.bic, "#2ca02c"),
-                                           (sweep.inertia, "#1f77b4")], start=1):
-        fig.add_trace(go.Scatter(x=ks, y=values, mode="lines+markers", line_color=color, showlegend=False,
-                                 hovertemplate="k=%{x}: %{y:.4g}<extra></extra>"), row=1, col=col)
-        fig.add_vline(x=sweep.suggested, line_dash="dash", line_color="#d62728", row=1, col=col)
-    fig.update_xaxes(title_text="clusters", dtick=1 if len(ks) <= 20 else None)
-    fig.update_layout(height=360, **_LAYOUT)
+    fig = make_subplots(rows=1, cols=3, subplot_titles=[title for _, title, _ in _SWEEP_PANELS],
+                        horizontal_spacing=0.08)
+    best = {"silhouette": (sweep.suggested, "Highest silhouette"), "bic": (sweep.bic_best, "Lowest BIC"),
+            "inertia": (sweep.elbow, "Elbow of the inertia")}
+    for col, (attr, _, colour) in enumerate(_SWEEP_PANELS, start=1):
+        values = list(getattr(sweep, attr))
+        fig.add_trace(go.Scatter(x=ks, y=values, mode="lines+markers", line_color=colour, showlegend=False,
+                                 hovertemplate="%{x} clusters: %{y:.4g}<extra></extra>"), row=1, col=col)
+        k, label = best[attr]
+        fig.add_trace(go.Scatter(
+            x=[k], y=[values[ks.index(k)]], mode="markers", name=f"{label}: {k}",
+            marker=dict(symbol="star", size=17, color=colour, line=dict(color="#000000", width=1.5)),
+            hovertemplate=f"{label}: {k} clusters<extra></extra>"), row=1, col=col)
+        if current is not None:
+            fig.add_trace(_current_run_line(current, ks, values, first=col == 1), row=1, col=col)
+    fig.update_xaxes(title_text="clusters", dtick=1 if len(ks) <= 16 else None)
+    fig.update_layout(height=400, legend=_LEGEND_BELOW, **{**_LAYOUT, "margin": dict(_LAYOUT["margin"], b=20)})
     return fig

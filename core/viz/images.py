@@ -43,3 +43,48 @@ def displayable(images: np.ndarray) -> np.ndarray:
     axes = tuple(range(1, images.ndim))
     low, high = images.min(axis=axes, keepdims=True), images.max(axis=axes, keepdims=True)
     return (images - low) / np.maximum(high - low, 1e-8)
+
+
+def png_data_uri(image: np.ndarray) -> str:
+    """`image` (H, W, C) in [0, 1] as a ``data:image/png;base64,...`` URI, at its own resolution."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    with io.BytesIO() as buffer:
+        Image.fromarray(to_uint8(image, size=1)).save(buffer, format="PNG")
+        return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+_GALLERY_CSS = """<style>
+.dc-gallery {{ display: grid; grid-template-columns: repeat(auto-fill, {tile}px); gap: 10px 8px;
+  margin: 0 0 0.5rem 0; padding: 0; }}
+.dc-gallery figure {{ margin: 0; width: {tile}px; }}
+.dc-gallery img {{ display: block; width: {tile}px; height: {tile}px; object-fit: contain;
+  image-rendering: pixelated; image-rendering: crisp-edges; background: #000; }}
+.dc-gallery figcaption {{ font-size: 0.75rem; line-height: 1.3; color: #555; margin-top: 2px;
+  white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }}
+</style>"""
+
+
+def gallery_html(images, captions=None, tile: int = 64, tooltips=None) -> str:
+    """An HTML snippet showing `images` (N, H, W, C) in [0, 1] as a grid of `tile`-pixel tiles, each with a
+    one-line caption (cut with an ellipsis; on hover, the full caption or its `tooltips` entry); for
+    ``st.html`` and HTML reports.
+
+    Images travel as PNG data URIs at their own resolution and are enlarged by the browser without
+    smoothing; captions are HTML-escaped.
+    """
+    from html import escape
+
+    captions = list(captions) if captions is not None else [""] * len(images)
+    tooltips = list(tooltips) if tooltips is not None else captions
+    if not len(captions) == len(tooltips) == len(images):
+        raise ValueError(f"{len(images)} images but {len(captions)} captions and {len(tooltips)} tooltips.")
+    tiles = []
+    for image, caption, tooltip in zip(images, captions, tooltips):
+        text, hover = escape(str(caption), quote=True), escape(str(tooltip), quote=True)
+        tiles.append(f'<figure><img src="{png_data_uri(image)}" alt="{hover}" width="{tile}" height="{tile}">'
+                     f'<figcaption title="{hover}">{text}</figcaption></figure>')
+    return _GALLERY_CSS.format(tile=int(tile)) + f'<div class="dc-gallery">{"".join(tiles)}</div>'
