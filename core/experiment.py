@@ -93,6 +93,12 @@ class ClusteringResult:
             self.projections[method] = project_2d(self.embedding, method, random_state=self.config.seed)
         return self.projections[method]
 
+    def projection_title(self, method: str) -> str:
+        """"UMAP of the autoencoder embedding (10-d)": what a projection chart shows."""
+        from core.projection import PROJECTIONS
+
+        return f"{PROJECTIONS.get(method, method)} of the {self.silhouette_space}"
+
     @property
     def silhouette_space(self) -> str:
         return self.metrics.silhouette.space or embedding_space(self.config.algorithm, self.config.params,

@@ -38,7 +38,7 @@ else:  # each true label takes the colour of the cluster it is matched to, so co
 st.plotly_chart(
     projection_scatter(points, groups, group_names=names, indices=data.indices, clusters=result.labels,
                        true_names=true_names, colour_by=colour_by, colour_ids=colours,
-                       title=f"{PROJECTIONS[method]} of the {result.embedding.shape[1]}-d embedding"),
+                       title=result.projection_title(method)),
     key="explore_scatter",
 )
 

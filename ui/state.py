@@ -2,6 +2,7 @@
 survive page switches (widget keys can be reset when their page is not shown)."""
 from __future__ import annotations
 
+import copy
 from typing import Optional
 
 import streamlit as st
@@ -24,7 +25,9 @@ _DEFAULTS = {JOB: None, RESULT: None, SWEEPS: {}, TAKEN_JOB: None, URL_RUN: None
 
 def init_state() -> None:
     for key, value in _DEFAULTS.items():
-        st.session_state.setdefault(key, value)
+        if key not in st.session_state:
+            # A fresh copy for each session: a shared dict would carry one tab's form into another's.
+            st.session_state[key] = copy.copy(value)
 
 
 FORM_PREFIXES = ("train_", "sweep_")  # widget keys of the Train and Sweeps forms

@@ -132,8 +132,6 @@ def html_report(result, *, title: Optional[str] = None, run_id: Optional[int] = 
     """
     from plotly.offline import get_plotlyjs
 
-    from core.projection import PROJECTIONS
-
     config, data, report = result.config, result.dataset, result.metrics
     title = title or name or f"{result.algorithm_title} on {config.dataset}"
 
@@ -183,8 +181,7 @@ def html_report(result, *, title: Optional[str] = None, run_id: Optional[int] = 
         projection_scatter(points, result.labels,
                            group_names=cluster_names(clusters),
                            indices=data.indices, clusters=result.labels, true_names=true_names,
-                           title=f"{PROJECTIONS.get(method, method)} of the "
-                                 f"{np.asarray(result.embedding).reshape(len(points), -1).shape[1]}-d embedding"),
+                           title=result.projection_title(method)),
         cluster_sizes_bar(clusters, counts),
         metrics_bar(scores),
     ]
