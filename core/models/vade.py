@@ -82,6 +82,7 @@ class VaDEModel(keras.Model):
             shape=variances.shape, name="component_log_variances",
             initializer=keras.initializers.Constant(np.log(np.maximum(variances, 1e-8))),
         )
+        self.built = True  # every weight exists now (the networks are built): saving needs no call first
 
     # -- the mixture prior ------------------------------------------------------------------------
     @property
