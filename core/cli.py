@@ -1,8 +1,10 @@
-"""The command line: `python -m core {train,sweep,runs,export,algorithms,warmup}` over the same run store
-as the dashboard, so runs made here show there (and the other way round).
+"""The command line: `python -m core {train,sweep,runs,export,datasets,algorithms,warmup}` over the same
+run store as the dashboard, so runs and datasets made here show there (and the other way round).
 
 Examples::
 
+    python -m core datasets add my_photos.zip --name photos
+    python -m core train --dataset photos --algorithm dec
     python -m core train --dataset digits --algorithm ae_kmeans --set latent_dim=8 --set epochs=20
     python -m core sweep --algorithm ae_kmeans --vary latent_dim=5,10,20 --set epochs=20
     python -m core runs
@@ -34,14 +36,14 @@ def _split_assignment(text: str) -> tuple[str, str]:
 def _base_config(args):
     """The RunConfig described by the shared options of `train` and `sweep`."""
     from core.algorithms import get_algorithm
-    from core.data import DATASETS
+    from core.data import DATASETS, dataset_exists, load_dataset
     from core.experiment import RunConfig
     from core.runs.runner import parse_axis_value
 
-    if args.dataset not in DATASETS:
-        raise ValueError(f"unknown dataset {args.dataset!r}; available: {', '.join(DATASETS)}.")
+    if not dataset_exists(args.dataset):
+        load_dataset(args.dataset)  # raises a KeyError naming the built-in and saved datasets
     get_algorithm(args.algorithm)  # a clear error for an unknown name
-    options = {p.name: p for p in DATASETS[args.dataset].options}
+    options = {p.name: p for p in DATASETS[args.dataset].options} if args.dataset in DATASETS else {}
     dataset_options = {}
     for text in args.dataset_option:
         name, value = _split_assignment(text)
@@ -214,6 +216,44 @@ def cmd_export(args) -> int:
     return 0
 
 
+def cmd_datasets(args) -> int:
+    from core.data.imports import read_upload, skipped_summary
+
+    store = _store(args)
+    library = store.datasets
+    if args.action == "list":
+        infos = library.list()
+        if not infos:
+            print(f"no saved datasets in {library.root}")
+        for info in infos:
+            print(f"{info.name:<28} {info.summary}  (from {info.source}, {info.size_bytes / 2 ** 20:.1f} MB)")
+        return 0
+    if args.action == "remove":
+        store.remove_dataset(args.target)
+        print(f"removed {args.target}")
+        return 0
+    if args.action == "rename":
+        if not args.new_name:
+            raise ValueError("give the new name: datasets rename OLD NEW.")
+        print(f"renamed {args.target} to {store.rename_dataset(args.target, args.new_name)}")
+        return 0
+    size = _parse_size(args.size) if args.size else None
+    data = read_upload(Path(args.target), size=size, grayscale=args.grayscale, label_column=args.label_column)
+    name = args.name or Path(args.target.rstrip("/\\")).stem
+    info = library.add(data, name)
+    for line in [*skipped_summary(data.skipped), *data.notes]:
+        print(f"note: {line}")
+    print(f"saved {info.name}: {info.summary}")
+    return 0
+
+
+def _parse_size(text: str) -> tuple:
+    parts = text.lower().replace(" ", "").split("x")
+    if len(parts) != 2 or not all(p.isdigit() for p in parts):
+        raise ValueError(f"--size must look like 32x32 (height x width); got {text!r}.")
+    return int(parts[0]), int(parts[1])
+
+
 def cmd_algorithms(args) -> int:
     from core.algorithms import ALGORITHMS
 
@@ -278,6 +318,18 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("run", type=int, help="run id (see `python -m core runs`)")
     export.add_argument("--what", nargs="+", default=["all"], choices=["all", *EXPORTS])
     export.add_argument("--out", default=".", help="output folder (default: here)")
+    datasets = sub.add_parser("datasets", help="add, list, rename or remove your own datasets",
+                              description="Your own datasets, saved in the run store's dataset library.")
+    datasets.add_argument("action", choices=["add", "list", "remove", "rename"])
+    datasets.add_argument("target", nargs="?", default=None,
+                          help="add: a .zip of images, a folder of images (sub-folders are labels), an .npz or "
+                               "a .csv / .parquet table; remove, rename: the dataset's name")
+    datasets.add_argument("new_name", nargs="?", default=None, help="rename: the new name")
+    datasets.add_argument("--name", default=None, help="add: the dataset's name (default: the file's name)")
+    datasets.add_argument("--size", default=None, metavar="HxW",
+                          help="add: resize images to this (default: the most common size, at most 64x64)")
+    datasets.add_argument("--grayscale", action="store_true", help="add: convert images to grayscale")
+    datasets.add_argument("--label-column", default=None, help="add: a table's label column (default: none)")
     sub.add_parser("algorithms", help="list the algorithms and their parameters")
     sub.add_parser("warmup", help="compile UMAP's numba code now, so the app's first projection is quick")
     return parser
@@ -285,20 +337,28 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    import os
+
     from core import quiet_tensorflow_import
     from core.data import DatasetUnavailable
-    from core.runs import RunNotFound, StoreError
+    from core.runs import STORE_ENV, RunNotFound, StoreError
 
+    if args.store:  # saved datasets are looked up in this store's library too
+        os.environ[STORE_ENV] = str(Path(args.store).expanduser())
+    if getattr(args, "action", None) in ("add", "remove", "rename") and not args.target:
+        print(f"error: datasets {args.action} needs a {'path' if args.action == 'add' else 'dataset name'}.",
+              file=sys.stderr)
+        return 2
     if args.command in ("train", "sweep"):
         quiet_tensorflow_import()
     commands = {"train": cmd_train, "sweep": cmd_sweep, "runs": cmd_runs, "export": cmd_export,
-                "algorithms": cmd_algorithms, "warmup": cmd_warmup}
+                "datasets": cmd_datasets, "algorithms": cmd_algorithms, "warmup": cmd_warmup}
     try:
         return commands[args.command](args)
     except KeyboardInterrupt:
         print("stopped; the run is recorded as interrupted.", file=sys.stderr)
         return 130
-    except (ValueError, KeyError, RunNotFound, StoreError, DatasetUnavailable, FloatingPointError) as error:
+    except (ValueError, KeyError, OSError, RunNotFound, StoreError, DatasetUnavailable, FloatingPointError) as error:
         message = error.args[0] if isinstance(error, KeyError) and error.args else error
         print(f"error: {message}", file=sys.stderr)
         return 2

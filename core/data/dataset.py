@@ -25,6 +25,11 @@ class Dataset:
     description : str
     indices : ndarray of shape (n_samples,)
         Position of each sample in the full dataset (differs from ``arange`` after subsampling).
+    file_names : ndarray of str, or None
+        Each sample's original file name (a saved dataset's zip entry, "row 3" of a table).
+    features : ndarray of shape (n_samples, n_features), or None
+        A table's own values; `images` then holds them scaled to [0, 1] as (n, 1, n_features, 1).
+    feature_names : list of str, or None
     """
 
     name: str
@@ -33,6 +38,9 @@ class Dataset:
     class_names: Optional[Sequence[str]] = None
     description: str = ""
     indices: np.ndarray = field(default=None)  # type: ignore[assignment]
+    file_names: Optional[np.ndarray] = None
+    features: Optional[np.ndarray] = None
+    feature_names: Optional[Sequence[str]] = None
 
     def __post_init__(self):
         images = validate_images(self.images)
@@ -47,6 +55,23 @@ class Dataset:
             object.__setattr__(self, "labels", labels.astype(np.int64))
         if self.indices is None:
             object.__setattr__(self, "indices", np.arange(len(images)))
+        for name in ("file_names", "features"):
+            value = getattr(self, name)
+            if value is not None and len(value) != len(images):
+                raise ValueError(f"{name} must have one entry per image: got {len(value)} for {len(images)} images.")
+        if self.file_names is not None:
+            object.__setattr__(self, "file_names", np.asarray(self.file_names, dtype=str))
+
+    @property
+    def is_table(self) -> bool:
+        """Tabular data (features), shown as profiles and rows instead of images."""
+        return self.features is not None
+
+    def file_name(self, position: int) -> str:
+        """The original file name of the sample at `position`, or its index in the dataset."""
+        if self.file_names is not None:
+            return str(self.file_names[position])
+        return f"#{int(self.indices[position])}"
 
     @property
     def n_samples(self) -> int:
@@ -76,6 +101,8 @@ class Dataset:
             images=self.images[positions],
             labels=None if self.labels is None else self.labels[positions],
             indices=self.indices[positions],
+            file_names=None if self.file_names is None else self.file_names[positions],
+            features=None if self.features is None else self.features[positions],
         )
 
 

@@ -46,18 +46,43 @@ DEFAULT_DATASET = "digits"
 
 
 def load_dataset(name: str, **options) -> Dataset:
-    """Load dataset `name` from the registry; `options` go to its loader (e.g. ``n_samples`` for synthetic).
+    """Load dataset `name`: a built-in one from the registry (`options` go to its loader, e.g. ``n_samples``
+    for synthetic), or one the user saved in the dataset library of the run store.
 
     Raises
     ------
     KeyError
-        For a name that is not in the registry.
+        For a name that is neither built in nor saved.
     DatasetUnavailable
         When the data cannot be obtained (e.g. a failed download); the message is meant for the user.
     """
-    if name not in DATASETS:
-        raise KeyError(f"unknown dataset {name!r}; available: {', '.join(DATASETS)}.")
-    return DATASETS[name].loader(**options)
+    if name in DATASETS:
+        return DATASETS[name].loader(**options)
+    from core.data.library import default_library
+
+    library = default_library()
+    if name in library:
+        if options:
+            raise ValueError(f"the saved dataset {name!r} takes no options (got {', '.join(options)}).")
+        return library.load(name)
+    saved = library.names()
+    raise KeyError(f"unknown dataset {name!r}; built in: {', '.join(DATASETS)}"
+                   + (f"; saved: {', '.join(saved)}." if saved else "; no saved datasets yet."))
+
+
+def dataset_exists(name: str) -> bool:
+    """Built in, or saved in the default run store's dataset library."""
+    if name in DATASETS:
+        return True
+    from core.data.library import default_library
+
+    return name in default_library()
+
+
+def dataset_label(name: str) -> str:
+    """What the user sees for a dataset: a built-in one's title, or a saved one's own name."""
+    spec = DATASETS.get(name)
+    return spec.title if spec is not None else f"{name} (yours)"
 
 
 def dataset_title(name: str) -> Optional[str]:

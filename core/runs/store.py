@@ -50,6 +50,10 @@ class RunNotFound(KeyError):
         return str(self.args[0]) if self.args else "run not found"
 
 
+class DatasetInUse(ValueError):
+    """A saved dataset cannot be removed while runs use it; the message names them."""
+
+
 class StoreError(RuntimeError):
     """The store cannot be used (unreadable file, or a schema newer than this version of the code)."""
 
@@ -412,11 +416,14 @@ class RunStore:
         ------
         RunNotFound, ValueError (the run did not finish, or its artifacts are missing), DatasetUnavailable
         """
+        from core.data import DATASETS
         from core.runs.artifacts import read_artifacts
 
         record = self.get(run_id)
         if record.status != FINISHED:
             raise ValueError(f"run {run_id} is {record.status}: only finished runs have results to show.")
+        if dataset is None and record.dataset not in DATASETS and record.dataset in self.datasets:
+            dataset = self.datasets.load(record.dataset)  # this store's own library, wherever it is
         return read_artifacts(self.run_dir(run_id), record, dataset)
 
     # -- editing -----------------------------------------------------------------------------------
@@ -448,6 +455,48 @@ class RunStore:
         with self._connect() as db:
             rows = db.execute("SELECT tags FROM runs").fetchall()
         return sorted({tag for row in rows for tag in json.loads(row["tags"])})
+
+    # -- the dataset library ----------------------------------------------------------------------
+    @property
+    def datasets(self):
+        """The user's saved datasets, in ``datasets/`` beside the runs."""
+        from core.data.library import DatasetLibrary
+
+        return DatasetLibrary(self.directory / "datasets")
+
+    def runs_using_dataset(self, name: str) -> list[RunRecord]:
+        return self.list_runs(dataset=name)
+
+    def remove_dataset(self, name: str) -> None:
+        """Remove a saved dataset; refused while runs use it (naming them), so no run loses its images."""
+        name = self.datasets.info(name).name
+        users = self.runs_using_dataset(name)
+        if users:
+            listed = ", ".join(f"{r.id} ({r.name})" for r in users[:5]) + (
+                f" and {len(users) - 5} more" if len(users) > 5 else "")
+            raise DatasetInUse(f"The dataset {name!r} is used by {len(users)} run{'s' if len(users) > 1 else ''}: "
+                               f"{listed}. Delete those runs first.")
+        self.datasets.remove(name)
+
+    def rename_dataset(self, old: str, new: str) -> str:
+        """Rename a saved dataset and every run record that names it, in one transaction."""
+        from core.data.library import builtin_names, validate_dataset_name
+
+        old = self.datasets.info(old).name
+        new = validate_dataset_name(new, reserved=builtin_names())
+        with self._connect() as db:
+            for row in db.execute("SELECT id, config FROM runs WHERE dataset = ?", (old,)).fetchall():
+                config = json.loads(row["config"])
+                config["dataset"] = new
+                db.execute("UPDATE runs SET dataset = ?, config = ? WHERE id = ?", (new, _json(config), row["id"]))
+            for row in db.execute("SELECT id, base_config FROM sweeps").fetchall():
+                config = json.loads(row["base_config"])
+                if config.get("dataset") == old:
+                    config["dataset"] = new
+                    db.execute("UPDATE sweeps SET base_config = ? WHERE id = ?", (_json(config), row["id"]))
+            # The folder moves last, inside the transaction: if it cannot, the records stay as they were.
+            new = self.datasets.rename(old, new)
+        return new
 
     # -- sweeps ------------------------------------------------------------------------------------
     def create_sweep(self, base_config: RunConfig, axes: dict, *, name: Optional[str] = None) -> int:
