@@ -2,12 +2,16 @@
 import core  # noqa: F401  (sets TensorFlow's log level before anything imports it)
 import streamlit as st
 
+from ui.access import access_granted, access_page
 from ui.cache import run_store, training_worker
 from ui.sidebar import show_sidebar
 from ui.state import init_state, remember_form, sync_result_with_url
 
 st.set_page_config(page_title="Deep clustering explorer", page_icon=":material/scatter_plot:", layout="wide")
 init_state()
+if not access_granted():  # checked before anything else renders: a password page is all there is
+    st.navigation([st.Page(access_page, title="Password", url_path="password")], position="hidden").run()
+    st.stop()
 remember_form()
 # Less empty space above page titles (Streamlit's default is about 6rem), so a 1280x720 screen shows the
 # first chart of a page without scrolling.
@@ -24,6 +28,7 @@ page = st.navigation({
     "Train": [
         st.Page("pages/train.py", title="Train", icon=":material/model_training:", default=True),
         st.Page("pages/sweeps.py", title="Sweeps", icon=":material/grid_view:"),
+        st.Page("pages/datasets.py", title="Datasets", icon=":material/upload_file:"),
     ],
     "Result": [
         st.Page("pages/explore.py", title="Explore", icon=":material/scatter_plot:"),

@@ -12,6 +12,7 @@ from ui.config_form import load_config_into_form
 from ui.downloads import download_buttons
 from ui.runs import forget_run, load_run
 from ui.state import RUN_PARAM, show_result
+from ui.text import plain
 
 SELECTED = "runs_selected"  # the id of the run on screen: plain state, never a widget's, so that a rename
                             # (which changes the picker's labels) cannot move the page to another run
@@ -103,14 +104,14 @@ st.query_params[RUN_PARAM] = str(run_id)
 st.session_state["runs_url_run"] = run_id
 record = store.get(run_id)
 
-st.subheader(record.name)
+st.subheader(plain(record.name))
 details, preview = st.columns([3, 2], gap="large")
 with details:
     status_line = f"{STATUS_ICONS.get(record.status, '')} {record.status}"
     st.markdown(f"**Status:** {status_line}" + (f" · {format_seconds(record.duration)}" if record.duration else "")
                 + f" · started {record.started_at.replace('T', ' ')[:19]} UTC")
     if record.message:
-        (st.error if record.status == "failed" else st.info)(record.message)
+        (st.error if record.status == "failed" else st.info)(plain(record.message))
     if record.status == RUNNING:
         st.info("Still training: follow it on the Train page (or the Sweeps page for a sweep).")
     if record.status == FINISHED:
@@ -154,7 +155,7 @@ with st.expander("Rename, tag or delete", expanded=False):
                 st.toast(f"Run {run_id} renamed.", icon=":material/check:")
                 st.rerun()
             except ValueError as error:
-                st.error(str(error))
+                st.error(plain(error))
     with tags_col:
         new_tags = st.multiselect("Tags", sorted(set(known_tags) | set(record.tags)), default=record.tags,
                                   key=f"runs_tags_{run_id}", accept_new_options=True,
@@ -166,7 +167,7 @@ with st.expander("Rename, tag or delete", expanded=False):
     if record.status == RUNNING:
         st.caption("A running run cannot be deleted: cancel it first.")
     elif st.session_state.get(CONFIRM_DELETE) == run_id:
-        st.warning(f"Delete run {run_id} ({record.name}) and its files? This cannot be undone.")
+        st.warning(f"Delete run {run_id} ({plain(record.name)}) and its files? This cannot be undone.")
         yes, no = st.columns(2)
         if yes.button("Yes, delete it", key="runs_delete_yes", type="primary", icon=":material/delete_forever:"):
             store.delete(run_id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.viz.figures import loss_curve
+from ui.text import plain
 from ui.worker import RUNNING
 
 
@@ -39,7 +40,7 @@ def show_losses(snap, key: str) -> None:
 def job_title(config) -> str:
     from core.algorithms import ALGORITHMS
 
-    return f"{ALGORITHMS[config.algorithm].title} on {config.dataset}"
+    return f"{ALGORITHMS[config.algorithm].title} on {plain(config.dataset)}"  # shown as Markdown: name escaped
 
 
 def timings_table(timings: dict):

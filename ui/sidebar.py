@@ -4,6 +4,7 @@ import streamlit as st
 from ui.cache import training_worker
 from ui.progress import job_title
 from ui.worker import RUNNING
+from ui.text import plain
 from ui.state import current_job, current_result, result_heading
 
 
@@ -24,7 +25,7 @@ def show_sidebar() -> None:
             st.caption("No result yet: train a model on the Train page.")
         else:
             st.caption("Showing")
-            st.markdown(f"**{result_heading(result)}**  \n{result.algorithm_title} on {result.config.dataset}  \n"
+            st.markdown(f"**{result_heading(result)}**  \n{result.algorithm_title} on {plain(result.config.dataset)}  \n"
                         f"{result.dataset.n_samples:,} images, {result.n_clusters} clusters")
             scores = {k: v for k, v in result.metrics.as_dict().items() if v is not None}
             st.markdown("  \n".join(f"{k}: **{v:.3f}**" for k, v in scores.items()))

@@ -8,6 +8,7 @@ from typing import Optional
 import streamlit as st
 
 from core.experiment import ClusteringResult
+from ui.text import plain
 from ui.worker import TrainingJob
 
 JOB = "job"          # the TrainingJob of this session (running or done), or None
@@ -118,8 +119,9 @@ def result_name(result: ClusteringResult) -> str:
 
 
 def result_heading(result: ClusteringResult) -> str:
-    """"Run #7 · my run" (or the settings for a result that is not in the store)."""
-    name = result_name(result)
+    """"Run #7 · my run" (or the settings for a result that is not in the store), for Markdown: the user's
+    name is escaped."""
+    name = plain(result_name(result))
     return f"Run #{result.run_id} · {name}" if result.run_id is not None else name
 
 
@@ -149,7 +151,7 @@ def _offer_latest_run() -> None:
     latest = next(iter(run_store().list_runs(status=FINISHED, limit=1)), None)
     if latest is None:
         return
-    if st.button(f"Open the latest run: #{latest.id} · {latest.name}", key="open_latest_run", type="primary",
+    if st.button(f"Open the latest run: #{latest.id} · {plain(latest.name)}", key="open_latest_run", type="primary",
                  icon=":material/history:"):
         st.query_params[RUN_PARAM] = str(latest.id)
         st.rerun()
