@@ -188,3 +188,27 @@ def run_seconds(timings: Mapping) -> float:
     """A run's duration: the sum of its timed phases (the one number every page shows)."""
     return float(sum(v for k, v in timings.items() if k != "total")) if len(timings) > 1 or "total" not in timings \
         else float(timings["total"])
+
+
+def sample_name(data, position: int) -> str:
+    """One image as a user knows it: its file's base name for a saved dataset, else "#<dataset index>"."""
+    if data.file_names is None:
+        return f"#{int(data.indices[position])}"
+    return str(data.file_names[position]).replace("\\", "/").rsplit("/", 1)[-1]
+
+
+def sample_captions(data, positions) -> tuple[list, list]:
+    """(captions, hover texts) of gallery tiles: file name (or index) and true label; the hover text has
+    the full file path."""
+    captions, hovers = [], []
+    for i in positions:
+        label = f" · {data.label_name(int(data.labels[i]))}" if data.has_labels else ""
+        captions.append(f"{sample_name(data, i)}{label}")
+        hovers.append(f"{data.file_name(i) if data.file_names is not None else sample_name(data, i)}{label}")
+    return captions, hovers
+
+
+def gallery_caption_note(data) -> str:
+    """What the captions of a gallery say, in a sentence."""
+    what = "file name" if data.file_names is not None else "dataset index"
+    return f"Captions: {what} · label." if data.has_labels else f"Captions: {what}."

@@ -1,11 +1,13 @@
 """Model: the view of the algorithm that made the current result (what it learned, how sure it is)."""
 import numpy as np
+import pandas as pd
 import streamlit as st
 
-from core.viz.figures import (CERTAIN_CONFIDENCE, confidence_box, dendrogram_figure, is_certain, k_distance_curve,
-                              label_change_curve, som_hits_heatmap, transition_heatmap)
+from core.viz.figures import (CERTAIN_CONFIDENCE, cluster_profiles_heatmap, confidence_box, dendrogram_figure,
+                              is_certain, k_distance_curve, label_change_curve, som_hits_heatmap, transition_heatmap)
 from core.viz.images import displayable, gallery_html, image_grid
-from core.vocabulary import cluster_name
+from core.viz.tables import feature_frame
+from core.vocabulary import cluster_name, sample_name
 from ui.state import require_result
 
 st.title("Model")
@@ -46,11 +48,16 @@ def show_doubtful(confidence: np.ndarray) -> None:
             return
         st.markdown(f"**Least confident members of {cluster_name(cluster)}** "
                     f"(median confidence {np.median(confidence[members]):.2f}).")
-        st.caption("Captions: confidence · true label; hover for the dataset index." if data.has_labels
-                   else "Captions: confidence; hover for the dataset index.")
-        tooltips = [f"confidence {confidence[i]:.3f}, image #{data.indices[i]}" for i in doubtful]
+        st.caption("Captions: confidence · true label; hover for the image's name." if data.has_labels
+                   else "Captions: confidence; hover for the image's name.")
+        tooltips = [f"confidence {confidence[i]:.3f}, image {sample_name(data, i)}" for i in doubtful]
         if data.has_labels:
             tooltips = [f"{t}, true label {data.label_name(int(data.labels[i]))}" for t, i in zip(tooltips, doubtful)]
+        if data.is_table:
+            rows = feature_frame(data, doubtful)
+            rows.insert(1, "confidence", np.round(confidence[doubtful], 3))
+            st.dataframe(rows, hide_index=True, height=300)
+            return
         st.html(gallery_html(data.images[doubtful], [f"{confidence[i]:.2f}{label_of(i)}" for i in doubtful], tile=64,
                              tooltips=tooltips))
 
@@ -59,11 +66,18 @@ if "centers" in view:
     shown = True
     st.subheader("What each cluster looks like")
     centers = displayable(view["centers"])
-    kind = "mean image" if result.config.algorithm == "kmeans" else "centre decoded by the autoencoder"
-    st.caption(f"Each cluster's {kind}.")
-    st.html(gallery_html(centers, [cluster_name(i) for i in range(len(centers))], tile=72))
+    if data.is_table:  # centres of a table are feature vectors (scaled 0-1 per feature): a profile each
+        st.caption("Each cluster's centre, feature by feature (0-1 of each feature's range)." if
+                   result.config.algorithm == "kmeans" else "Each cluster's centre decoded by the autoencoder, "
+                   "feature by feature (0-1 of each feature's range).")
+        profiles = pd.DataFrame(centers.reshape(len(centers), -1), columns=data.feature_names)
+        st.plotly_chart(cluster_profiles_heatmap(profiles), key="model_centre_profiles")
+    else:
+        kind = "mean image" if result.config.algorithm == "kmeans" else "centre decoded by the autoencoder"
+        st.caption(f"Each cluster's {kind}.")
+        st.html(gallery_html(centers, [cluster_name(i) for i in range(len(centers))], tile=72))
 
-if "generated" in view:
+if "generated" in view and not data.is_table:
     shown = True
     st.subheader("Images generated from each cluster")
     st.caption("Each row samples the cluster's Gaussian component of the prior and decodes the samples: "
@@ -81,8 +95,11 @@ if "som_prototype_images" in view:
                "embedding); neighbouring nodes hold similar images. Right: how many images each node "
                "won, and the cluster its node was grouped into.")
     left, right = st.columns(2, gap="large")
-    left.image(image_grid(displayable(view["som_prototype_images"]), n_cols=cols, size=40),
-               caption="prototype images, laid out as the map")
+    if data.is_table:
+        left.caption("The prototypes of a table are feature vectors, not images; the hits show the map.")
+    else:
+        left.image(image_grid(displayable(view["som_prototype_images"]), n_cols=cols, size=40),
+                   caption="prototype images, laid out as the map")
     right.plotly_chart(som_hits_heatmap(view["som_hits"], (rows, cols), view.get("som_node_labels")), key="model_som")
 
 if "linkage" in view:

@@ -3,17 +3,26 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.data import Dataset, load_dataset
+from core.data import DATASETS, Dataset, load_dataset
 from core.runs import RunStore
 from ui.worker import TrainingWorker
 
 
-@st.cache_resource(show_spinner=False, max_entries=4)
 def cached_dataset(name: str, options: tuple = ()) -> Dataset:
-    """A registry dataset, loaded once per server (a resource: big arrays are shared, not copied).
+    """A built-in or saved dataset, loaded once per server (a resource: big arrays are shared, not copied).
 
     `options` are the loader's keyword arguments as sorted (name, value) pairs (hashable for the cache).
+    A saved dataset is cached under its creation time too, so one removed and added again under the same
+    name is read afresh.
     """
+    version = ""
+    if name not in DATASETS and name in run_store().datasets:
+        version = run_store().datasets.info(name).created_at
+    return _cached_dataset(name, options, version)
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _cached_dataset(name: str, options: tuple, version: str) -> Dataset:
     return load_dataset(name, **dict(options))
 
 

@@ -5,10 +5,14 @@ import numpy as np
 import streamlit as st
 
 from core.algorithms import ALGORITHMS, DEFAULT_ALGORITHM
-from core.data import DATASETS, DEFAULT_DATASET, DEFAULT_PREPROCESSING, PREPROCESSING, DatasetUnavailable
+from core.data import (DATASETS, DEFAULT_DATASET, DEFAULT_PREPROCESSING, PREPROCESSING, DatasetUnavailable,
+                       InvalidUpload)
+from core.data.registry import dataset_label
+from core.viz.tables import feature_frame
 from core.experiment import RunConfig, default_n_clusters
 from core.viz.images import image_grid
-from ui.cache import cached_dataset
+from ui.cache import cached_dataset, run_store
+from ui.text import plain
 from ui.state import FORM
 
 LARGE_DATASET = 5000  # above this many images, offer a sample-size control
@@ -123,27 +127,35 @@ def config_form(prefix: str = "train", *, fixed: Sequence[str] = ()) -> Optional
     settings, preview = st.columns([3, 2], gap="large")
 
     with settings:
-        remembered(f"{prefix}_dataset", DEFAULT_DATASET, lambda v: v in DATASETS)
-        dataset_name = st.selectbox("Dataset", list(DATASETS), format_func=lambda name: DATASETS[name].title,
-                                    key=f"{prefix}_dataset")
+        names = [*DATASETS, *run_store().datasets.names()]
+        remembered(f"{prefix}_dataset", DEFAULT_DATASET, lambda v: v in names)
+        dataset_name = st.selectbox("Dataset", names, format_func=dataset_label, key=f"{prefix}_dataset",
+                                    help="The built-in datasets, then yours (add them on the Datasets page).")
         keep(f"{prefix}_dataset")
-        spec = DATASETS[dataset_name]
-        dataset_options = {p.name: param_widget(p, f"{prefix}_{dataset_name}_{p.name}") for p in spec.options}
+        st.page_link("pages/datasets.py", label="Add your own images or table", icon=":material/upload_file:")
+        spec = DATASETS.get(dataset_name)
+        options = spec.options if spec is not None else ()
+        dataset_options = {p.name: param_widget(p, f"{prefix}_{dataset_name}_{p.name}") for p in options}
+        download = " (downloading on first use)" if spec is not None and spec.needs_download else ""
         try:
-            with st.spinner(f"Loading {spec.title}..." + (" (downloading on first use)" if spec.needs_download else "")):
+            with st.spinner(f"Loading {dataset_label(dataset_name)}...{download}"):
                 data = cached_dataset(dataset_name, tuple(sorted(dataset_options.items())))
-        except DatasetUnavailable as error:
-            st.error(str(error), icon=":material/cloud_off:")
+        except (DatasetUnavailable, InvalidUpload, KeyError) as error:
+            st.error(plain(error.args[0] if isinstance(error, KeyError) else error), icon=":material/cloud_off:")
             return None
 
     with preview:
-        h, w, c = data.image_shape
-        st.markdown(f"**{spec.title}**")
-        st.caption(data.description)
+        st.markdown(f"**{plain(dataset_label(dataset_name))}**")
+        st.caption(plain(data.description))
         classes = f", {data.n_classes} classes" if data.has_labels else ", no labels"
-        st.markdown(f"{data.n_samples:,} images of {h}x{w}{'' if c == 1 else f'x{c}'}{classes}")
-        first = np.random.default_rng(0).choice(data.n_samples, size=min(30, data.n_samples), replace=False)
-        st.image(image_grid(data.images[np.sort(first)], n_cols=10, size=40), caption="A few images of the dataset")
+        if data.is_table:
+            st.markdown(f"{data.n_samples:,} rows of {data.features.shape[1]} features{classes}")
+            st.dataframe(feature_frame(data).head(8), hide_index=True)
+        else:
+            h, w, c = data.image_shape
+            st.markdown(f"{data.n_samples:,} images of {h}x{w}{'' if c == 1 else f'x{c}'}{classes}")
+            first = np.random.default_rng(0).choice(data.n_samples, size=min(30, data.n_samples), replace=False)
+            st.image(image_grid(data.images[np.sort(first)], n_cols=10, size=40), caption="A few images of the dataset")
 
     with settings:
         n_samples = None

@@ -7,7 +7,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.experiment import ClusteringResult
-from core.runs.export import arrays_npz, file_stem, labels_csv, model_zip
+from core.runs.export import arrays_npz, cluster_folders_zip, file_stem, labels_csv, model_zip
 from ui.cache import run_store
 
 
@@ -16,11 +16,15 @@ def download_buttons(result: ClusteringResult, key: str) -> None:
 
     stem = file_stem(result)
     store = run_store()
-    columns = st.columns(4)
+    columns = st.columns(5)
     columns[0].download_button("Labels (CSV)", lambda: labels_csv(result), file_name=f"{stem}-labels.csv",
                                mime="text/csv", key=f"{key}_csv", icon=":material/table:",
-                               help="One row per image: index in the dataset, cluster (-1 = noise), "
+                               help="One row per image: index in the dataset, file name, cluster (-1 = noise), "
                                     "confidence where the algorithm gives one, true label.")
+    columns[4].download_button("Images by cluster (.zip)", lambda: cluster_folders_zip(result),
+                               file_name=f"{stem}-clusters.zip", mime="application/zip", key=f"{key}_folders",
+                               icon=":material/folder_zip:",
+                               help="Every image in a folder named after its cluster, under its own file name.")
     columns[1].download_button("Embedding (.npz)", lambda: arrays_npz(result), file_name=f"{stem}-embedding.npz",
                                mime="application/octet-stream", key=f"{key}_npz", icon=":material/data_array:",
                                help="embedding, projection_umap / projection_pca, labels and indices, for numpy.load.")

@@ -20,11 +20,58 @@ def confidence(result: ClusteringResult) -> np.ndarray:
 
 
 def labels_csv(result: ClusteringResult) -> bytes:
-    """CSV with one row per image: index (in the full dataset), cluster (-1 = noise), confidence, true label."""
+    """CSV with one row per image: index (in the full dataset), file name (for saved datasets), cluster
+    (-1 = noise), confidence, true label (by its name)."""
     data = result.dataset
-    table = pd.DataFrame({"index": data.indices, "cluster": result.labels, "confidence": confidence(result)})
-    table["true_label"] = data.labels if data.has_labels else pd.NA
+    table = pd.DataFrame({"index": data.indices})
+    if data.file_names is not None:
+        table["file"] = data.file_names
+    table["cluster"] = result.labels
+    table["confidence"] = confidence(result)
+    table["true_label"] = [data.label_name(int(y)) for y in data.labels] if data.has_labels else pd.NA
     return table.to_csv(index=False, float_format="%.6g").encode()
+
+
+def cluster_folders_zip(result: ClusteringResult) -> bytes:
+    """The run's images sorted into one folder per cluster ("cluster 3/", "noise/"), each under its
+    original file name (or its dataset index); a table's rows go to one CSV per cluster instead."""
+    import zipfile
+
+    from PIL import Image
+
+    from core.viz.images import to_uint8
+    from core.vocabulary import cluster_name
+
+    data = result.dataset
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for cluster in np.unique(result.labels):
+            folder = cluster_name(cluster)
+            members = np.flatnonzero(result.labels == cluster)
+            if data.is_table:
+                from core.viz.tables import feature_frame
+
+                archive.writestr(f"{folder}/rows.csv", feature_frame(data, members).to_csv(index=False))
+                continue
+            used: set = set()
+            for i in members:
+                name = _member_file_name(data, int(i), used)
+                with io.BytesIO() as image:
+                    Image.fromarray(to_uint8(data.images[i], size=1)).save(image, format="PNG")
+                    archive.writestr(f"{folder}/{name}", image.getvalue())
+    return buffer.getvalue()
+
+
+def _member_file_name(data, position: int, used: set) -> str:
+    """`position`'s original base name as a .png (zip entry names are never paths), unique in its folder."""
+    base = Path(str(data.file_name(position)).replace("\\", "/")).name if data.file_names is not None \
+        else f"image-{int(data.indices[position]):06d}"
+    stem = base.rsplit(".", 1)[0].lstrip(".") or f"image-{position}"
+    name, n = f"{stem}.png", 2
+    while name.lower() in used:
+        name, n = f"{stem}-{n}.png", n + 1
+    used.add(name.lower())
+    return name
 
 
 def arrays_npz(result: ClusteringResult) -> bytes:
@@ -58,4 +105,5 @@ def model_zip(store, run_id: int) -> bytes:
 def file_stem(result: ClusteringResult) -> str:
     """A file name stem for downloads of this run, e.g. `run-12-dec-digits`."""
     run = f"run-{result.run_id}-" if result.run_id is not None else ""
-    return f"{run}{result.config.algorithm}-{result.config.dataset}"
+    dataset = "".join(c if c.isalnum() or c in "-_." else "-" for c in result.config.dataset)
+    return f"{run}{result.config.algorithm}-{dataset}"

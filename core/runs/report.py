@@ -84,6 +84,13 @@ def _report_projection(result) -> tuple[str, np.ndarray]:
 
 def _gallery(result) -> str:
     data = result.dataset
+    if data.is_table:  # a table has no images: each cluster's mean feature profile instead
+        from core.viz.tables import cluster_profiles
+
+        profiles = cluster_profiles(data, result.labels)
+        rows = [[cluster_name(c), *(f"{v:.2f}" for v in profiles.loc[c])] for c in profiles.index]
+        return ('<p class="meta">Mean of each feature per cluster, as a share of the feature\'s range (0-1).</p>'
+                + _table(["cluster", *profiles.columns], rows, numeric=set(range(1, len(profiles.columns) + 1))))
     clusters, counts = result.cluster_sizes()
     parts, notice = [], ""
     if len(clusters) > MAX_GALLERY_CLUSTERS:

@@ -59,6 +59,18 @@ def projection_scatter(points: np.ndarray, groups: np.ndarray, *, group_names: O
     return fig
 
 
+def add_new_points(fig: go.Figure, points: np.ndarray, clusters: np.ndarray, names: Sequence[str]) -> go.Figure:
+    """New images placed in a run, drawn over its projection as large outlined stars in their cluster's
+    colour; hover names the image and its cluster."""
+    fig.add_trace(go.Scatter(
+        x=points[:, 0], y=points[:, 1], mode="markers", name="new images",
+        marker=dict(size=18, symbol="star", color=[cluster_color(int(c)) for c in clusters],
+                    line=dict(color="#000", width=1.5)),
+        customdata=np.column_stack([list(names), [cluster_name(c) for c in clusters]]),
+        hovertemplate="new: %{customdata[0]}<br>%{customdata[1]}<extra></extra>"))
+    return fig
+
+
 def cluster_sizes_bar(clusters: np.ndarray, counts: np.ndarray) -> go.Figure:
     names = [cluster_name(c) for c in clusters]
     fig = go.Figure(go.Bar(
@@ -67,6 +79,24 @@ def cluster_sizes_bar(clusters: np.ndarray, counts: np.ndarray) -> go.Figure:
     ))
     fig.update_layout(title="Cluster sizes", yaxis_title="images", height=340, **_LAYOUT)
     fig.update_xaxes(type="category", tickangle=-45 if len(names) > 6 else 0)
+    return fig
+
+
+def cluster_profiles_heatmap(profiles, highlight: Optional[int] = None) -> go.Figure:
+    """Each cluster's mean feature values (rows: clusters, columns: features, scaled 0-1 per feature over the
+    whole table), the tabular counterpart of an image gallery; `highlight` outlines one cluster's row."""
+    names = [cluster_name(c) for c in profiles.index]
+    fig = go.Figure(go.Heatmap(
+        z=profiles.to_numpy(), x=[str(c) for c in profiles.columns], y=names, colorscale="Viridis", zmin=0, zmax=1,
+        colorbar=dict(title="mean<br>(0-1)"),
+        hovertemplate="%{y}, %{x}: %{z:.2f} of the feature's range<extra></extra>"))
+    if highlight is not None and highlight in list(profiles.index):
+        row = list(profiles.index).index(highlight)
+        fig.add_shape(type="rect", x0=-0.5, x1=len(profiles.columns) - 0.5, y0=row - 0.5, y1=row + 0.5,
+                      line=dict(color="#d62728", width=3))
+    fig.update_layout(title="Mean feature profile of each cluster", height=max(260, 60 + 26 * len(names)), **_LAYOUT)
+    fig.update_yaxes(autorange="reversed", type="category")
+    fig.update_xaxes(type="category", tickangle=-45 if len(profiles.columns) > 8 else 0)
     return fig
 
 
