@@ -3,11 +3,21 @@ import numpy as np
 import streamlit as st
 
 from core.projection import PROJECTIONS, umap_is_warm
-from core.viz.figures import cluster_sizes_bar, projection_scatter
+from core.data import InvalidUpload
+from core.data.imports import read_upload, skipped_summary
+from core.runs.apply import CannotApply, apply_run, can_apply, images_for_run
+from core.viz.figures import add_new_points, cluster_profiles_heatmap, cluster_sizes_bar, projection_scatter
 from core.viz.images import gallery_html
 from core.viz.palette import colour_ids
-from core.vocabulary import cluster_name, cluster_names, majority_caption
+from core.viz.tables import cluster_profiles, feature_frame
+from core.vocabulary import (cluster_name, cluster_names, gallery_caption_note, majority_caption,
+                             sample_captions)
+from ui.cache import run_store
 from ui.state import require_result
+from ui.text import plain
+
+PLACED = "explore_placed"  # {run id: {"placement", "names", "images"}}: new images placed in a run
+MAX_PLACED = 2000          # placed in the server process: kept small enough to take seconds
 
 st.title("Explore")
 result = require_result()
@@ -35,12 +45,83 @@ if colour_by == "Cluster":
 else:  # each true label takes the colour of the cluster it is matched to, so colours do not reshuffle
     groups, names = data.labels, {int(y): data.label_name(int(y)) for y in np.unique(data.labels)}
     colours = colour_ids(data.labels, clusters=result.labels)
-st.plotly_chart(
-    projection_scatter(points, groups, group_names=names, indices=data.indices, clusters=result.labels,
-                       true_names=true_names, colour_by=colour_by, colour_ids=colours,
-                       title=result.projection_title(method)),
-    key="explore_scatter",
-)
+figure = projection_scatter(points, groups, group_names=names, indices=data.indices, clusters=result.labels,
+                            true_names=true_names, colour_by=colour_by, colour_ids=colours,
+                            title=result.projection_title(method))
+placed = st.session_state.get(PLACED, {}).get(result.run_id)
+if placed is not None and method in placed["placement"].points:
+    add_new_points(figure, placed["placement"].points[method], placed["placement"].labels, placed["names"])
+st.plotly_chart(figure, key="explore_scatter")
+
+
+def place_new_images() -> None:
+    """Upload images (or pick a saved dataset of the run's shape) and let the run's model assign them."""
+    reason = can_apply(result.config.algorithm, result.config.params)
+    if reason or data.is_table:
+        st.info(plain(f"{result.algorithm_title} cannot place new {'rows' if data.is_table else 'images'}: "
+                      f"{reason or 'only runs on images can, for now'}.") + " Runs of k-means, the autoencoder "
+                "methods, DEC, IDEC, DCEC, GMM, VaDE and the SOM can.", icon=":material/block:")
+        return
+    h, w, c = data.image_shape
+    source = st.radio("New images from", ["Upload", "A saved dataset"], horizontal=True, key="explore_apply_source")
+    new = None
+    if source == "Upload":
+        file = st.file_uploader(f"A .zip of images (resized to {h}x{w}) or an .npz of {h}x{w} images",
+                                type=["zip", "npz"], key="explore_apply_upload")
+        if file is not None:
+            try:
+                new = read_upload(file.getvalue(), file.name, size=(h, w), grayscale=c == 1, as_dataset=False)
+            except InvalidUpload as error:
+                st.error(plain(error), icon=":material/error:")
+                return
+            for line in skipped_summary(new.skipped):
+                st.warning(plain(line), icon=":material/filter_alt_off:")
+    else:
+        library = run_store().datasets
+        same = [i.name for i in library.list() if i.kind == "images" and tuple(i.sample_shape[:2]) == (h, w)]
+        if not same:
+            st.caption(f"No saved dataset has {h}x{w} images.")
+            return
+        chosen = st.selectbox("Saved dataset", same, key="explore_apply_dataset")
+        new = library.load(chosen)
+    if new is None:
+        return
+    if new.n_samples > MAX_PLACED:
+        st.error(f"{new.n_samples:,} images: at most {MAX_PLACED:,} are placed at a time here.", icon=":material/error:")
+        return
+    if st.button(f"Place {new.n_samples:,} image{'s' if new.n_samples > 1 else ''}", type="primary",
+                 key="explore_apply_go", icon=":material/add_location_alt:"):
+        try:
+            with st.spinner("Embedding the new images with the run's model..."):
+                images = images_for_run(new, data.image_shape)
+                placement = apply_run(run_store(), result.run_id, images, result=result)
+        except (CannotApply, InvalidUpload) as error:
+            st.error(plain(error), icon=":material/error:")
+            return
+        names = [str(n).replace("\\", "/").rsplit("/", 1)[-1] for n in new.file_names] \
+            if new.file_names is not None else [f"new {i + 1}" for i in range(new.n_samples)]
+        st.session_state.setdefault(PLACED, {})[result.run_id] = {
+            "placement": placement, "names": names, "images": images}
+        st.rerun()
+
+
+with st.expander("Place new images in this run", expanded=placed is not None, icon=":material/add_location_alt:"):
+    place_new_images()
+    if placed is not None:
+        placement = placed["placement"]
+        st.success(f"Placed {len(placement.labels):,} new images: {placement.rule}. They are the stars on the "
+                   f"projection, beside their nearest neighbours in the run's embedding.", icon=":material/check_circle:")
+        counts = {cluster_name(c): int(n) for c, n in zip(*np.unique(placement.labels, return_counts=True))}
+        st.caption(plain("Per cluster: " + ", ".join(f"{k} {v}" for k, v in counts.items()) + "."))
+        captions = [f"{n} · {cluster_name(c)}" for n, c in zip(placed["names"], placement.labels)]
+        st.html(gallery_html(placed["images"][:96], captions[:96], tile=64))
+        table = {"image": placed["names"], "cluster": [cluster_name(c) for c in placement.labels]}
+        if placement.confidence is not None:
+            table["confidence"] = np.round(placement.confidence, 3)
+        st.dataframe(table, hide_index=True)
+        if st.button("Clear the new images", key="explore_apply_clear"):
+            st.session_state[PLACED].pop(result.run_id, None)
+            st.rerun()
 
 sizes_col, gallery_col = st.columns([2, 3], gap="large")
 clusters, counts = result.cluster_sizes()
@@ -48,17 +129,23 @@ with sizes_col:
     st.plotly_chart(cluster_sizes_bar(clusters, counts), key="explore_sizes")
 
 with gallery_col:
-    st.subheader("Gallery")
+    st.subheader("Rows" if data.is_table else "Gallery")
     size_of = dict(zip(clusters.tolist(), counts.tolist()))
+    what = "rows" if data.is_table else "images"
     cluster = st.selectbox("Cluster", clusters.tolist(), key="explore_cluster",
-                           format_func=lambda c: f"{cluster_name(c)} ({size_of[c]} images)")
+                           format_func=lambda c: f"{cluster_name(c)} ({size_of[c]} {what})")
     members = result.members(cluster)
+    # class names can be a user's folder names: escaped, the rest of the caption is ours
+    majority = (f"{majority_caption(data.labels[members], lambda y: plain(data.label_name(y)))} "
+                if data.has_labels else "")
+    if data.is_table:  # a table has no pictures: each cluster's mean profile, then the chosen cluster's rows
+        st.caption(majority + "The chosen cluster is outlined; its rows follow.")
+        st.plotly_chart(cluster_profiles_heatmap(cluster_profiles(data, result.labels), highlight=cluster),
+                        key="explore_profiles")
+        st.dataframe(feature_frame(data, members), hide_index=True, height=300)
+        st.stop()
     n_show = st.slider("Images shown", 8, 96, 40, step=8, key="explore_n_show")
     shown = np.random.default_rng(0).choice(members, size=min(n_show, len(members)), replace=False)
-    captions = [f"#{data.indices[i]}" + (f" · {data.label_name(int(data.labels[i]))}" if data.has_labels else "")
-                for i in shown]
-    if data.has_labels:
-        st.caption(f"{majority_caption(data.labels[members], data.label_name)} Captions: dataset index · label.")
-    else:
-        st.caption("Captions: dataset index.")
-    st.html(gallery_html(data.images[shown], captions, tile=64))
+    captions, hovers = sample_captions(data, shown)
+    st.caption(majority + gallery_caption_note(data))
+    st.html(gallery_html(data.images[shown], captions, tile=64, tooltips=hovers))

@@ -205,6 +205,7 @@ class DEC(_AutoencoderClustering):
         self.probabilities_ = q
         self.labels_ = q.argmax(axis=1).astype(np.int64)
         self.cluster_centers_ = centers.numpy() / scale
+        self.kernel_scale_ = float(scale)  # saved: new images are assigned with the same kernel
         self.embedding_ = encode(self.autoencoder_, flat)
         self._centers = centers
 

@@ -80,6 +80,14 @@ def write_model(directory: Path, estimator) -> None:
     state = {name: value for name, value in vars(estimator).items()
              if name.endswith("_") and not name.startswith("_") and isinstance(value, np.ndarray)
              and value.dtype != object and name not in ("labels_", "embedding_")}  # those are in arrays.npz
+    state.update({name: np.asarray(value) for name, value in vars(estimator).items()  # fitted numbers
+                  if name.endswith("_") and not name.startswith("_") and not isinstance(value, bool)
+                  and isinstance(value, (int, float, np.integer, np.floating))})
+    mixture = getattr(estimator, "gmm_", None)
+    if mixture is not None and hasattr(mixture, "means_"):  # what new images need to be assigned (core/runs/apply)
+        state.update(gmm_weights=mixture.weights_, gmm_means=mixture.means_, gmm_covariances=mixture.covariances_,
+                     gmm_precisions_cholesky=mixture.precisions_cholesky_,
+                     gmm_covariance_type=np.asarray(mixture.covariance_type))
     _save_npz(directory / "state.npz", state)
     params = json.loads(json.dumps(estimator.get_params(), default=str))
     (directory / "params.json").write_text(json.dumps({"estimator": type(estimator).__name__, "params": params},
