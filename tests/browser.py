@@ -84,3 +84,12 @@ def set_slider(page, label: str, value: int):
     expect(slider).to_have_attribute("aria-valuetext", str(value))
 
 
+def no_exception(page):
+    """The page shows no Streamlit exception box."""
+    assert not page.locator("[data-testid='stException']").count()
+
+
+def choose(page, label: str, option: str):
+    """Pick `option` in the select box labelled `label`."""
+    page.get_by_label(label, exact=True).click()
+    page.get_by_role("option", name=option, exact=True).click()

@@ -62,3 +62,41 @@ def test_methods_without_a_rule_for_new_images_and_other_shapes_say_so(store):
     kmeans = fast_run(store, "kmeans")
     with pytest.raises(CannotApply, match="are 8x8 grayscale but run .* was trained on 16x16 grayscale"):
         apply_run(store, kmeans.run_id, np.zeros((3, 8, 8, 1), np.float32))
+
+
+def test_explore_places_uploaded_images_and_refuses_another_shape():
+    from streamlit.testing.v1 import AppTest
+
+    from tests import uploads
+    from tests.conftest import ROOT
+
+    store = RunStore()  # the app's store ($DEEP_CLUSTERING_HOME of the test session)
+    result = record_run(RunConfig(dataset="digits", algorithm="kmeans", n_clusters=10, projection="pca"), store)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)
+    at.query_params["run"] = str(result.run_id)
+    at.run()
+    at.switch_page("pages/explore.py").run()
+    [uploader] = at.get("file_uploader")
+    uploader.upload("wrong.npz", uploads.npz_bytes(x=np.random.default_rng(0).random((3, 16, 16)))).run()
+    [place] = [b for b in at.button if b.label == "Place 3 images"]
+    place.click().run()
+    assert not at.exception, at.exception
+    assert "are 16x16 grayscale but run" in at.error[0].value and "8x8 grayscale" in at.error[0].value
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)
+    at.query_params["run"] = str(result.run_id)
+    at.run()
+    at.switch_page("pages/explore.py").run()
+    five = uploads.zip_bytes({f"new_{i}.png": uploads.png_bytes(image)
+                              for i, (_, image) in enumerate(uploads.digit_images(5, classes=(3,), size=8))})
+    at.get("file_uploader")[0].upload("five.zip", five).run()
+    [place] = [b for b in at.button if b.label == "Place 5 images"]
+    place.click().run()
+    assert not at.exception, at.exception
+    assert "Placed 5 new images" in at.success[0].value
+    table = [d.value for d in at.dataframe][-1]
+    assert list(table["image"]) == [f"new_{i}.png" for i in range(5)]
+    traces = __import__("json").loads(at.get("plotly_chart")[0].proto.spec)["data"]
+    assert [[row[0] for row in t["customdata"]] for t in traces if t.get("name") == "new images"] == [
+        [f"new_{i}.png" for i in range(5)]]  # the stars on the projection
+    store.delete(result.run_id)

@@ -7,7 +7,7 @@ import shutil
 import pytest
 
 from tests import uploads
-from tests.browser import CHROMIUM, browser_page, serve_app, shoot
+from tests.browser import CHROMIUM, browser_page, choose, no_exception, serve_app, shoot
 
 if not shutil.which(CHROMIUM):
     if os.environ.get("CI"):
@@ -20,15 +20,6 @@ from playwright.sync_api import expect  # noqa: E402
 @pytest.fixture(scope="module")
 def screenshots(artifacts_dir):
     return artifacts_dir / "screenshots"
-
-
-def no_exception(page):
-    assert not page.locator("[data-testid='stException']").count()
-
-
-def choose(page, label: str, option: str):
-    page.get_by_label(label, exact=True).click()
-    page.get_by_role("option", name=option, exact=True).click()
 
 
 def test_upload_preview_save_cluster_restart_and_reopen_with_file_names(tmp_path, screenshots):

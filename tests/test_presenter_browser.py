@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from tests.browser import CHROMIUM, browser_page, serve_app, shoot
+from tests.browser import CHROMIUM, browser_page, choose, no_exception, serve_app, shoot
 
 if not shutil.which(CHROMIUM):
     if os.environ.get("CI"):
@@ -50,15 +50,6 @@ def page(server):
 @pytest.fixture(scope="module")
 def screenshots(artifacts_dir):
     return artifacts_dir / "screenshots"
-
-
-def no_exception(page):
-    assert not page.locator("[data-testid='stException']").count()
-
-
-def choose(page, label: str, option: str):
-    page.get_by_label(label, exact=True).click()
-    page.get_by_role("option", name=option, exact=True).click()
 
 
 def test_rename_then_tag_the_run_on_screen(page, server, store_dir, screenshots):
