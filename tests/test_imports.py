@@ -144,3 +144,26 @@ def test_a_folder_of_images_with_sub_folders_as_labels(tmp_path):
     data = read_upload(tmp_path / "pics")
     assert data.class_names == ["one", "zero"] and data.n_samples == 12
     assert data.file_names[0].startswith("one/")
+
+
+def test_sixteen_bit_cmyk_palette_and_animated_images_are_read_as_eight_bit_pictures():
+    from PIL import Image
+
+    def encoded(image, fmt="PNG", **options):
+        buffer = io.BytesIO()
+        image.save(buffer, format=fmt, **options)
+        return buffer.getvalue()
+
+    ramp = (np.arange(32 * 32).reshape(32, 32) * 64).astype(np.uint16)  # 0 to 65472
+    frames = [Image.new("L", (32, 32), v) for v in (30, 200)]
+    entries = {f"a/{i}.png": uploads.png_bytes(im) for i, (_, im) in enumerate(uploads.digit_images(10, size=32))}
+    entries.update({"b/wide16.png": encoded(Image.fromarray(ramp)),
+                    "b/cmyk.jpg": encoded(Image.new("CMYK", (32, 32), (0, 255, 255, 0)), "JPEG"),
+                    "b/palette.gif": encoded(Image.new("P", (32, 32), 3)),
+                    "b/animated.gif": encoded(frames[0], "GIF", save_all=True, append_images=frames[1:])})
+    data = read_upload(uploads.zip_bytes(entries), "modes.zip")
+    assert data.skipped == [] and data.x.shape == (14, 32, 32, 3)
+    wide = data.x[data.file_names.index("b/wide16.png")]
+    assert wide.min() == 0 and 250 <= wide.max() <= 255 and 100 < np.median(wide) < 160  # scaled, not clipped
+    assert data.x[data.file_names.index("b/cmyk.jpg")][16, 16, 0] > 200  # CMYK red is red
+    assert int(data.x[data.file_names.index("b/animated.gif")][16, 16, 0]) == 30  # the first frame

@@ -381,6 +381,10 @@ def _to_array(image, size: tuple, grayscale: bool) -> np.ndarray:
     from PIL import Image, ImageOps
 
     image.seek(0)  # GIF / WebP: the first frame
+    if image.mode.startswith("I") or image.mode == "F":  # 16- and 32-bit grayscale: to 8 bits, not clipped
+        values = np.asarray(image, dtype=np.float64)
+        top = 1.0 if image.mode == "F" and values.max() <= 1.0 else (65535.0 if values.max() > 255 else 255.0)
+        image = Image.fromarray(np.clip(values / top * 255.0, 0, 255).round().astype(np.uint8), "L")
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
         rgba = image.convert("RGBA")
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
