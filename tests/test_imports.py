@@ -167,3 +167,22 @@ def test_sixteen_bit_cmyk_palette_and_animated_images_are_read_as_eight_bit_pict
     assert wide.min() == 0 and 250 <= wide.max() <= 255 and 100 < np.median(wide) < 160  # scaled, not clipped
     assert data.x[data.file_names.index("b/cmyk.jpg")][16, 16, 0] > 200  # CMYK red is red
     assert int(data.x[data.file_names.index("b/animated.gif")][16, 16, 0]) == 30  # the first frame
+
+
+def test_an_npz_that_expands_past_the_limit_is_refused_before_loading(monkeypatch):
+    import zipfile
+
+    monkeypatch.setattr(imports, "MAX_EXPANDED_MB", 4)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        with archive.open("x.npy", "w", force_zip64=True) as entry:
+            np.lib.format.write_array(entry, np.zeros((8 * 2 ** 20 // 64, 8, 8), np.uint8))
+    assert len(buffer.getvalue()) < 100_000
+    with pytest.raises(InvalidUpload, match="would expand to 8 MB"):
+        read_upload(buffer.getvalue(), "bomb.npz")
+
+
+def test_a_csv_with_a_byte_order_mark_and_semicolons():
+    data = read_upload(b"\xef\xbb\xbfa;b;label\n" + b"".join(f"{i};{i % 3};{'xy'[i % 2]}\n".encode() for i in range(12)),
+                       "excel.csv", label_column="label")
+    assert data.feature_names == ["a", "b"] and data.class_names == ["x", "y"]

@@ -425,6 +425,14 @@ def read_npz(data: bytes, name: str) -> ImportedData:
         raise InvalidUpload(f"{name} is not a readable .npz archive (an .npz is a zip of arrays; this file "
                             f"is of another type).")
     try:
+        with zipfile.ZipFile(io.BytesIO(data)) as members:
+            expanded = sum(info.file_size for info in members.infolist())
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError) as error:
+        raise InvalidUpload(f"{name} is not a readable .npz archive (it may be truncated): {error}.") from None
+    if expanded > MAX_EXPANDED_MB * 2 ** 20:
+        raise InvalidUpload(f"{name} would expand to {expanded / 2 ** 20:,.0f} MB of arrays; the limit is "
+                            f"{MAX_EXPANDED_MB:,} MB.")
+    try:
         archive = np.load(io.BytesIO(data), allow_pickle=False)
     except Exception as error:
         raise InvalidUpload(f"{name} is not a readable .npz archive (it may be truncated): {error}.") from None
@@ -588,7 +596,7 @@ def load_table(data: bytes, name: str):
                 raise InvalidUpload(f"{name} is not a text CSV file (it holds binary data).")
             header = data.split(b"\n", 1)[0]
             separator = next((s for s in (",", ";", "\t") if s.encode() in header), ",")
-            frame = pd.read_csv(io.BytesIO(data), sep=separator, encoding_errors="strict")
+            frame = pd.read_csv(io.BytesIO(data), sep=separator, encoding="utf-8-sig")
     except InvalidUpload:
         raise
     except UnicodeDecodeError:
