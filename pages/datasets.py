@@ -32,6 +32,10 @@ if message is not None:
     getattr(st, message[0])(message[1], icon=":material/check_circle:" if message[0] == "success" else None)
 
 
+def size_text(n_bytes: int) -> str:
+    return f"{n_bytes / 2 ** 20:.1f} MB" if n_bytes >= 2 ** 20 else f"{max(1, round(n_bytes / 1024))} KB"
+
+
 def go_train_on(name: str) -> None:
     """The Train and Sweeps forms pick `name` when next drawn."""
     for prefix in ("train", "sweep"):
@@ -173,7 +177,7 @@ if not infos:
 users = {info.name: store.runs_using_dataset(info.name) for info in infos}
 st.dataframe(pd.DataFrame({
     "name": [i.name for i in infos], "what": [i.summary for i in infos], "from": [i.source for i in infos],
-    "added": [i.created_at[:16].replace("T", " ") for i in infos], "MB": [round(i.size_bytes / 2 ** 20, 1) for i in infos],
+    "added": [i.created_at[:16].replace("T", " ") for i in infos], "size": [size_text(i.size_bytes) for i in infos],
     "runs": [len(users[i.name]) for i in infos]}), hide_index=True)
 
 names = [i.name for i in infos]
@@ -197,7 +201,8 @@ with thumb:
 with details:
     st.text(info.summary)
     st.caption(f"From {plain(info.source)}, added {info.created_at[:16].replace('T', ' ')}."
-               + (f" {info.n_skipped:,} files were skipped when it was read." if info.n_skipped else ""))
+               + (f" {info.n_skipped:,} file{' was' if info.n_skipped == 1 else 's were'} skipped when it was read."
+                  if info.n_skipped else ""))
     for note in info.notes:
         st.caption(plain(note))
     if st.button("Train on it", icon=":material/model_training:", key="datasets_train"):

@@ -143,7 +143,9 @@ with details:
 with preview:
     picture = store.run_dir(run_id) / "preview.png"
     if picture.exists():
-        st.image(str(picture), caption="A few images of each cluster (one row per cluster)", width=280)
+        table = record.dataset in store.datasets and store.datasets.info(record.dataset).kind == "features"
+        st.image(str(picture), width=280, caption="Each cluster's mean feature profile (one row per cluster; light "
+                 "is high)" if table else "A few images of each cluster (one row per cluster)")
 
 with st.expander("Rename, tag or delete", expanded=False):
     rename_col, tags_col = st.columns(2)

@@ -95,10 +95,20 @@ def write_model(directory: Path, estimator) -> None:
 
 
 def write_preview(path: Path, result: ClusteringResult) -> None:
-    """A PNG with up to PREVIEW_PER_CLUSTER images of each of the first PREVIEW_MAX_CLUSTERS clusters."""
+    """A PNG with up to PREVIEW_PER_CLUSTER images of each of the first PREVIEW_MAX_CLUSTERS clusters (for a
+    table: each cluster's mean feature profile as a row of gray cells, dark = low, light = high)."""
     from PIL import Image
 
     from core.viz.images import image_grid
+
+    if result.dataset.is_table:
+        from core.viz.tables import cluster_profiles
+
+        profiles = cluster_profiles(result.dataset, result.labels).to_numpy()[:PREVIEW_MAX_CLUSTERS]
+        cell = max(4, 256 // profiles.shape[1])
+        picture = np.repeat(np.repeat(profiles, 16, axis=0), cell, axis=1)
+        Image.fromarray((np.clip(picture, 0, 1) * 255).round().astype(np.uint8)).save(path, format="PNG")
+        return
 
     rng = np.random.default_rng(0)
     images, tiles_per_row = [], PREVIEW_PER_CLUSTER
