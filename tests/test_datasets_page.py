@@ -127,3 +127,20 @@ def test_a_table_run_shows_profiles_and_rows_instead_of_images(algorithm):
             assert list(rows.columns) == ["row", "label", "a", "b", "c"] and len(rows) in (20, 19, 21)
     store.delete(result.run_id)
     store.remove_dataset(name)
+
+
+# Longer than 60 characters cannot be typed (the box stops at 60); core refuses it (test_library.py).
+@pytest.mark.parametrize("name, words", [("", "empty"), ("   ", "empty"), ("a/b", "'/'"),
+                                         ("..", "'..'"), ("<b>x</b>", "'/'"), ("<script>", "not"),
+                                         ("digits", "built-in")])
+def test_a_bad_dataset_name_gets_an_error_box_and_nothing_is_saved(name, words):
+    store = RunStore()
+    before = store_files(store)
+    at = upload(datasets_page(), "photos.zip", uploads.labelled_png_zip(12))
+    [name_box] = [t for t in at.text_input if t.label == "Name"]
+    name_box.set_value(name)
+    [save] = [b for b in at.button if b.label == "Save dataset"]
+    save.click().run()
+    assert not at.exception, at.exception
+    assert words in texts(at, "error"), texts(at, "error")
+    assert store_files(store) == before
