@@ -58,6 +58,17 @@ def test_a_run_on_a_saved_dataset_reopens_with_its_images_and_blocks_removal(sto
         store.remove_dataset("pets")
     assert store.datasets.names() == ["pets"] and store.load_result(result.run_id)
 
+    import io
+    import zipfile
+
+    from core.runs.export import cluster_folders_zip, labels_csv
+
+    with zipfile.ZipFile(io.BytesIO(cluster_folders_zip(reopened))) as archive:
+        names = archive.namelist()
+    assert len(names) == 40 and {n.split("/")[0] for n in names} == {"cluster 0", "cluster 1"}
+    assert "img_000.png" in {n.split("/")[1] for n in names}  # each image under its own file name
+    assert labels_csv(reopened).decode().splitlines()[1].startswith("0,holiday/cats/img_000.png,")
+
     assert store.rename_dataset("pets", "my pets") == "my pets"
     assert store.get(result.run_id).config.dataset == "my pets"
     assert store.load_result(result.run_id).dataset.n_samples == 40

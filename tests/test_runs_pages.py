@@ -46,7 +46,8 @@ def test_runs_table_filter_open_rename_tag_and_delete(runs):
 
     middle = results[1]
     pick_run(at, middle.run_id)
-    assert len(at.get("download_button")) == 4
+    assert [b.label for b in at.get("download_button")] == [
+        "Labels (CSV)", "Embedding (.npz)", "Trained model (.zip)", "Report (HTML)", "Images by cluster (.zip)"]
     at.button(key="runs_open_explore").click().run()
     assert not at.exception, at.exception
     shown = at.session_state["result"]
