@@ -96,7 +96,7 @@ def show_preview(data) -> None:
     grid, counts = st.columns([3, 2], gap="large")
     with grid:
         if data.kind == "images":
-            st.image(image_grid(data.images01()[:40], n_cols=10, size=48),
+            st.image(image_grid(data.images01(40), n_cols=10, size=48),
                      caption=f"The first {min(40, data.n_samples)} images, in file-name order.")
         else:
             frame = pd.DataFrame(data.x[:10], columns=data.feature_names)

@@ -33,6 +33,7 @@ DEFAULT_MAX_SIDE = 64          # the default size is the most common one, capped
 MIN_SIDE = 4                   # smaller images carry too little to cluster
 MAX_IMAGE_PIXELS = 40_000_000  # one image's pixels before decoding (decompression bombs)
 
+GRAY_MODES = {"1", "L", "LA", "F"}
 IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"}
 IMAGE_FORMATS = {"PNG", "JPEG", "MPO", "BMP", "GIF", "WEBP"}  # what Pillow may decode (MPO: camera JPEGs)
 UPLOAD_TYPES = ("zip", "npz", "csv", "parquet")
@@ -84,9 +85,10 @@ class ImportedData:
     def sample_shape(self) -> tuple:
         return tuple(self.x.shape[1:])
 
-    def images01(self) -> np.ndarray:
-        """Images as float32 in [0, 1] (for training and galleries)."""
-        return self.x.astype(np.float32) / 255.0 if self.x.dtype == np.uint8 else self.x.astype(np.float32)
+    def images01(self, count: Optional[int] = None) -> np.ndarray:
+        """The first `count` images (all by default) as float32 in [0, 1], for galleries and training."""
+        x = self.x if count is None else self.x[:count]
+        return x.astype(np.float32) / 255.0 if x.dtype == np.uint8 else x.astype(np.float32)
 
     def label_counts(self) -> dict:
         """{label name: count}, in label order; empty when unlabelled."""
@@ -259,10 +261,12 @@ def _read_images(entries, read, name, *, size, grayscale) -> ImportedData:
         raise InvalidUpload(f"{name} holds {len(candidates):,} images; the limit is {MAX_SAMPLES:,} per dataset.")
 
     probed = []  # (path, handle, (height, width)): pass 1 reads headers only, nothing is kept decoded
+    all_gray = True  # every file stores gray pixels: decode to one channel (a third of the memory)
     for path, handle in candidates:
         try:
             with _open_image(read(handle)) as image:
                 probed.append((path, handle, image.size[::-1]))
+                all_gray = all_gray and (image.mode in GRAY_MODES or image.mode.startswith("I"))
         except _EntryError as error:
             skipped.append((path, str(error)))
     if not probed:
@@ -275,11 +279,13 @@ def _read_images(entries, read, name, *, size, grayscale) -> ImportedData:
     if label_note:
         notes.append(label_note)
 
-    images, kept = [], []
+    channels = 1 if grayscale or all_gray else 3
+    x = np.empty((len(probed), height, width, channels), dtype=np.uint8)  # filled in place: no list of copies
+    kept = []
     for (path, handle, _), label in zip(probed, labels):
         try:
             with _open_image(read(handle)) as image:
-                images.append(_to_array(image, (height, width), grayscale))
+                x[len(kept)] = _to_array(image, (height, width), channels == 1)
         except _EntryError as error:
             skipped.append((path, str(error)))
             continue
@@ -287,10 +293,9 @@ def _read_images(entries, read, name, *, size, grayscale) -> ImportedData:
             skipped.append((path, "damaged images"))
             continue
         kept.append((path, label))
-    if not images:
+    if not kept:
         raise InvalidUpload(f"{name}: none of its images could be decoded. {' '.join(skipped_summary(skipped))}")
-    x = np.stack(images)
-    del images
+    x = x[:len(kept)]
     if x.shape[-1] == 3 and _is_gray(x):
         x = np.ascontiguousarray(x[..., :1])  # every image is gray: keep one channel
     files = [path for path, _ in kept]

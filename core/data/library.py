@@ -231,7 +231,7 @@ class DatasetLibrary:
 
             from core.viz.images import image_grid
 
-            Image.fromarray(image_grid(data.images01()[:32], n_cols=8, size=32)).save(folder / "thumbnail.png")
+            Image.fromarray(image_grid(data.images01(32), n_cols=8, size=32)).save(folder / "thumbnail.png")
 
     def rename(self, old: str, new: str) -> str:
         """Rename a saved dataset (folder and description); returns the new name."""
