@@ -502,7 +502,8 @@ def _check_x(x: np.ndarray, name: str, notes: list) -> tuple:
         finite = np.isfinite(x).reshape(len(x), -1).all(axis=1)
         if not finite.all():
             bad = np.flatnonzero(~finite)
-            raise InvalidUpload(f"{name}: {len(bad):,} samples of 'x' hold NaN or infinite values (the first is "
+            raise InvalidUpload(f"{name}: {len(bad):,} sample{'s' if len(bad) > 1 else ''} of 'x' "
+                                f"hold{'' if len(bad) > 1 else 's'} NaN or infinite values (the first is "
                                 f"sample {bad[0]}); remove or fill them.")
     if kind == "features":
         return x.astype(np.float32), kind
@@ -657,6 +658,7 @@ def check_samples(data: ImportedData) -> None:
     """Refuse data with too few samples or nothing to tell apart."""
     what = "images" if data.kind == "images" else "rows"
     if data.n_samples < MIN_SAMPLES:
+        what = what if data.n_samples != 1 else what[:-1]
         raise InvalidUpload(f"{data.source} has {data.n_samples} {what}; at least {MIN_SAMPLES} are needed to "
                             f"cluster.")
     flat = data.x.reshape(data.n_samples, -1)
