@@ -122,27 +122,11 @@ def _shape_text(shape) -> str:
     return f"{h}x{w} {'colour' if c == 3 else 'grayscale'}"
 
 
-def _preprocessed_like(images: np.ndarray, reference: np.ndarray, method: str) -> np.ndarray:
-    """`images` preprocessed with the statistics of `reference` (the run's own images), as the run was."""
-    flat = images.reshape(len(images), -1).astype(np.float32)
-    ref = reference.reshape(len(reference), -1).astype(np.float32)
-    if method == "minmax":
-        low, high = float(ref.min()), float(ref.max())
-        out = (flat - low) / (high - low) if high > low else np.zeros_like(flat)
-    elif method == "standardize":
-        mean, std = ref.mean(axis=0), ref.std(axis=0)
-        out = (flat - mean) / np.where(std > 1e-8, std, 1.0)
-    elif method == "l2":
-        norms = np.linalg.norm(flat, axis=1, keepdims=True)
-        out = flat / np.where(norms > 0, norms, 1.0)
-    else:
-        raise CannotApply(f"Unknown preprocessing {method!r} in the run.")
-    return out.astype(np.float32).reshape(images.shape)
-
-
 def _embed(images: np.ndarray, result, folder: Path, params: dict) -> np.ndarray:
     """The new images in the space the run clustered in."""
-    X = _preprocessed_like(images, result.dataset.images, result.config.preprocessing)
+    from core.data import preprocess
+
+    X = preprocess(images, result.config.preprocessing, reference=result.dataset.images)
     encoder_path = folder / "encoder.keras"
     uses_encoder = params.get("space", "autoencoder") != "pixels" and result.config.algorithm != "kmeans"
     if not uses_encoder:
