@@ -24,10 +24,10 @@ def cluster_profiles(data, labels: np.ndarray):
     of different units share one axis): a DataFrame indexed by cluster id, columns the feature names."""
     import pandas as pd
 
-    features = np.asarray(data.features, dtype=np.float64)
-    low, high = features.min(axis=0), features.max(axis=0)
-    scaled = (features - low) / np.where(high > low, high - low, 1.0)
+    from core.data.library import features_as_images
+
+    scaled = features_as_images(data.features).reshape(data.n_samples, -1)  # the one per-column scaling
     clusters = np.unique(labels)
-    names = data.feature_names or [f"feature {j + 1}" for j in range(features.shape[1])]
+    names = data.feature_names or [f"feature {j + 1}" for j in range(scaled.shape[1])]
     means = np.stack([scaled[labels == c].mean(axis=0) for c in clusters])
     return pd.DataFrame(means, index=clusters, columns=[str(n) for n in names])
