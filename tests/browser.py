@@ -54,8 +54,10 @@ def serve_app(log_path: Path, env: dict | None = None):
 
 @contextlib.contextmanager
 def browser_page(width: int = 1400, height: int = 1000):
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    # Playwright's 5 s default is too short on two loaded cores: a page can be half-drawn for longer than that
+    expect.set_options(timeout=20_000)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:

@@ -35,7 +35,7 @@ def test_upload_preview_save_cluster_restart_and_reopen_with_file_names(tmp_path
         expect(page.get_by_role("heading", name="Datasets", exact=True)).to_be_visible(timeout=60_000)
         page.locator("input[type=file]").set_input_files(str(archive))
         expect(page.get_by_text("1 file was not images: my_photos/readme.txt.")).to_be_visible(timeout=60_000)
-        expect(page.locator("[data-testid='stMetricValue']").first).to_have_text("60")
+        expect(page.locator("[data-testid='stMetricValue']").first).to_have_text("60", timeout=60_000)
         shoot(page, screenshots, "11_datasets_preview")
         name = page.get_by_label("Name", exact=True)
         name.fill("My photos")
