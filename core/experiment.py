@@ -157,6 +157,66 @@ def default_n_clusters(dataset: Dataset) -> int:
     return dataset.n_classes or 10
 
 
+MAX_SEED = 2**32 - 1   # NumPy's and scikit-learn's seeds are 32-bit
+MIN_RUN_SAMPLES = 10   # as for an uploaded dataset: fewer cannot be clustered meaningfully
+
+
+def whole_number(label: str, value, low: int, high: Optional[int] = None, note: str = "") -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise ValueError(f"{label} must be a whole number; got {value!r}.")
+    if value < low or (high is not None and value > high):
+        allowed = f"from {low:,} to {high:,}" if high is not None else f"at least {low:,}"
+        raise ValueError(f"{label} must be {allowed}{note}; got {value:,}.")
+
+
+def check_config(config: RunConfig, dataset: Optional[Dataset] = None) -> Dataset:
+    """Check every setting of `config` against its algorithm and its data, and build the estimator,
+    before anything is trained or recorded. Returns the dataset (loaded when not given).
+
+    Raises ValueError naming the setting as the form labels it and what it allows; KeyError for an
+    unknown algorithm or dataset; DatasetUnavailable when the data cannot be loaded.
+    """
+    from core.data import DATASETS, PREPROCESSING
+    from core.projection import PROJECTIONS
+
+    spec = get_algorithm(config.algorithm)
+    if config.n_clusters is not None:
+        whole_number("Number of clusters", config.n_clusters, 2)
+    whole_number("Seed", config.seed, 0, MAX_SEED)
+    if config.n_samples is not None:
+        whole_number("Sample size", config.n_samples, MIN_RUN_SAMPLES)
+    if config.preprocessing not in PREPROCESSING:
+        raise ValueError(f"Preprocessing must be one of {', '.join(PREPROCESSING)}; got {config.preprocessing!r}.")
+    if config.projection is not None and config.projection not in PROJECTIONS:
+        raise ValueError(f"Projection must be one of {', '.join(PROJECTIONS)} or none; got {config.projection!r}.")
+    unknown = sorted(set(config.params) - {p.name for p in spec.params})
+    if unknown:
+        raise ValueError(f"{spec.title} has no setting {', '.join(unknown)}; its settings: "
+                         f"{', '.join(p.name for p in spec.params) or 'none'}.")
+    for name, value in config.params.items():
+        spec.param(name).check(value)
+    if config.dataset in DATASETS:
+        options = {p.name: p for p in DATASETS[config.dataset].options}
+        for name, value in config.dataset_options.items():
+            if name in options:  # the loader takes a few more (a seed, an image size) that the form does not show
+                options[name].check(value)
+    if dataset is None:
+        dataset = load_dataset(config.dataset, **config.dataset_options)
+    n_used = dataset.n_samples if config.n_samples is None else config.n_samples
+    if n_used > dataset.n_samples:
+        raise ValueError(f"Sample size must be at most {dataset.n_samples:,}, the size of {config.dataset} "
+                         f"(leave it out for all); got {n_used:,}.")
+    if n_used < MIN_RUN_SAMPLES:
+        raise ValueError(f"{config.dataset} has {n_used} samples; at least {MIN_RUN_SAMPLES} are needed.")
+    n_clusters = config.n_clusters or default_n_clusters(dataset)
+    if spec.uses_n_clusters and n_clusters > n_used:
+        raise ValueError(f"Number of clusters must be at most {n_used:,}, the samples of this run; "
+                         f"got {n_clusters:,}.")
+    n_features = int(np.prod(dataset.images.shape[1:]))
+    spec.build(n_clusters, random_state=config.seed, **config.params).check_parameters(n_used, n_features)
+    return dataset
+
+
 def run_experiment(config: RunConfig, *, callback: Optional[ProgressCallback] = None,
                    dataset: Optional[Dataset] = None) -> ClusteringResult:
     """Run `config` and return its result (metrics and the configured projection included).
@@ -182,6 +242,7 @@ def run_experiment(config: RunConfig, *, callback: Optional[ProgressCallback] = 
 
     start = time.perf_counter()
     report("Preparing the data", 0.0)
+    dataset = check_config(config, dataset)
     dataset, X = prepare_data(config, dataset)
     timings["load"] = time.perf_counter() - start
 
@@ -223,5 +284,5 @@ def run_experiment(config: RunConfig, *, callback: Optional[ProgressCallback] = 
     return result
 
 
-__all__ = ["ClusteringResult", "RunConfig", "TrainingCancelled", "default_n_clusters", "prepare_data",
+__all__ = ["ClusteringResult", "RunConfig", "TrainingCancelled", "check_config", "default_n_clusters", "prepare_data",
            "run_experiment", "asdict"]

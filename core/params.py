@@ -1,8 +1,19 @@
 """How a tunable parameter (of an algorithm or a dataset) is described to the UI."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Optional, Sequence
+
+
+class _FromEstimator:
+    def __repr__(self) -> str:
+        return "FROM_ESTIMATOR"
+
+
+# An algorithm parameter's default: the estimator's own (filled in by AlgorithmSpec), so the form and
+# the estimator cannot disagree.
+FROM_ESTIMATOR = _FromEstimator()
 
 
 @dataclass(frozen=True)
@@ -37,7 +48,7 @@ class ParamSpec:
     def parse(self, text: str):
         """The value written as `text` (command line, a text box) in this parameter's type.
 
-        Raises ValueError naming the parameter and what it takes.
+        Raises ValueError naming the parameter (by its label) and what it takes.
         """
         text = str(text).strip()
         if self.kind == "choice":
@@ -45,14 +56,39 @@ class ParamSpec:
                 if str(option).lower() == text.lower() or (option is None and text.lower() in ("auto", "none")):
                     return option
             shown = ", ".join("auto" if o is None else str(o) for o in self.options)
-            raise ValueError(f"{text!r} is not an option of {self.name}; options: {shown}.")
+            raise ValueError(f"{text!r} is not an option of {self.label}; options: {shown}.")
         if self.kind == "optional_float" and text.lower() in ("", "auto", "none"):
             return None
         try:
             value = int(text) if self.kind == "int" else float(text)
         except ValueError:
-            raise ValueError(f"{self.name} takes {'whole numbers' if self.kind == 'int' else 'numbers'}, "
+            raise ValueError(f"{self.label} takes {'whole numbers' if self.kind == 'int' else 'numbers'}, "
                              f"not {text!r}.") from None
-        if (self.low is not None and value < self.low) or (self.high is not None and value > self.high):
-            raise ValueError(f"{self.name} must lie between {self.low:g} and {self.high:g}; got {text}.")
+        self.check(value)
         return value
+
+    def range_text(self) -> str:
+        """"from 2 to 64", "at least 0", or "" for a parameter without bounds."""
+        if self.low is not None and self.high is not None:
+            return f"from {self.low:g} to {self.high:g}"
+        if self.low is not None:
+            return f"at least {self.low:g}"
+        return f"at most {self.high:g}" if self.high is not None else ""
+
+    def check(self, value) -> None:
+        """Raise ValueError (naming the parameter by its label) when `value` is not one the form offers."""
+        if self.kind == "choice":
+            if value not in self.options:
+                shown = ", ".join("auto" if o is None else str(o) for o in self.options)
+                raise ValueError(f"{value!r} is not an option of {self.label}; options: {shown}.")
+            return
+        if value is None and self.kind == "optional_float":
+            return
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or (
+                self.kind == "int" and not float(value).is_integer()):
+            raise ValueError(f"{self.label} takes {'whole numbers' if self.kind == 'int' else 'numbers'}; "
+                             f"got {value!r}.")
+        if not math.isfinite(value):
+            raise ValueError(f"{self.label} must be a finite number; got {value}.")
+        if (self.low is not None and value < self.low) or (self.high is not None and value > self.high):
+            raise ValueError(f"{self.label} must be {self.range_text()}; got {value:g}.")

@@ -6,8 +6,9 @@ from core.algorithms import ALGORITHMS, DEFAULT_ALGORITHM
 from core.cli import command_line
 from core.runs.runner import axis_value, describe_point, parse_axis_value, sweep_axes, sweep_configs
 from ui.cache import run_store, training_worker
-from ui.config_form import config_form
+from ui.config_form import config_form, config_problem
 from ui.progress import describe, fraction, job_title
+from ui.text import plain
 from ui.worker import RUNNING, SweepJob, TrainingJob
 
 POLL_SECONDS = 1.0
@@ -41,7 +42,7 @@ def axis_values(algorithm: str, axis: str, slot: str) -> list:
     try:
         values = [parse_axis_value(algorithm, axis, part) for part in text.split(",") if part.strip()]
     except ValueError as error:
-        st.error(str(error))
+        st.error(plain(error))
         return []
     if not values:
         st.error("Give at least one value.")
@@ -89,6 +90,11 @@ if valid:
                 + " × ".join(f"{axes_names[a]} ({', '.join(map(str, v))})" for a, v in axes.items()))
     if len(configs) > MAX_RUNS:
         st.error(f"That is more than {MAX_RUNS} runs: use fewer values.")
+    else:
+        problem = next((p for p in map(config_problem, configs) if p), "")
+        if problem:
+            st.error(plain(problem), icon=":material/error:")
+            valid = False
     with st.expander("The same sweep from the command line"):
         st.code(command_line(base, axes), language="bash")
         st.caption("Run it from the project folder with the virtual environment's Python (`.venv/bin/python`); "

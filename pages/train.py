@@ -5,8 +5,9 @@ import streamlit as st
 
 from core.vocabulary import format_seconds
 from ui.cache import training_worker
-from ui.config_form import config_form, load_config_into_form
+from ui.config_form import config_form, config_problem, load_config_into_form
 from ui.progress import describe, fraction, job_title, show_losses, timings_table
+from ui.text import plain
 from ui.state import FORM, TAKEN_N_CLUSTERS, current_job, current_result, start_job
 from ui.worker import CANCELLED, FAILED, FINISHED, RUNNING, TrainingJob
 
@@ -24,7 +25,11 @@ if taken is not None:  # "Take k clusters and go to Train": the run analysed, wi
 config = config_form("train")
 job = current_job()
 running = job is not None and job.status == RUNNING
-if config is not None and st.button("Train", type="primary", disabled=running, key="train", icon=":material/play_arrow:"):
+problem = config_problem(config) if config is not None else ""
+if problem:
+    st.error(plain(problem), icon=":material/error:")
+if config is not None and st.button("Train", type="primary", disabled=running or bool(problem), key="train",
+                                    icon=":material/play_arrow:"):
     start_job(TrainingJob(config))
     st.rerun()
 

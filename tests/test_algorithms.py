@@ -135,7 +135,7 @@ def test_bad_input_and_parameters_are_clear_errors(synthetic):
     bad[3, 0, 0, 0] = np.nan
     with pytest.raises(ValueError, match="NaN"):
         build("ae_kmeans").fit(bad)
-    with pytest.raises(ValueError, match="latent_dim must be an integer >= 1"):
+    with pytest.raises(ValueError, match='"Latent size" must be an integer >= 2'):
         build("ae_kmeans", latent_dim=0).fit(X)
     with pytest.raises(ValueError, match="hidden_units"):
         build("ae_kmeans", hidden_units=(32, -1)).fit(X)

@@ -57,9 +57,9 @@ def test_train_sweep_list_and_export(tmp_path):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["train", "--set", "latent_dim=abc"], "latent_dim takes whole numbers"),
+    (["train", "--set", "latent_dim=abc"], "Latent size takes whole numbers"),
     (["train", "--algorithm", "nope"], "unknown algorithm 'nope'"),
-    (["train", *DATA, "--algorithm", "kmeans", "--n-clusters", "400"], "cannot make 400 clusters"),
+    (["train", *DATA, "--algorithm", "kmeans", "--n-clusters", "400"], "Number of clusters must be at most 300"),
     (["sweep", "--vary", "eps=1,2"], "'eps' is not a setting"),
     (["export", "7"], "there is no run 7"),
 ])

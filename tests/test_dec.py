@@ -31,7 +31,7 @@ def test_dec_stops_when_labels_settle(synthetic):
 
 
 def test_update_interval_must_be_positive(synthetic):
-    with pytest.raises(ValueError, match="update_interval must be None or an integer >= 1"):
+    with pytest.raises(ValueError, match='"update_interval" must be left empty or an integer >= 1'):
         DEC(4, **(SMALL | DENSE | {"update_interval": 0})).fit(synthetic.images)
 
 

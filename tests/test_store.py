@@ -93,17 +93,24 @@ def test_failed_and_cancelled_runs_are_recorded_with_their_message(tmp_path):
     from core.runs.runner import record_run
 
     store = RunStore(tmp_path)
-    with pytest.raises(ValueError, match="cannot make 500 clusters"):
+    with pytest.raises(ValueError, match="Number of clusters must be at most 300"):
         record_run(RunConfig(dataset="synthetic", algorithm="kmeans", n_clusters=500, dataset_options=SYNTHETIC), store)
+    assert store.list_runs() == []  # a configuration that cannot run is refused before it is recorded
+
+    def fail_at_first_epoch(event):
+        if event.end_of_epoch:
+            raise RuntimeError("the disk vanished")
 
     def cancel_at_second_epoch(event):
         if event.end_of_epoch and event.epoch >= 2:
             raise TrainingCancelled()
 
+    with pytest.raises(RuntimeError):
+        record_run(deep_config(epochs=50), store, callback=fail_at_first_epoch)
     with pytest.raises(TrainingCancelled):
         record_run(deep_config(epochs=50), store, callback=cancel_at_second_epoch)
     cancelled, failed = store.list_runs()
-    assert failed.status == FAILED and "cannot make 500 clusters" in failed.message
+    assert failed.status == FAILED and failed.message == "the disk vanished" and len(failed.history) == 1
     assert cancelled.status == "cancelled" and [h["epoch"] for h in cancelled.history] == [1, 2]
     with pytest.raises(ValueError, match="only finished runs"):
         store.load_result(cancelled.id)

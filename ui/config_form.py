@@ -9,7 +9,7 @@ from core.data import (DATASETS, DEFAULT_DATASET, DEFAULT_PREPROCESSING, PREPROC
                        InvalidUpload)
 from core.data.registry import dataset_label
 from core.viz.tables import feature_frame
-from core.experiment import RunConfig, default_n_clusters
+from core.experiment import RunConfig, check_config, default_n_clusters
 from core.viz.images import image_grid
 from ui.cache import cached_dataset, run_store
 from ui.text import plain
@@ -115,6 +115,16 @@ def algorithm_params(algo, prefix: str, fixed: Sequence[str], *, advanced: bool 
             continue
         values[p.name] = param_widget(p, f"{prefix}_{algo.name}_{p.name}")
     return {name: value for name, value in values.items() if name not in (known or {})}
+
+
+def config_problem(config: RunConfig) -> str:
+    """Why `config` cannot run ("" when it can): the check the worker makes before recording a run, made
+    here first so the page says it at once, next to the settings."""
+    try:
+        check_config(config, cached_dataset(config.dataset, tuple(sorted(config.dataset_options.items()))))
+    except (ValueError, KeyError, DatasetUnavailable, InvalidUpload) as error:
+        return str(error.args[0] if isinstance(error, KeyError) and error.args else error)
+    return ""
 
 
 def config_form(prefix: str = "train", *, fixed: Sequence[str] = ()) -> Optional[RunConfig]:

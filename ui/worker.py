@@ -75,7 +75,7 @@ def _worker_main(requests, events, cancellations, store_dir, parent_pid) -> None
     from core.data import DatasetUnavailable
     from core.progress import TrainingCancelled
     from core.projection import warm_up_umap
-    from core.runs import RunStore
+    from core.runs import RunStore, StoreError
     from core.runs.runner import ProcessStopped, record_run
 
     quiet_tensorflow_import()
@@ -130,8 +130,8 @@ def _worker_main(requests, events, cancellations, store_dir, parent_pid) -> None
             return
         except TrainingCancelled:
             events.put((CANCELLED, job_id, None))
-        except (ValueError, DatasetUnavailable, FloatingPointError) as error:
-            events.put((FAILED, job_id, str(error)))
+        except (ValueError, KeyError, DatasetUnavailable, FloatingPointError, StoreError, OSError) as error:
+            events.put((FAILED, job_id, str(error.args[0] if isinstance(error, KeyError) and error.args else error)))
         except Exception as error:  # report anything else and keep serving
             events.put((FAILED, job_id, f"{type(error).__name__}: {error}\n{traceback.format_exc(limit=4)}"))
         else:

@@ -64,9 +64,9 @@ class _AutoencoderClustering(ClusteringAlgorithm):
 
     _parameter_constraints = {
         "n_clusters": Interval(int, 1, None),
-        "latent_dim": Interval(int, 1, None),
+        "latent_dim": Interval(int, 2, None),
         "hidden_units": PositiveInts(),
-        "epochs": Interval(int, 0, None),
+        "epochs": Interval(int, 1, None),
         "batch_size": Interval(int, 1, None, allow_none=True),
         "learning_rate": Interval(float, 0, 1, low_open=True),
         "input_dropout": Interval(float, 0, 0.9),

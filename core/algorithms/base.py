@@ -15,6 +15,7 @@ shown, and stored, without the fitted model.
 """
 from __future__ import annotations
 
+import math
 import numbers
 import time
 from contextlib import contextmanager
@@ -39,7 +40,7 @@ class Interval:
         if isinstance(value, bool):
             return False
         numeric = numbers.Integral if self.kind is int else numbers.Real
-        if not isinstance(value, numeric):
+        if not isinstance(value, numeric) or not math.isfinite(value):  # NaN passes every comparison
             return False
         if self.low is not None and (value < self.low or (self.low_open and value == self.low)):
             return False
@@ -50,7 +51,7 @@ class Interval:
         low = "" if self.low is None else f"{'>' if self.low_open else '>='} {self.low}"
         high = "" if self.high is None else f"<= {self.high}"
         text = f"{kind} {' and '.join(p for p in (low, high) if p)}".strip()
-        return f"None or {text}" if self.allow_none else text
+        return f"left empty or {text}" if self.allow_none else text
 
 
 class OneOf:
@@ -94,7 +95,7 @@ class ClusteringAlgorithm(ClusterMixin, BaseEstimator):
         :class:`core.progress.TrainingCancelled` from it stops the fit.
         """
         X = self._validate_data(X)
-        self._validate_parameters(len(X))
+        self.check_parameters(len(X), int(np.prod(X.shape[1:])))
         self.timings_ = {}
         self.history_ = []
         self._image_shape = X.shape[1:]
@@ -161,13 +162,32 @@ class ClusteringAlgorithm(ClusterMixin, BaseEstimator):
             raise ValueError("X contains NaN or infinite values; clean or drop those samples first.")
         return X
 
-    def _validate_parameters(self, n_samples: int) -> None:
+    def check_parameters(self, n_samples: Optional[int] = None, n_features: Optional[int] = None) -> None:
+        """Raise ValueError, naming the parameter as the app labels it, when a parameter is not allowed,
+        or does not fit data of `n_samples` samples of `n_features` values (each check runs when its
+        count is given). `fit` calls this first; the app calls it before it records a run."""
         for name, constraint in self._parameter_constraints.items():
             value = getattr(self, name)
             if not constraint.accepts(value):
-                raise ValueError(f"{type(self).__name__}: {name} must be {constraint}; got {value!r}.")
+                raise ValueError(f'"{self._label(name)}" must be {constraint}; got {value!r}.')
+        self._validate_parameters(n_samples, n_features)
+
+    def _validate_parameters(self, n_samples: Optional[int], n_features: Optional[int]) -> None:
+        """Checks across parameters and against the data's size (subclasses add theirs)."""
         n_clusters = getattr(self, "n_clusters", None)
-        if n_clusters is not None and n_clusters > n_samples:
+        if n_clusters is not None and n_samples is not None and n_clusters > n_samples:
             raise ValueError(
                 f"cannot make {n_clusters} clusters from {n_samples} samples: choose at most {n_samples}."
             )
+        latent_dim = getattr(self, "latent_dim", None)
+        if (latent_dim is not None and n_features is not None and getattr(self, "_uses_autoencoder", False)
+                and latent_dim >= n_features):
+            raise ValueError(f"\"{self._label('latent_dim')}\" must be smaller than the {n_features} values of each "
+                             f"sample, or the autoencoder learns nothing; got {latent_dim}.")
+
+    @classmethod
+    def _label(cls, name: str) -> str:
+        """What the app calls parameter `name` of this estimator ("Latent size"), else the name itself."""
+        from core.algorithms.registry import parameter_label
+
+        return parameter_label(cls, name)

@@ -92,8 +92,8 @@ class _SpaceClustering(_AutoencoderClustering):
     restart_every = 25
     _parameter_constraints = {
         "space": OneOf(*SPACES),
-        "latent_dim": Interval(int, 1, None),
-        "epochs": Interval(int, 0, None),
+        "latent_dim": Interval(int, 2, None),
+        "epochs": Interval(int, 1, None),
         "random_state": Interval(int, 0, None),
     }
     _cluster_title = ""
@@ -246,7 +246,7 @@ class DBSCANClustering(_SpaceClustering):
 
     _parameter_constraints = {**_SpaceClustering._parameter_constraints,
                               "eps": Interval(float, 0, None, low_open=True, allow_none=True),
-                              "min_samples": Interval(int, 1, None)}
+                              "min_samples": Interval(int, 2, None)}
     _cluster_title = "DBSCAN"
 
     def __init__(self, *, eps=None, min_samples: int = 5, space: str = "pixels", latent_dim: int = 10,

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Sequence
+import inspect
+from typing import Optional, Sequence
 
 from core.algorithms.autoencoder import AutoencoderGMM, AutoencoderKMeans
 from core.algorithms.base import ClusteringAlgorithm
@@ -12,7 +13,7 @@ from core.algorithms.dec import DCEC, DEC, IDEC
 from core.algorithms.n2d import N2D
 from core.algorithms.som import SelfOrganizingMap
 from core.algorithms.vade import VaDE
-from core.params import ParamSpec
+from core.params import FROM_ESTIMATOR, ParamSpec
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,22 @@ class AlgorithmSpec:
     def family(self) -> str:
         return "Deep" if self.deep else "Classical"
 
+    def __post_init__(self):
+        # One truth: what the form offers starts from the estimator's own default, and its range starts
+        # where the estimator's constraint does (tests/test_params.py checks every parameter).
+        defaults = {name: p.default for name, p in inspect.signature(self.estimator).parameters.items()}
+        resolved = []
+        for p in self.params:
+            if p.name not in defaults:
+                raise TypeError(f"{self.estimator.__name__} has no parameter {p.name!r} for the form to set.")
+            if p.default is FROM_ESTIMATOR:
+                p = replace(p, default=defaults[p.name])
+            resolved.append(p)
+        object.__setattr__(self, "params", tuple(resolved))
+
+    def param(self, name: str) -> Optional[ParamSpec]:
+        return next((p for p in self.params if p.name == name), None)
+
     def build(self, n_clusters: int, **params) -> ClusteringAlgorithm:
         """An estimator with `n_clusters` (ignored by methods that find the count themselves) and the
         given parameters (others at their defaults)."""
@@ -43,48 +60,47 @@ class AlgorithmSpec:
 
 
 _AUTOENCODER_PARAMS = (
-    ParamSpec("latent_dim", "Latent size", "int", 10, 2, 64, 1,
+    ParamSpec("latent_dim", "Latent size", "int", FROM_ESTIMATOR, 2, 64, 1,
               help="Size of the learned embedding. 10 is the usual choice for 10 classes."),
-    ParamSpec("epochs", "Epochs", "int", 75, 1, 300, 1,
+    ParamSpec("epochs", "Epochs", "int", FROM_ESTIMATOR, 1, 300, 1,
               help="Autoencoder training passes over the data. More epochs: lower reconstruction loss, longer wait."),
-    ParamSpec("batch_size", "Batch size", "choice", None, options=(None, 32, 64, 128, 256, 512, 1024), advanced=True,
+    ParamSpec("batch_size", "Batch size", "choice", FROM_ESTIMATOR, options=(None, 32, 64, 128, 256, 512, 1024), advanced=True,
               help="Images per training step. auto: 256, or fewer on small data so that an epoch has at "
                    "least 25 steps (64 for digits)."),
-    ParamSpec("learning_rate", "Learning rate", "choice", 1e-3, options=(1e-4, 3e-4, 1e-3, 3e-3, 1e-2),
+    ParamSpec("learning_rate", "Learning rate", "choice", FROM_ESTIMATOR, options=(1e-4, 3e-4, 1e-3, 3e-3, 1e-2),
               advanced=True, help="Adam's step size. Lower it if the loss diverges."),
-    ParamSpec("input_dropout", "Input dropout (denoising)", "float", 0.0, 0.0, 0.5, 0.05, advanced=True,
+    ParamSpec("input_dropout", "Input dropout (denoising)", "float", FROM_ESTIMATOR, 0.0, 0.5, 0.05, advanced=True,
               help="Fraction of pixels hidden from the encoder while training; 0 trains a plain autoencoder."),
-    ParamSpec("restart_every", "Restart Adam every (epochs)", "int", 25, 0, 100, 5, advanced=True,
+    ParamSpec("restart_every", "Restart Adam every (epochs)", "int", FROM_ESTIMATOR, 0, 100, 5, advanced=True,
               help="Warm restarts of the optimiser; they gave better embeddings for clustering. 0: never."),
 )
 
 _SPACE_PARAMS = (
-    ParamSpec("space", "Cluster in", "choice", "pixels", options=("pixels", "autoencoder"),
+    ParamSpec("space", "Cluster in", "choice", FROM_ESTIMATOR, options=("pixels", "autoencoder"),
               help="The raw pixels, or the embedding of a dense autoencoder trained first "
                    "(latent size and epochs below apply)."),
-    ParamSpec("latent_dim", "Latent size (autoencoder space)", "int", 10, 2, 64, 1, advanced=True,
+    ParamSpec("latent_dim", "Latent size (autoencoder space)", "int", FROM_ESTIMATOR, 2, 64, 1, advanced=True,
               help="Embedding size when clustering in the autoencoder's space.",
               applies_when=("space", ("autoencoder",))),
-    ParamSpec("epochs", "Epochs (autoencoder space)", "int", 75, 1, 300, 1, advanced=True,
+    ParamSpec("epochs", "Epochs (autoencoder space)", "int", FROM_ESTIMATOR, 1, 300, 1, advanced=True,
               help="Autoencoder training passes when clustering in the autoencoder's space.",
               applies_when=("space", ("autoencoder",))),
 )
-_KMEANS_BACKEND = ParamSpec(
-    "kmeans_backend", "k-means by", "choice", "auto", options=("auto", "scikit-learn", "tensorflow"), advanced=True,
+_KMEANS_BACKEND = ParamSpec("kmeans_backend", "k-means by", "choice", FROM_ESTIMATOR, options=("auto", "scikit-learn", "tensorflow"), advanced=True,
     help="TensorFlow's batched k-means runs on a GPU when there is one; auto uses it only then "
          "(scikit-learn is faster on a CPU). Both give the same clustering up to ties.")
 _DEC_PARAMS = (
-    ParamSpec("cluster_epochs", "Clustering epochs (at most)", "int", 30, 0, 200, 1,
+    ParamSpec("cluster_epochs", "Clustering epochs (at most)", "int", FROM_ESTIMATOR, 0, 200, 1,
               help="Passes of the clustering phase after pretraining; it stops earlier once fewer "
                    "than the tolerance of labels change between target refreshes."),
-    ParamSpec("tol", "Stop when labels changed below", "choice", 0.001, options=(0.0001, 0.001, 0.005, 0.01, 0.05),
+    ParamSpec("tol", "Stop when labels changed below", "choice", FROM_ESTIMATOR, options=(0.0001, 0.001, 0.005, 0.01, 0.05),
               advanced=True, help="Fraction of samples changing cluster between two refreshes of the target."),
-    ParamSpec("cluster_learning_rate", "Clustering learning rate", "choice", 1e-3,
+    ParamSpec("cluster_learning_rate", "Clustering learning rate", "choice", FROM_ESTIMATOR,
               options=(1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3), advanced=True,
               help="Adam's step size in the clustering phase."),
     _KMEANS_BACKEND,
 )
-_GAMMA = ParamSpec("gamma", "Clustering loss weight (gamma)", "choice", 0.1, options=(0.01, 0.05, 0.1, 0.5, 1.0),
+_GAMMA = ParamSpec("gamma", "Clustering loss weight (gamma)", "choice", FROM_ESTIMATOR, options=(0.01, 0.05, 0.1, 0.5, 1.0),
                    help="Weight of the clustering loss against reconstruction (0.1 in the IDEC and DCEC papers).")
 
 
@@ -106,7 +122,7 @@ ALGORITHMS: dict[str, AlgorithmSpec] = {
             "The same embedding, clustered by a Gaussian mixture: allows elongated clusters of "
             "different sizes and gives each image a membership probability.",
             _AUTOENCODER_PARAMS + (
-                ParamSpec("covariance_type", "Covariance", "choice", "full",
+                ParamSpec("covariance_type", "Covariance", "choice", FROM_ESTIMATOR,
                           options=("full", "diag", "tied", "spherical"), advanced=True,
                           help="Shape of each Gaussian: full is most flexible, spherical is k-means-like."),
             ),
@@ -138,12 +154,12 @@ ALGORITHMS: dict[str, AlgorithmSpec] = {
             "et al. 2017): a generative model, so it can draw new images of each cluster. A good choice "
             "to see what the model believes a cluster looks like; gives soft memberships.",
             _AUTOENCODER_PARAMS + (
-                ParamSpec("vade_epochs", "VaDE epochs", "int", 30, 0, 200, 1,
+                ParamSpec("vade_epochs", "VaDE epochs", "int", FROM_ESTIMATOR, 0, 200, 1,
                           help="Passes training the variational objective after pretraining."),
-                ParamSpec("beta", "Prior weight (beta)", "choice", 8.0, options=(1.0, 2.0, 4.0, 8.0, 16.0),
+                ParamSpec("beta", "Prior weight (beta)", "choice", FROM_ESTIMATOR, options=(1.0, 2.0, 4.0, 8.0, 16.0),
                           advanced=True, help="Scales the decoder's noise variance: larger lets the mixture "
                                               "prior shape the embedding more (8 measured best on digits)."),
-                ParamSpec("vade_learning_rate", "VaDE learning rate", "choice", 1e-3,
+                ParamSpec("vade_learning_rate", "VaDE learning rate", "choice", FROM_ESTIMATOR,
                           options=(1e-4, 3e-4, 1e-3, 2e-3), advanced=True,
                           help="Adam's step size for the variational objective."),
             ),
@@ -154,12 +170,12 @@ ALGORITHMS: dict[str, AlgorithmSpec] = {
             "A grid of prototypes trained so that neighbouring nodes hold similar images (Kohonen), on "
             "the autoencoder's embedding or on raw pixels; the nodes are then grouped into clusters. A "
             "good choice to see the data laid out as a map: the Model page shows every node's prototype.",
-            (ParamSpec("space", "Train the map on", "choice", "latent", options=("latent", "pixels"),
+            (ParamSpec("space", "Train the map on", "choice", FROM_ESTIMATOR, options=("latent", "pixels"),
                        help="The autoencoder's embedding (prototypes decoded into images), or the raw "
                             "pixels (fast, fine for small images such as digits)."),
-             ParamSpec("grid_rows", "Map rows", "int", 12, 2, 30, 1, help="Rows of the map grid."),
-             ParamSpec("grid_cols", "Map columns", "int", 12, 2, 30, 1, help="Columns of the map grid."),
-             ParamSpec("som_epochs", "Map epochs", "int", 30, 1, 200, 1, advanced=True,
+             ParamSpec("grid_rows", "Map rows", "int", FROM_ESTIMATOR, 2, 30, 1, help="Rows of the map grid."),
+             ParamSpec("grid_cols", "Map columns", "int", FROM_ESTIMATOR, 2, 30, 1, help="Columns of the map grid."),
+             ParamSpec("som_epochs", "Map epochs", "int", FROM_ESTIMATOR, 1, 200, 1, advanced=True,
                        help="Batch-SOM updates; the neighbourhood shrinks from half the grid to 0.5 over them."),
              ) + tuple(p if p.name == "batch_size" else replace(p, applies_when=("space", ("latent",)))
                    for p in _AUTOENCODER_PARAMS),
@@ -170,9 +186,9 @@ ALGORITHMS: dict[str, AlgorithmSpec] = {
             "Autoencoder, then UMAP of its embedding to a few dimensions, then a Gaussian mixture "
             "(McConville et al. 2019). Often the strongest on digit-like data; UMAP adds some seconds.",
             _AUTOENCODER_PARAMS + (
-                ParamSpec("umap_neighbors", "UMAP neighbours", "int", 20, 5, 100, 1, advanced=True,
+                ParamSpec("umap_neighbors", "UMAP neighbours", "int", FROM_ESTIMATOR, 2, 100, 1, advanced=True,
                           help="Neighbourhood size of the manifold: larger keeps more global structure."),
-                ParamSpec("umap_min_dist", "UMAP min distance", "choice", 0.0, options=(0.0, 0.01, 0.05, 0.1, 0.25),
+                ParamSpec("umap_min_dist", "UMAP min distance", "choice", FROM_ESTIMATOR, options=(0.0, 0.01, 0.05, 0.1, 0.25),
                           advanced=True, help="0 packs neighbours together, which suits clustering."),
             ),
             deep=True,
@@ -186,7 +202,7 @@ ALGORITHMS: dict[str, AlgorithmSpec] = {
             "Merges the closest groups step by step; the dendrogram shows the whole hierarchy. A good "
             "choice for small data (memory grows with the square of the sample count) and to see how "
             "clusters nest.",
-            (ParamSpec("linkage", "Linkage", "choice", "ward", options=("ward", "average", "complete"),
+            (ParamSpec("linkage", "Linkage", "choice", FROM_ESTIMATOR, options=("ward", "average", "complete"),
                        help="Ward: compact, even clusters (usually best). Average: follows elongated "
                             "shapes. Complete: tight groups of similar diameter."),) + _SPACE_PARAMS,
         ),
@@ -195,11 +211,11 @@ ALGORITHMS: dict[str, AlgorithmSpec] = {
             "Finds dense regions and calls sparse points noise; the number of clusters is found, not set. "
             "A good choice for odd-shaped clusters of similar density with outliers, usually in a learned "
             "space rather than on raw pixels.",
-            (ParamSpec("eps", "Radius eps (empty: suggested)", "optional_float", None, 0.0, None, 0.05,
+            (ParamSpec("eps", "Radius eps (empty: suggested)", "optional_float", FROM_ESTIMATOR, 0.0, None, 0.05,
                        help="Neighbourhood radius. Leave empty for a suggestion read off the k-distance "
                             "curve (the radius whose clusters score best, no labels used); the Model page "
                             "shows the curve."),
-             ParamSpec("min_samples", "Min samples", "int", 5, 2, 50, 1,
+             ParamSpec("min_samples", "Min samples", "int", FROM_ESTIMATOR, 2, 50, 1,
                        help="Neighbours a point needs to be a core point; larger means more noise.")) + _SPACE_PARAMS,
             uses_n_clusters=False,
         ),
@@ -207,7 +223,7 @@ ALGORITHMS: dict[str, AlgorithmSpec] = {
             "hdbscan", "HDBSCAN", HDBSCANClustering,
             "DBSCAN over all densities, keeping the most stable clusters: no radius to tune and copes "
             "with clusters of different density. The number of clusters is found, sparse points are noise.",
-            (ParamSpec("min_cluster_size", "Min cluster size", "int", 15, 2, 200, 1,
+            (ParamSpec("min_cluster_size", "Min cluster size", "int", FROM_ESTIMATOR, 2, 200, 1,
                        help="The smallest group counted as a cluster."),) + _SPACE_PARAMS,
             uses_n_clusters=False,
         ),
@@ -215,7 +231,7 @@ ALGORITHMS: dict[str, AlgorithmSpec] = {
             "gmm", "Gaussian mixture", GaussianMixtureClustering,
             "Each cluster a Gaussian: soft memberships and elliptical clusters of different sizes. A "
             "good choice in a low-dimensional learned space; on raw pixels it needs diagonal covariances.",
-            (ParamSpec("covariance_type", "Covariance", "choice", "auto",
+            (ParamSpec("covariance_type", "Covariance", "choice", FROM_ESTIMATOR,
                        options=("auto", "full", "diag", "tied", "spherical"),
                        help="auto: full up to 100 features, else diag. Spherical behaves like k-means."),)
             + _SPACE_PARAMS,
@@ -224,12 +240,21 @@ ALGORITHMS: dict[str, AlgorithmSpec] = {
             "spectral", "Spectral clustering", Spectral,
             "Cuts a nearest-neighbour graph where it is thinnest: follows connected, non-convex shapes "
             "that k-means splits. A good choice up to about 10,000 images.",
-            (ParamSpec("n_neighbors", "Graph neighbours", "int", 10, 3, 50, 1,
+            (ParamSpec("n_neighbors", "Graph neighbours", "int", FROM_ESTIMATOR, 2, 50, 1,
                        help="Neighbours per image in the affinity graph."),) + _SPACE_PARAMS,
         ),
     ]
 }
 DEFAULT_ALGORITHM = "ae_kmeans"
+
+
+def parameter_label(estimator: type, name: str) -> str:
+    """How the app labels parameter `name` of `estimator` ("Latent size"), for messages; the name itself
+    for a parameter the form does not show."""
+    for spec in ALGORITHMS.values():
+        if spec.estimator is estimator and spec.param(name) is not None:
+            return spec.param(name).label
+    return name
 
 
 def get_algorithm(name: str) -> AlgorithmSpec:

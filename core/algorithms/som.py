@@ -103,8 +103,8 @@ class SelfOrganizingMap(_AutoencoderClustering):
     _parameter_constraints = {
         **_AutoencoderClustering._parameter_constraints,
         "space": OneOf(*SPACES),
-        "grid_rows": Interval(int, 1, None),
-        "grid_cols": Interval(int, 1, None),
+        "grid_rows": Interval(int, 2, None),
+        "grid_cols": Interval(int, 2, None),
         "som_epochs": Interval(int, 1, None),
         "sigma_start": Interval(float, 0, None, low_open=True, allow_none=True),
         "sigma_end": Interval(float, 0, None, low_open=True),
@@ -130,17 +130,17 @@ class SelfOrganizingMap(_AutoencoderClustering):
         self.som_init = som_init
         self.node_clustering = node_clustering
 
-    def _validate_parameters(self, n_samples: int) -> None:
-        super()._validate_parameters(n_samples)
+    def _validate_parameters(self, n_samples, n_features) -> None:
+        super()._validate_parameters(n_samples, n_features)
         n_nodes = self.grid_rows * self.grid_cols
         if n_nodes < self.n_clusters:
             raise ValueError(
-                f"{type(self).__name__}: a {self.grid_rows} x {self.grid_cols} map has {n_nodes} nodes, "
-                f"fewer than n_clusters={self.n_clusters}; enlarge grid_rows or grid_cols."
+                f"a {self.grid_rows} x {self.grid_cols} map has {n_nodes} nodes, fewer than the "
+                f"{self.n_clusters} clusters asked for; raise {self._label('grid_rows')} or {self._label('grid_cols')}."
             )
         if self.sigma_start is not None and self.sigma_start < self.sigma_end:
             raise ValueError(
-                f"{type(self).__name__}: sigma_start ({self.sigma_start}) must be at least "
+                f"sigma_start ({self.sigma_start}) must be at least "
                 f"sigma_end ({self.sigma_end}): the neighbourhood shrinks during training."
             )
 

@@ -33,6 +33,7 @@ from core.models.clustering import squared_distances
 from core.progress import PhaseReporter, ProgressCallback
 
 INITS = ("pca", "random")
+DEFAULT_INIT = "random"  # the estimator's default too: one value for both
 
 
 def grid_coordinates(rows: int, cols: int) -> np.ndarray:
@@ -55,7 +56,7 @@ def sigma_schedule(epochs: int, sigma_start: float, sigma_end: float) -> np.ndar
     return sigma_start * (sigma_end / sigma_start) ** (np.arange(epochs) / (epochs - 1))
 
 
-def initial_prototypes(X: np.ndarray, rows: int, cols: int, *, init: str = "pca", seed: int = 0) -> np.ndarray:
+def initial_prototypes(X: np.ndarray, rows: int, cols: int, *, init: str = DEFAULT_INIT, seed: int = 0) -> np.ndarray:
     """Starting prototypes, shape (rows*cols, d), float32.
 
     "pca" spreads the grid over the plane of the first two principal components, spanning
@@ -141,7 +142,7 @@ def train_som(
     batch_size: int = 256,
     sigma_start: Optional[float] = None,
     sigma_end: float = 0.5,
-    init: str = "pca",
+    init: str = DEFAULT_INIT,
     seed: int = 0,
     callback: Optional[ProgressCallback] = None,
     phase: str = "som",
@@ -165,7 +166,7 @@ def train_som(
         `sigma_end`).
     sigma_end : float, default=0.5
         Radius of the last epoch.
-    init : {"pca", "random"}, default="pca"
+    init : {"pca", "random"}, default="random"
     seed : int, default=0
         Seeds the "random" initialisation.
     callback : callable or None, default=None

@@ -10,7 +10,8 @@ import time
 from dataclasses import replace
 from typing import Callable, Iterable, Optional, Sequence
 
-from core.experiment import ClusteringResult, RunConfig, run_experiment
+from core.experiment import (MAX_SEED, MIN_RUN_SAMPLES, ClusteringResult, RunConfig, check_config, run_experiment,
+                             whole_number)
 from core.progress import ProgressCallback, TrainingCancelled
 from core.runs.store import CANCELLED, FAILED, INTERRUPTED, RunStore
 
@@ -28,8 +29,11 @@ def record_run(config: RunConfig, store: RunStore, *, callback: Optional[Progres
     """Run `config` and record it in `store`: running at once, then finished with its artifacts, or
     cancelled / failed (with the message) / interrupted, keeping the epochs trained so far.
 
-    Returns the result with `run_id` set; re-raises what stopped the run.
+    A configuration that cannot run (see :func:`core.experiment.check_config`) raises before anything
+    is recorded. Returns the result with `run_id` set; re-raises what stopped the run.
     """
+    dataset = check_config(config, dataset)
+    store.check_writable()
     run_id = store.start_run(config, name=name, tags=tags, sweep_id=sweep_id)
     if on_start is not None:
         on_start(run_id)
@@ -78,9 +82,9 @@ def parse_axis_value(algorithm: str, axis: str, text: str):
         try:
             value = int(text)
         except ValueError:
-            raise ValueError(f"{axis} takes whole numbers, not {text!r}.") from None
-        if value < (2 if axis == "n_clusters" else 0 if axis == "seed" else 1):
-            raise ValueError(f"{axis} cannot be {value}.")
+            raise ValueError(f"{RUN_AXES[axis]} takes whole numbers, not {text!r}.") from None
+        low, high = {"n_clusters": (2, None), "seed": (0, MAX_SEED), "n_samples": (MIN_RUN_SAMPLES, None)}[axis]
+        whole_number(RUN_AXES[axis], value, low, high)
         return value
     spec = {p.name: p for p in get_algorithm(algorithm).params}.get(axis)
     if spec is None:
@@ -149,6 +153,9 @@ def run_sweep(base: RunConfig, axes: dict[str, Sequence], store: RunStore, *,
     callback) stops the sweep. Returns (sweep id, list of results or exceptions in grid order).
     """
     configs = sweep_configs(base, axes)
+    for config in configs:  # a point that cannot run is refused before the sweep is recorded
+        dataset = check_config(config, dataset)
+    store.check_writable()
     sweep_id = store.create_sweep(base, {axis: list(values) for axis, values in axes.items()})
     outcomes: list = []
     for index, config in enumerate(configs):

@@ -322,6 +322,21 @@ class RunStore:
         return len(dead)
 
     # -- writing runs ------------------------------------------------------------------------------
+    def check_writable(self) -> None:
+        """Raise StoreError when this store cannot save a run (a read-only folder or database): called
+        before training, so that no trained result is lost to it."""
+        probe = self.artifacts_root / f".probe-{self._host}-{os.getpid()}"
+        try:
+            probe.mkdir(exist_ok=True)
+            probe.rmdir()
+            writable = os.access(self.path, os.W_OK) and os.access(self.directory, os.W_OK)
+        except OSError:
+            writable = False
+        if not writable:
+            raise StoreError(f"the run store {self.directory} is read-only: its runs can be listed and exported, "
+                             f"but a new run could not be saved. Make it writable, or set {STORE_ENV} (or "
+                             "--store) to a writable folder.")
+
     def start_run(self, config: RunConfig, *, name: Optional[str] = None, tags: Iterable[str] = (),
                   sweep_id: Optional[int] = None) -> int:
         """Record a run as running now, by this process; returns its id."""
