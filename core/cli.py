@@ -1,4 +1,4 @@
-"""The command line: `python -m core {train,sweep,runs,export,datasets,algorithms,warmup}` over the same
+"""The command line: `python -m core {train,sweep,runs,export,import,datasets,algorithms,warmup}` over the same
 run store as the dashboard, so runs and datasets made here show there (and the other way round).
 
 Examples::
@@ -13,11 +13,12 @@ Examples::
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
 
-EXPORTS = ("report", "labels", "npz", "model")
+EXPORTS = ("report", "labels", "npz", "model", "run")
 
 
 def _store(args):
@@ -173,6 +174,7 @@ def cmd_runs(args) -> int:
     import pandas as pd
 
     from core.runs.compare import METRICS, runs_table
+    from core.runs.store import clean_text
 
     store = _store(args)
     records = store.list_runs(status=args.status, dataset=args.dataset, algorithm=args.algorithm, sweep_id=args.sweep)
@@ -183,6 +185,9 @@ def cmd_runs(args) -> int:
     table = runs_table(records)
     columns = ["id", "name", "status", "dataset", "algorithm", "k", *METRICS, "seconds", "started"]
     shown = table[columns].rename(columns={"k": "clusters"})
+    shown["name"] = shown["name"].map(clean_text)  # records written before names were cleaned
+    if store.unknown_folders:
+        print(f"note: {store.unknown_folders_note()}", file=sys.stderr)
     with pd.option_context("display.max_rows", None, "display.width", 200, "display.max_colwidth", 48):
         print(shown.to_string(index=False, float_format=lambda v: f"{v:.3f}", na_rep="-"))
     return 0
@@ -191,18 +196,25 @@ def cmd_runs(args) -> int:
 def cmd_export(args) -> int:
     from core.runs.export import arrays_npz, file_stem, labels_csv, model_zip
     from core.runs.report import html_report
+    from core.runs.transfer import run_archive
 
     store = _store(args)
     record = store.get(args.run)
-    result = store.load_result(args.run)
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out} is a file; give a folder to write the exports into.")
+    result = store.load_result(args.run)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ValueError(f"cannot make the folder {out} ({error.strerror or error}); choose another --out.") from None
     stem = file_stem(result)
     makers = {
         "report": (f"{stem}-report.html", lambda: html_report(result, run_id=record.id, name=record.name).encode()),
         "labels": (f"{stem}-labels.csv", lambda: labels_csv(result)),
         "npz": (f"{stem}-embedding.npz", lambda: arrays_npz(result)),
         "model": (f"{stem}-model.zip", lambda: model_zip(store, record.id)),
+        "run": (f"{stem}-run.zip", lambda: run_archive(store, record.id)),
     }
     for what in (EXPORTS if "all" in args.what else args.what):
         name, make = makers[what]
@@ -211,8 +223,27 @@ def cmd_export(args) -> int:
         except ValueError as error:
             print(f"{what}: {error}", file=sys.stderr)
             continue
-        (out / name).write_bytes(data)
-        print(f"wrote {out / name} ({len(data) / 1024:.0f} KiB)")
+        target = out / name
+        replaced = target.exists()
+        try:
+            partial = target.with_name(f".{name}.partial")
+            partial.write_bytes(data)
+            os.replace(partial, target)  # a failed write never leaves half a file under the real name
+        except OSError as error:
+            raise ValueError(f"cannot write {target} ({error.strerror or error}); choose another --out.") from None
+        print(f"{'replaced' if replaced else 'wrote'} {target} ({len(data) / 1024:.0f} KiB)")
+    return 0
+
+
+def cmd_import(args) -> int:
+    from core.runs.transfer import import_run
+
+    path = Path(args.file)
+    if not path.is_file():
+        raise ValueError(f"there is no file {path}.")
+    store = _store(args)
+    run_id = import_run(store, path.read_bytes(), name=args.name)
+    print(f"imported {path.name} as run {run_id}: {store.get(run_id).name}")
     return 0
 
 
@@ -318,6 +349,9 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("run", type=int, help="run id (see `python -m core runs`)")
     export.add_argument("--what", nargs="+", default=["all"], choices=["all", *EXPORTS])
     export.add_argument("--out", default=".", help="output folder (default: here)")
+    imports = sub.add_parser("import", help="add a run exported from another store (export --what run)")
+    imports.add_argument("file", help="the run's zip")
+    imports.add_argument("--name", default=None, help="a new name for it (default: its own)")
     datasets = sub.add_parser("datasets", help="add, list, rename or remove your own datasets",
                               description="Your own datasets, saved in the run store's dataset library.")
     datasets.add_argument("action", choices=["add", "list", "remove", "rename"])
@@ -337,7 +371,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    import os
 
     from core import quiet_tensorflow_import
     from core.data import DatasetUnavailable
@@ -352,7 +385,7 @@ def main(argv=None) -> int:
     if args.command in ("train", "sweep"):
         quiet_tensorflow_import()
     commands = {"train": cmd_train, "sweep": cmd_sweep, "runs": cmd_runs, "export": cmd_export,
-                "datasets": cmd_datasets, "algorithms": cmd_algorithms, "warmup": cmd_warmup}
+                "datasets": cmd_datasets, "import": cmd_import, "algorithms": cmd_algorithms, "warmup": cmd_warmup}
     try:
         return commands[args.command](args)
     except KeyboardInterrupt:
@@ -360,5 +393,17 @@ def main(argv=None) -> int:
         return 130
     except (ValueError, KeyError, OSError, RunNotFound, StoreError, DatasetUnavailable, FloatingPointError) as error:
         message = error.args[0] if isinstance(error, KeyError) and error.args else error
-        print(f"error: {message}", file=sys.stderr)
+        if isinstance(error, OSError) and error.strerror:
+            message = f"{error.strerror}: {error.filename}" if error.filename else error.strerror
+        print(f"error: {_one_line(message)}", file=sys.stderr)
         return 2
+    except Exception as error:  # a fault nobody foresaw still gets one line, never a traceback
+        print(f"error: {_one_line(f'{type(error).__name__}: {error}')} (unexpected: please report it)",
+              file=sys.stderr)
+        return 2
+
+
+def _one_line(message) -> str:
+    from core.runs.store import clean_text
+
+    return " ".join(clean_text(part) for part in str(message).splitlines()).strip()

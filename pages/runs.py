@@ -4,10 +4,10 @@ import zlib
 import pandas as pd
 import streamlit as st
 
-from core.runs import FINISHED, RUNNING
+from core.runs import FINISHED, RUNNING, StoreError
 from core.runs.compare import runs_table
 from core.vocabulary import METRICS, format_seconds, run_settings, setting_label
-from ui.cache import run_store
+from ui.cache import run_store, training_worker
 from ui.config_form import load_config_into_form
 from ui.downloads import download_buttons
 from ui.runs import forget_run, load_run
@@ -22,15 +22,27 @@ STATUS_ICONS = {"finished": ":material/check_circle:", "running": ":material/pen
 
 st.title("Runs")
 store = run_store()
-records = store.list_runs()
+try:
+    store.recover()  # a command-line run killed since the last look shows as interrupted, not running
+    records = store.list_runs()
+except StoreError as error:
+    st.error(plain(error), icon=":material/error:")
+    st.stop()
 st.caption(f"Every training run, from this dashboard or the command line (`python -m core`), is kept in "
            f"`{store.directory}` (set DEEP_CLUSTERING_HOME to keep it elsewhere).")
+if store.read_only:
+    st.info("This store is read-only: its runs can be opened and downloaded, but new runs, renames and deletes "
+            "cannot be saved.", icon=":material/lock:")
+if store.unknown_folders:
+    st.warning(plain(store.unknown_folders_note()), icon=":material/folder_off:")
 if not records:
     st.info("No runs yet. Train a model on the **Train** page (or run a sweep) and it will be listed here.")
     st.page_link("pages/train.py", label="Go to Train", icon=":material/model_training:")
     st.stop()
 
 table = runs_table(records)
+sizes = {int(i): store.disk_usage(int(i)) for i in table["id"]}
+table["MB"] = [round(sizes[int(i)] / 2**20, 1) for i in table["id"]]
 
 filters = st.columns([2, 2, 2, 2, 2])
 search = filters[0].text_input("Search names", key="runs_search", placeholder="e.g. latent")
@@ -56,7 +68,7 @@ if shown.empty:
 # Parameter columns only where they differ between the runs shown (the rest is noise in a table).
 varying = [c for c in shown.columns if c.startswith("p:") and shown[c].dropna().astype(str).nunique() > 1]
 columns = ["id", "name", "status", "dataset", "algorithm", "images", "k", *varying, *METRICS, "seconds",
-           "started", "tags"]
+           "started", "tags", "MB"]
 view = shown[columns].copy()
 config = {name: st.column_config.NumberColumn(name, format="%.3f") for name in METRICS}
 config.update({c: st.column_config.Column(setting_label(c[2:])) for c in varying})
@@ -66,6 +78,7 @@ config["k"] = st.column_config.NumberColumn("Number of clusters")
 config["images"] = st.column_config.NumberColumn("Images")
 config["seconds"] = st.column_config.NumberColumn("Duration (s)", format="%.1f")
 config["started"] = st.column_config.Column("Started (UTC)")
+config["MB"] = st.column_config.NumberColumn("Disk (MB)", format="%.1f", help="Space the run's saved files take.")
 spaces = sorted(shown.loc[shown["Silhouette"].notna(), "silhouette space"].dropna().unique())
 if len(spaces) > 1:
     st.warning("The silhouettes below were computed in different spaces (" + "; ".join(spaces) + "), so they do "
@@ -74,6 +87,60 @@ if len(spaces) > 1:
 st.caption(f"{len(shown)} of {len(table)} runs. Click a column header to sort, a row to select it.")
 selection = st.dataframe(view, hide_index=True, column_config=config, key="runs_table", on_select="rerun",
                          selection_mode="single-row")
+
+BULK_CONFIRM = "runs_bulk_confirm"
+with st.expander("Disk use, delete several, import a run"):
+    names_all = dict(zip(table["id"], table["name"]))
+    library = store.datasets.list()
+    st.markdown(f"Runs take **{sum(sizes.values()) / 2**20:,.1f} MB** in {len(sizes)} folders; your datasets "
+                f"**{sum(d.size_bytes for d in library) / 2**20:,.1f} MB** in {len(library)}.")
+    usage, bulk = st.columns(2, gap="large")
+    with usage:
+        biggest = sorted(sizes.items(), key=lambda item: -item[1])[:8]
+        st.dataframe(pd.DataFrame({"Largest runs": [f"#{i} · {names_all[i]}" for i, _ in biggest],
+                                   "MB": [round(b / 2**20, 2) for _, b in biggest]}), hide_index=True)
+        if library:
+            st.dataframe(pd.DataFrame({"Dataset": [d.name for d in library],
+                                       "MB": [round(d.size_bytes / 2**20, 2) for d in library]}), hide_index=True)
+    with bulk:
+        deletable = [int(i) for i, status in zip(shown["id"], shown["status"]) if status != RUNNING]
+        chosen = st.multiselect("Runs to delete", deletable, key="runs_bulk",
+                                format_func=lambda i: f"#{i} · {names_all[i]}",
+                                help="Among the runs the filters above show; running ones are left out.")
+        if chosen and st.session_state.get(BULK_CONFIRM) == sorted(chosen):
+            st.warning(f"Delete {len(chosen)} runs and their files ({sum(sizes[i] for i in chosen) / 2**20:,.1f} MB)? "
+                       "This cannot be undone.")
+            if st.button(f"Yes, delete {len(chosen)} runs", key="runs_bulk_yes", type="primary",
+                         icon=":material/delete_forever:"):
+                try:
+                    deleted = store.delete_many(chosen)
+                except StoreError as error:
+                    st.error(plain(error))
+                    st.stop()
+                forget_run()
+                st.session_state.pop(BULK_CONFIRM, None)
+                st.session_state.pop("runs_bulk", None)
+                st.toast(f"Deleted {len(deleted)} runs.", icon=":material/delete:")
+                st.rerun()
+        elif st.button(f"Delete {len(chosen)} runs…" if chosen else "Delete runs…", key="runs_bulk_delete",
+                       icon=":material/delete:", disabled=not chosen):
+            st.session_state[BULK_CONFIRM] = sorted(chosen)
+            st.rerun()
+        archive = st.file_uploader("Import a run (.zip)", type=["zip"], key=f"runs_import_{st.session_state.get('runs_imports', 0)}",
+                                   help="A whole run downloaded from another dashboard's Runs page (or "
+                                        "`python -m core export RUN --what run`). Its dataset must be here too.")
+        if archive is not None and st.button("Import it", key="runs_import_go", icon=":material/upload:"):
+            from core.runs.transfer import import_run
+
+            try:
+                new_id = import_run(store, archive.getvalue())
+            except (ValueError, StoreError) as error:
+                st.error(plain(error), icon=":material/error:")
+            else:
+                st.session_state["runs_imports"] = st.session_state.get("runs_imports", 0) + 1
+                st.session_state[SELECTED] = new_id
+                st.toast(f"Imported as run {new_id}.", icon=":material/check:")
+                st.rerun()
 
 ids = shown["id"].tolist()
 rows = selection.selection.rows if selection is not None else []
@@ -112,8 +179,24 @@ with details:
                 + f" · started {record.started_at.replace('T', ' ')[:19]} UTC")
     if record.message:
         (st.error if record.status == "failed" else st.info)(plain(record.message))
-    if record.status == RUNNING:
+    ours = any(job.run_id == run_id for job in training_worker().active_jobs())
+    if record.status == RUNNING and ours:
         st.info("Still training: follow it on the Train page (or the Sweeps page for a sweep).")
+    elif record.status == RUNNING:
+        where = "on this machine" if record.host == store._host else f"on {plain(record.host)}"
+        beat = (record.heartbeat or record.started_at).replace("T", " ")[:19]
+        st.info(f"Running {where}, from another process (the command line or another server); last sign of life "
+                f"{beat} UTC. If that process is gone (the machine was switched off, the terminal closed), mark "
+                "the run interrupted: it is then kept with what it recorded, and can be deleted.",
+                icon=":material/pending:")
+        if st.button("Mark interrupted", key="runs_mark_interrupted", icon=":material/block:"):
+            try:
+                store.mark_interrupted(run_id)
+            except (ValueError, StoreError) as error:
+                st.error(plain(error))
+            else:
+                st.toast(f"Run {run_id} marked interrupted.", icon=":material/check:")
+                st.rerun()
     if record.status == FINISHED:
         scores = {k: v for k, v in record.scores.items() if v is not None}
         st.markdown(" · ".join(f"{k} **{v:.3f}**" for k, v in scores.items()))
@@ -156,23 +239,32 @@ with st.expander("Rename, tag or delete", expanded=False):
                 store.rename(run_id, new_name)
                 st.toast(f"Run {run_id} renamed.", icon=":material/check:")
                 st.rerun()
-            except ValueError as error:
+            except (ValueError, StoreError) as error:
                 st.error(plain(error))
     with tags_col:
         new_tags = st.multiselect("Tags", sorted(set(known_tags) | set(record.tags)), default=record.tags,
                                   key=f"runs_tags_{run_id}", accept_new_options=True,
                                   help="Type a new tag and press Enter to add it.")
         if st.button("Save tags", key="runs_save_tags", icon=":material/sell:"):
-            store.set_tags(run_id, new_tags)
-            st.toast(f"Tags of run {run_id} saved.", icon=":material/check:")
-            st.rerun()
-    if record.status == RUNNING:
-        st.caption("A running run cannot be deleted: cancel it first.")
+            try:
+                store.set_tags(run_id, new_tags)
+            except (ValueError, StoreError) as error:
+                st.error(plain(error))
+            else:
+                st.toast(f"Tags of run {run_id} saved.", icon=":material/check:")
+                st.rerun()
+    if record.status == RUNNING and ours:
+        st.caption("A run training on this server cannot be deleted: cancel it first.")
     elif st.session_state.get(CONFIRM_DELETE) == run_id:
-        st.warning(f"Delete run {run_id} ({plain(record.name)}) and its files? This cannot be undone.")
+        still = " It still shows as running: delete it only if its process is gone." if record.status == RUNNING else ""
+        st.warning(f"Delete run {run_id} ({plain(record.name)}) and its files? This cannot be undone.{still}")
         yes, no = st.columns(2)
         if yes.button("Yes, delete it", key="runs_delete_yes", type="primary", icon=":material/delete_forever:"):
-            store.delete(run_id)
+            try:
+                store.delete(run_id, force=record.status == RUNNING)
+            except (ValueError, StoreError) as error:
+                st.error(plain(error))
+                st.stop()
             forget_run(run_id)
             st.session_state.pop(CONFIRM_DELETE, None)
             st.session_state.pop(SELECTED, None)
@@ -190,3 +282,9 @@ if record.status == FINISHED:
     result = load_run(run_id)
     if result is not None:
         download_buttons(result, key="runs_download")
+        from core.runs.transfer import run_archive
+
+        st.download_button("Whole run, to import in another dashboard (.zip)", lambda: run_archive(store, run_id),
+                           file_name=f"run-{run_id}-{record.algorithm}-{record.dataset}-run.zip", mime="application/zip",
+                           key="runs_download_whole", icon=":material/move_item:",
+                           help="Its record and saved files; import it on another machine's Runs page.")

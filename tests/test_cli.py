@@ -52,7 +52,8 @@ def test_train_sweep_list_and_export(tmp_path):
     exported = cli(store_dir, "export", "1", "--out", str(out))
     files = sorted(p.name for p in out.iterdir())
     assert files == ["run-1-ae_kmeans-synthetic-embedding.npz", "run-1-ae_kmeans-synthetic-labels.csv",
-                     "run-1-ae_kmeans-synthetic-model.zip", "run-1-ae_kmeans-synthetic-report.html"], exported.stdout
+                     "run-1-ae_kmeans-synthetic-model.zip", "run-1-ae_kmeans-synthetic-report.html",
+                     "run-1-ae_kmeans-synthetic-run.zip"], exported.stdout
     assert (out / "run-1-ae_kmeans-synthetic-labels.csv").read_text().count("\n") == 301
 
 

@@ -47,7 +47,8 @@ def test_runs_table_filter_open_rename_tag_and_delete(runs):
     middle = results[1]
     pick_run(at, middle.run_id)
     assert [b.label for b in at.get("download_button")] == [
-        "Labels (CSV)", "Embedding (.npz)", "Trained model (.zip)", "Report (HTML)", "Images by cluster (.zip)"]
+        "Labels (CSV)", "Embedding (.npz)", "Trained model (.zip)", "Report (HTML)", "Images by cluster (.zip)",
+        "Whole run, to import in another dashboard (.zip)"]
     at.button(key="runs_open_explore").click().run()
     assert not at.exception, at.exception
     shown = at.session_state["result"]
@@ -128,5 +129,5 @@ def test_sweep_form_leaves_the_varied_settings_to_the_grid():
     assert any("**9 runs**" in m.value for m in at.markdown)
     assert at.code[0].value.endswith("--vary n_clusters=8,10,12 --vary seed=0,1,2")
     at.text_input(key="sweep_values_2_ae_kmeans_seed").set_value("0, x").run()
-    assert any("seed takes whole numbers" in e.value for e in at.error)
+    assert any("Seed takes whole numbers" in e.value for e in at.error)
     assert at.button(key="sweep_start").disabled

@@ -10,6 +10,7 @@ from core.data import (DATASETS, DEFAULT_DATASET, DEFAULT_PREPROCESSING, PREPROC
 from core.data.registry import dataset_label
 from core.viz.tables import feature_frame
 from core.experiment import RunConfig, check_config, default_n_clusters
+from core.runs import StoreError
 from core.viz.images import image_grid
 from ui.cache import cached_dataset, run_store
 from ui.text import plain
@@ -122,7 +123,8 @@ def config_problem(config: RunConfig) -> str:
     here first so the page says it at once, next to the settings."""
     try:
         check_config(config, cached_dataset(config.dataset, tuple(sorted(config.dataset_options.items()))))
-    except (ValueError, KeyError, DatasetUnavailable, InvalidUpload) as error:
+        run_store().check_writable()  # found now, not after training: a result that cannot be saved is lost
+    except (ValueError, KeyError, DatasetUnavailable, InvalidUpload, StoreError) as error:
         return str(error.args[0] if isinstance(error, KeyError) and error.args else error)
     return ""
 

@@ -30,6 +30,6 @@ def _cached_result(run_id: int, store, dataset) -> ClusteringResult:
     return store.load_result(run_id, dataset)
 
 
-def forget_run(run_id: int) -> None:
-    """Drop a deleted run from the cache."""
+def forget_run(run_id: Optional[int] = None) -> None:
+    """Drop deleted runs from the cache."""
     _cached_result.clear()

@@ -78,10 +78,16 @@ def apply_run(store, run_id: int, images: np.ndarray, *, result=None) -> Placeme
     if not (folder / "params.json").is_file():
         raise CannotApply(f"Run {run_id} has no saved model (it was made before models were saved); train it "
                           f"again to apply it to new images.")
-    estimator = json.loads((folder / "params.json").read_text())
-    with np.load(folder / "state.npz", allow_pickle=False) as saved:
-        state = {key: saved[key] for key in saved.files}
-    embedding = _embed(images, result, folder, estimator["params"])
+    try:
+        estimator = json.loads((folder / "params.json").read_text())
+        with np.load(folder / "state.npz", allow_pickle=False) as saved:
+            state = {key: saved[key] for key in saved.files}
+        embedding = _embed(images, result, folder, estimator["params"])
+    except CannotApply:
+        raise
+    except Exception as error:  # a truncated or edited file: Keras, zipfile and numpy each raise their own
+        raise CannotApply(f"The saved model of run {run_id} is damaged and cannot be read "
+                          f"({type(error).__name__}); train the run again to apply it to new images.") from None
     labels, confidence, rule = _assign(record.algorithm, embedding, state, estimator["params"], run_id)
     neighbours = _nearest(np.asarray(result.embedding, dtype=np.float32), embedding)
     points = {method: np.asarray(projection)[neighbours].mean(axis=1) for method, projection in result.projections.items()}

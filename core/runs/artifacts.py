@@ -140,19 +140,53 @@ def write_artifacts(directory: Path, result: ClusteringResult, estimator=None) -
         write_model(directory / "model", estimator)
 
 
+class DamagedRun(ValueError):
+    """A finished run whose saved files are missing or cannot be read; its record stays usable."""
+
+
+ARRAYS_NEEDED = ("labels", "embedding", "indices")
+
+
+def read_saved_arrays(directory: Path, run_id: int) -> tuple[dict, dict]:
+    """(arrays, view data) of run `run_id` from its folder; DamagedRun naming the file when one is
+    missing, truncated or not what it should be."""
+    import zipfile
+
+    current = "the run's folder"
+    try:
+        if not directory.is_dir():
+            raise FileNotFoundError("missing")
+        current = "arrays.npz"
+        with np.load(directory / "arrays.npz", allow_pickle=False) as stored:
+            arrays = {key: stored[key] for key in stored.files}
+        missing = [key for key in ARRAYS_NEEDED if key not in arrays]
+        if missing:
+            raise KeyError(f"no {', '.join(missing)}")
+        current = "view.npz"
+        with np.load(directory / "view.npz", allow_pickle=False) as stored:
+            view_data = {key: stored[key] for key in stored.files}
+        current = "view.json"
+        view_data.update(json.loads((directory / "view.json").read_text()))
+    except FileNotFoundError:
+        raise DamagedRun(f"the saved files of run {run_id} are damaged: {current} is missing from {directory}. "
+                         "Its record and scores are kept; delete the run, or train it again.") from None
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
+        # ValueError includes numpy's refusal of pickled objects: such a file was not written by this app.
+        reason = "it holds Python objects" if "pickle" in str(error) else (
+            str(error.args[0]) if isinstance(error, KeyError) else type(error).__name__ if not str(error)
+            else str(error))
+        raise DamagedRun(f"the saved files of run {run_id} are damaged: {current} cannot be read ({reason}). "
+                         "Its record and scores are kept; delete the run, or train it again.") from None
+    return arrays, view_data
+
+
 def read_artifacts(directory: Path, record, dataset=None) -> ClusteringResult:
     """The ClusteringResult of finished run `record` from its folder; images come from `dataset` (the full
     dataset the run used) or are loaded again from the dataset registry."""
     from core.experiment import prepare_data
     from core.metrics import metric_report_from_record
 
-    if not (directory / "arrays.npz").exists():
-        raise ValueError(f"the artifacts of run {record.id} are missing from {directory}.")
-    with np.load(directory / "arrays.npz", allow_pickle=False) as stored:
-        arrays = {key: stored[key] for key in stored.files}
-    with np.load(directory / "view.npz", allow_pickle=False) as stored:
-        view_data = {key: stored[key] for key in stored.files}
-    view_data.update(json.loads((directory / "view.json").read_text()))
+    arrays, view_data = read_saved_arrays(directory, record.id)
 
     data, _ = prepare_data(record.config, dataset)
     if data.n_samples != len(arrays["labels"]) or not np.array_equal(data.indices, arrays["indices"]):

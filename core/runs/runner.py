@@ -6,6 +6,7 @@ made in either shows in the other.
 from __future__ import annotations
 
 import itertools
+import threading
 import time
 from dataclasses import replace
 from typing import Callable, Iterable, Optional, Sequence
@@ -13,7 +14,7 @@ from typing import Callable, Iterable, Optional, Sequence
 from core.experiment import (MAX_SEED, MIN_RUN_SAMPLES, ClusteringResult, RunConfig, check_config, run_experiment,
                              whole_number)
 from core.progress import ProgressCallback, TrainingCancelled
-from core.runs.store import CANCELLED, FAILED, INTERRUPTED, RunStore
+from core.runs.store import CANCELLED, FAILED, HEARTBEAT_SECONDS, INTERRUPTED, RunStore
 
 # Sweepable settings of a run that are not algorithm parameters.
 RUN_AXES = {"n_clusters": "Number of clusters", "seed": "Seed", "n_samples": "Sample size"}
@@ -51,6 +52,8 @@ def record_run(config: RunConfig, store: RunStore, *, callback: Optional[Progres
         store.end_run(run_id, status, message=message, history=history,
                       timings={"total": time.perf_counter() - started})
 
+    heartbeat = _Heartbeat(store, run_id)
+    heartbeat.start()
     try:
         result = run_experiment(config, callback=tracked, dataset=dataset)
     except TrainingCancelled:
@@ -62,6 +65,8 @@ def record_run(config: RunConfig, store: RunStore, *, callback: Optional[Progres
     except Exception as error:
         end(FAILED, str(error) or type(error).__name__)
         raise
+    finally:
+        heartbeat.stop()
     try:
         store.finish_run(run_id, result, result.estimator)
     except BaseException as error:
@@ -69,6 +74,25 @@ def record_run(config: RunConfig, store: RunStore, *, callback: Optional[Progres
         raise
     result.run_id = run_id
     return result
+
+
+class _Heartbeat(threading.Thread):
+    """Touches a running run's record every HEARTBEAT_SECONDS, so that other processes (and other
+    machines sharing the store) can tell a live run from one whose process was lost."""
+
+    def __init__(self, store: RunStore, run_id: int):
+        super().__init__(name=f"heartbeat-{run_id}", daemon=True)
+        self.store, self.run_id, self._stop_event = store, run_id, threading.Event()
+
+    def run(self) -> None:
+        while not self._stop_event.wait(HEARTBEAT_SECONDS):
+            try:
+                self.store.beat(self.run_id)
+            except Exception:  # a busy store: the next beat will do
+                pass
+
+    def stop(self) -> None:
+        self._stop_event.set()
 
 
 def parse_axis_value(algorithm: str, axis: str, text: str):

@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import sqlite3
 import sys
+import unicodedata
 from contextlib import closing, contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -74,7 +76,8 @@ def default_store_dir() -> Path:
 
 # -- schema ---------------------------------------------------------------------------------------
 # Each entry migrates a store from version i to i + 1. Version 1 was the first release of the store;
-# version 2 added tags and sweeps. Never edit a released step: append a new one.
+# version 2 added tags and sweeps; version 3 a running run's heartbeat and its process's start token. Never
+# edit a released step: append a new one.
 MIGRATIONS = [
     """
     CREATE TABLE runs (
@@ -111,6 +114,10 @@ MIGRATIONS = [
     );
     CREATE INDEX runs_sweep ON runs(sweep_id);
     """,
+    """
+    ALTER TABLE runs ADD COLUMN heartbeat TEXT;
+    ALTER TABLE runs ADD COLUMN process_token TEXT NOT NULL DEFAULT '';
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -143,6 +150,53 @@ def config_from_dict(data: dict) -> RunConfig:
     data = {k: v for k, v in data.items() if k in known}
     # JSON has no tuples; parameters such as hidden_units come back as lists, which the estimators accept.
     return RunConfig(**data)
+
+
+HEARTBEAT_SECONDS = 15.0   # a running run's process touches its record this often
+STALE_SECONDS = 180.0      # a running run not touched for this long is taken as interrupted
+
+
+def clean_text(text: str) -> str:
+    """`text` without control and format characters (terminal escapes, bidi overrides, newlines)."""
+    return "".join(ch for ch in str(text) if unicodedata.category(ch)[0] != "C")
+
+
+def _safe_host(host: str) -> str:
+    return re.sub(r"[^A-Za-z0-9.]", "_", host) or "host"
+
+
+def process_token(pid: int) -> str:
+    """Something about process `pid` that a later process with the same id will not share: its start time
+    since boot, with the boot's id (Linux). "" where the system does not tell."""
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+        stat = Path(f"/proc/{int(pid)}/stat").read_text()
+        return f"{boot}:{stat.rsplit(')', 1)[1].split()[19]}"  # field 22, starttime; the name may hold spaces
+    except (OSError, IndexError, ValueError):
+        return ""
+
+
+def folder_size(folder: Path) -> int:
+    """Bytes of the files under `folder` (0 when it is missing)."""
+    total = 0
+    for path in Path(folder).rglob("*"):
+        try:
+            if path.is_file():
+                total += path.stat().st_size
+        except OSError:
+            pass
+    return total
+
+
+def _partial_owner(name: str) -> tuple:
+    """(host, pid) of a partial folder ".partial-<id>-<host>-<pid>"; host None for the older
+    ".partial-<id>-<pid>" of a single machine; pid -1 when unreadable."""
+    parts = name[len(".partial-"):].split("-")
+    try:
+        pid = int(parts[-1])
+    except ValueError:
+        return None, -1
+    return ("-".join(parts[1:-1]) or None), pid
 
 
 def _pid_alive(pid: int) -> bool:
@@ -183,6 +237,7 @@ class RunRecord:
     sweep_id: Optional[int] = None
     host: str = ""
     pid: int = 0
+    heartbeat: Optional[str] = None
 
     @property
     def scores(self) -> dict:
@@ -224,6 +279,7 @@ class RunRecord:
             metrics=json.loads(row["metrics"]) if row["metrics"] else None, timings=json.loads(row["timings"]),
             versions=json.loads(row["versions"]), estimator_params=json.loads(row["estimator_params"]),
             tags=json.loads(row["tags"]), sweep_id=row["sweep_id"], host=row["host"], pid=row["pid"],
+            heartbeat=row["heartbeat"],
         )
 
 
@@ -239,53 +295,99 @@ class SweepRecord:
 class RunStore:
     """Records and artifacts of clustering runs in `directory` (created if missing).
 
-    Opening a store migrates it to the current schema and marks as interrupted the runs whose writing
-    process on this machine is gone.
+    Opening a store migrates it to the current schema, marks as interrupted the runs whose process is
+    gone, and numbers new runs above every run folder already there (so a replaced or emptied database
+    never overwrites a run's files). A store in a folder this process cannot write is opened read-only:
+    its runs can be listed, shown and exported, and saving a new one raises StoreError.
     """
 
     def __init__(self, directory: Optional[os.PathLike] = None):
         self.directory = Path(directory) if directory is not None else default_store_dir()
         self.artifacts_root = self.directory / "runs"
-        try:
-            self.artifacts_root.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            raise StoreError(f"cannot create the run store in {self.directory}: {error}. Set {STORE_ENV} "
-                             "to a writable folder.") from error
         self.path = self.directory / DB_NAME
         self._host = socket.gethostname()
+        self.unknown_folders: list[int] = []   # run folders the database has no record of (kept, never reused)
+        self.read_only = self.path.exists() and self.artifacts_root.is_dir() and not self._writable()
+        if not self.read_only:
+            try:
+                self.artifacts_root.mkdir(parents=True, exist_ok=True)
+            except OSError as error:
+                raise StoreError(f"cannot create the run store in {self.directory}: {error.strerror or error}. "
+                                 f"Set {STORE_ENV} to a writable folder.") from error
         self._migrate()
-        self.recover()
+        if not self.read_only:
+            self.recover()
+            self._number_after_folders()
+
+    def _writable(self) -> bool:
+        return (os.access(self.directory, os.W_OK) and os.access(self.artifacts_root, os.W_OK)
+                and os.access(self.path, os.W_OK))
 
     # -- connections and schema --------------------------------------------------------------------
     @contextmanager
     def _connect(self):
-        """A connection for one operation, committed on success and rolled back on error."""
+        """A connection for one operation, committed on success and rolled back on error; SQLite's own
+        errors come out as StoreError saying what to do."""
         try:
-            connection = sqlite3.connect(self.path, timeout=30)
+            if self.read_only:  # no locks or journal files to write: nothing changes a read-only store
+                connection = sqlite3.connect(f"{self.path.resolve().as_uri()}?immutable=1", uri=True, timeout=30)
+            else:
+                connection = sqlite3.connect(self.path, timeout=30)
         except sqlite3.Error as error:
-            raise StoreError(f"cannot open the run store {self.path}: {error}") from error
+            raise self._store_error(error) from error
         connection.row_factory = sqlite3.Row
-        with closing(connection):
-            with connection:
-                yield connection
+        try:
+            with closing(connection):
+                with connection:
+                    yield connection
+        except sqlite3.Error as error:
+            raise self._store_error(error) from error
+
+    def _store_error(self, error: sqlite3.Error) -> StoreError:
+        text = str(error)
+        if "readonly" in text or "read-only" in text:
+            return StoreError(f"the run store {self.directory} is read-only: its runs can be listed and exported, "
+                              f"but nothing can be saved or changed. Make it writable, or set {STORE_ENV} (or "
+                              "--store) to a writable folder.")
+        if "locked" in text or "busy" in text:
+            return StoreError(f"the run store {self.directory} is busy: another process has held it for 30 s. "
+                              "Try again in a moment.")
+        if any(word in text for word in ("malformed", "not a database", "disk I/O", "corrupt")):
+            return StoreError(f"the run store's database {self.path} is damaged ({text}). The run folders in "
+                              f"{self.artifacts_root} are untouched: move {DB_NAME} aside (rename it to "
+                              f"{DB_NAME}.damaged) to start a new database; new runs are then numbered after "
+                              "the existing folders.")
+        if "unable to open" in text:
+            return StoreError(f"cannot open the run store {self.path} ({text}). Check that the folder exists and "
+                              f"can be read, or set {STORE_ENV} to another folder.")
+        return StoreError(f"the run store {self.path} could not be used ({text}).")
 
     def _migrate(self) -> None:
         with self._connect() as db:
             try:
-                db.execute("PRAGMA journal_mode=WAL")
+                if not self.read_only:
+                    db.execute("PRAGMA journal_mode=WAL")
                 version = db.execute("PRAGMA user_version").fetchone()[0]
             except sqlite3.DatabaseError as error:
-                raise StoreError(f"{self.path} is not a readable run store ({error}).") from error
+                raise StoreError(f"{self.path} is not a readable run store ({error}). The run folders in "
+                                 f"{self.artifacts_root} are untouched: move {DB_NAME} aside to start a new "
+                                 "database; new runs are then numbered after the existing folders.") from error
         if version > SCHEMA_VERSION:
             raise StoreError(f"the run store {self.path} was written by a newer version of this app (schema "
                              f"{version}, this version reads up to {SCHEMA_VERSION}); update the app.")
         if version == SCHEMA_VERSION:
             return
-        connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        if self.read_only:
+            raise StoreError(f"the run store {self.directory} was written by an older version of this app and is "
+                             "read-only, so it cannot be upgraded: open it once from a process that may write it.")
+        try:
+            connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        except sqlite3.Error as error:
+            raise self._store_error(error) from error
         with closing(connection):
             # One transaction for all steps: a crash mid-migration leaves the old version intact.
-            connection.execute("BEGIN IMMEDIATE")
             try:
+                connection.execute("BEGIN IMMEDIATE")
                 version = connection.execute("PRAGMA user_version").fetchone()[0]  # another process may have won
                 for step in range(version, SCHEMA_VERSION):
                     for statement in MIGRATIONS[step].split(";"):
@@ -293,9 +395,42 @@ class RunStore:
                             connection.execute(statement)
                 connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
                 connection.execute("COMMIT")
+            except sqlite3.Error as error:
+                if connection.in_transaction:
+                    connection.execute("ROLLBACK")
+                raise self._store_error(error) from error
             except BaseException:
-                connection.execute("ROLLBACK")
+                if connection.in_transaction:
+                    connection.execute("ROLLBACK")
                 raise
+
+    def _number_after_folders(self) -> None:
+        """Make the next run id larger than every run folder, and note the folders without a record."""
+        try:
+            folders = {int(p.name) for p in self.artifacts_root.iterdir() if p.name.isdigit() and p.is_dir()}
+        except OSError:
+            return
+        if not folders:
+            return
+        with self._connect() as db:
+            known = {row[0] for row in db.execute("SELECT id FROM runs")}
+            self.unknown_folders = sorted(folders - known)
+            highest = max(folders)
+            row = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'runs'").fetchone()
+            if row is None:
+                db.execute("INSERT INTO sqlite_sequence (name, seq) VALUES ('runs', ?)", (highest,))
+            elif row[0] < highest:
+                db.execute("UPDATE sqlite_sequence SET seq = ? WHERE name = 'runs'", (highest,))
+
+    def unknown_folders_note(self) -> str:
+        """What to tell the user about run folders without a record ("" when there are none)."""
+        if not self.unknown_folders:
+            return ""
+        shown = ", ".join(map(str, self.unknown_folders[:8])) + (" ..." if len(self.unknown_folders) > 8 else "")
+        return (f"{len(self.unknown_folders)} run folder{'s' if len(self.unknown_folders) > 1 else ''} in "
+                f"{self.artifacts_root} {'have' if len(self.unknown_folders) > 1 else 'has'} no record in {DB_NAME} "
+                f"(run {shown}), for example after the database was replaced. They are kept, and new runs are "
+                "numbered after them.")
 
     @property
     def schema_version(self) -> int:
@@ -303,33 +438,66 @@ class RunStore:
             return db.execute("PRAGMA user_version").fetchone()[0]
 
     def recover(self) -> int:
-        """Mark as interrupted the running runs whose process on this host is gone; drop stale partial
-        artifact folders. Returns the number of runs marked."""
+        """Mark as interrupted the running runs whose process is gone, and drop this host's stale partial
+        artifact folders. Returns the number of runs marked.
+
+        A run is gone when, on this host, its process id is dead or now belongs to another process (its
+        start token differs: pid 1 in a new container), or, from any host, it has not been touched for
+        STALE_SECONDS (its machine was switched off, or its host name changed)."""
+        if self.read_only:
+            return 0
+        now = datetime.now(timezone.utc)
         with self._connect() as db:
-            rows = db.execute("SELECT id, pid FROM runs WHERE status = ? AND host = ?",
-                              (RUNNING, self._host)).fetchall()
-            dead = [row["id"] for row in rows if not _pid_alive(row["pid"])]
+            rows = db.execute("SELECT id, host, pid, process_token, heartbeat, started_at FROM runs WHERE status = ?",
+                              (RUNNING,)).fetchall()
+            dead = [row["id"] for row in rows if not self._still_running(row, now)]
             for run_id in dead:
                 db.execute("UPDATE runs SET status = ?, message = ?, ended_at = COALESCE(ended_at, ?) "
                            "WHERE id = ? AND status = ?", (INTERRUPTED, INTERRUPTED_MESSAGE, _now(), run_id, RUNNING))
         for partial in self.artifacts_root.glob(".partial-*"):
-            try:
-                pid = int(partial.name.rsplit("-", 1)[1])
-            except (IndexError, ValueError):
-                pid = -1
-            if not _pid_alive(pid):
+            host, pid = _partial_owner(partial.name)
+            if host in (None, _safe_host(self._host)) and not _pid_alive(pid):
                 shutil.rmtree(partial, ignore_errors=True)
         return len(dead)
+
+    def _still_running(self, row, now: datetime) -> bool:
+        last = row["heartbeat"] or row["started_at"]
+        try:
+            silent = (now - datetime.fromisoformat(last)).total_seconds()
+        except (TypeError, ValueError):
+            silent = float("inf")
+        if row["host"] != self._host:
+            return silent < STALE_SECONDS
+        if not _pid_alive(row["pid"]):
+            return False
+        token = process_token(row["pid"])
+        if row["process_token"] and token:
+            return token == row["process_token"]
+        return silent < STALE_SECONDS  # no token to compare: the heartbeat decides
+
+    def beat(self, run_id: int) -> None:
+        """Touch running run `run_id`'s record: its process is alive (record_run does this every
+        HEARTBEAT_SECONDS)."""
+        with self._connect() as db:
+            db.execute("UPDATE runs SET heartbeat = ? WHERE id = ? AND status = ?", (_now(), int(run_id), RUNNING))
+
+    def mark_interrupted(self, run_id: int, message: str = "Marked interrupted by the user.") -> None:
+        """End a run that shows as running but is not (its process was lost some way recovery cannot see)."""
+        with self._connect() as db:
+            changed = db.execute("UPDATE runs SET status = ?, message = ?, ended_at = ? WHERE id = ? AND status = ?",
+                                 (INTERRUPTED, message, _now(), int(run_id), RUNNING)).rowcount
+        if not changed:
+            raise ValueError(f"run {run_id} is {self.get(run_id).status}, not running.")
 
     # -- writing runs ------------------------------------------------------------------------------
     def check_writable(self) -> None:
         """Raise StoreError when this store cannot save a run (a read-only folder or database): called
         before training, so that no trained result is lost to it."""
-        probe = self.artifacts_root / f".probe-{self._host}-{os.getpid()}"
+        probe = self.artifacts_root / f".probe-{_safe_host(self._host)}-{os.getpid()}"
         try:
             probe.mkdir(exist_ok=True)
             probe.rmdir()
-            writable = os.access(self.path, os.W_OK) and os.access(self.directory, os.W_OK)
+            writable = not self.read_only and self._writable()
         except OSError:
             writable = False
         if not writable:
@@ -343,12 +511,19 @@ class RunStore:
         from core.algorithms import get_algorithm
 
         title = get_algorithm(config.algorithm).title
+        name = clean_text(name or "").strip()
+        tags = sorted({clean_text(t).strip() for t in tags if t and clean_text(t).strip()})
+        for count in (config.n_samples, config.n_clusters):
+            if count is not None and not 0 < count < 2**62:
+                raise ValueError(f"a count of {count} cannot be recorded; check the run's settings first.")
+        now = _now()
         with self._connect() as db:
             cursor = db.execute(
                 "INSERT INTO runs (name, dataset, algorithm, config, status, started_at, n_samples, n_clusters, "
-                "host, pid, tags, sweep_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (name or "", config.dataset, config.algorithm, _json(config_to_dict(config)), RUNNING, _now(),
-                 config.n_samples, config.n_clusters, self._host, os.getpid(), _json(sorted(set(tags))), sweep_id),
+                "host, pid, tags, sweep_id, heartbeat, process_token) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (name, config.dataset, config.algorithm, _json(config_to_dict(config)), RUNNING, now,
+                 config.n_samples, config.n_clusters, self._host, os.getpid(), _json(tags), sweep_id, now,
+                 process_token(os.getpid())),
             )
             run_id = int(cursor.lastrowid)
             if not name:
@@ -359,14 +534,16 @@ class RunStore:
         """Save `result`'s artifacts (and `estimator`'s model) and mark the run finished, atomically."""
         from core.runs.artifacts import write_artifacts
 
-        partial = self.artifacts_root / f".partial-{run_id}-{os.getpid()}"
+        self.get(run_id)  # RunNotFound if it was deleted while it ran: nothing to save it under
+        # The host is in the name: on a store shared between machines, recovery removes only its own.
+        partial = self.artifacts_root / f".partial-{run_id}-{_safe_host(self._host)}-{os.getpid()}"
         shutil.rmtree(partial, ignore_errors=True)
         partial.mkdir()
         try:
             write_artifacts(partial, result, estimator)
             final = self.run_dir(run_id)
-            if final.exists():  # left by an earlier attempt that never committed
-                shutil.rmtree(final)
+            if final.exists():  # never overwrite a folder: set it aside, under a name that says why
+                os.replace(final, self.artifacts_root / f".displaced-{run_id}-{datetime.now():%Y%m%d%H%M%S}")
             os.replace(partial, final)
         except BaseException:
             shutil.rmtree(partial, ignore_errors=True)
@@ -443,13 +620,13 @@ class RunStore:
 
     # -- editing -----------------------------------------------------------------------------------
     def rename(self, run_id: int, name: str) -> None:
-        name = name.strip()
+        name = clean_text(name).strip()
         if not name:
             raise ValueError("a run's name cannot be empty.")
         self._update(run_id, "name", name)
 
     def set_tags(self, run_id: int, tags: Iterable[str]) -> None:
-        clean = sorted({t.strip() for t in tags if t and t.strip()})
+        clean = sorted({clean_text(t).strip() for t in tags if t and clean_text(t).strip()})
         self._update(run_id, "tags", _json(clean))
 
     def _update(self, run_id: int, column: str, value) -> None:
@@ -457,14 +634,28 @@ class RunStore:
             if db.execute(f"UPDATE runs SET {column} = ? WHERE id = ?", (value, int(run_id))).rowcount == 0:
                 raise RunNotFound(f"there is no run {run_id} in {self.directory}.")
 
-    def delete(self, run_id: int) -> None:
-        """Remove a run's record and its artifacts. A running run cannot be deleted (cancel it first)."""
+    def delete(self, run_id: int, *, force: bool = False) -> None:
+        """Remove a run's record and its artifacts. A running run is deleted only with `force` (for one
+        that shows as running but whose process is lost); otherwise cancel it first."""
         record = self.get(run_id)
-        if record.status == RUNNING:
+        if record.status == RUNNING and not force:
             raise ValueError(f"run {run_id} is still running: cancel it before deleting it.")
         with self._connect() as db:
             db.execute("DELETE FROM runs WHERE id = ?", (int(run_id),))
         shutil.rmtree(self.run_dir(run_id), ignore_errors=True)
+
+    def delete_many(self, run_ids: Iterable[int]) -> list[int]:
+        """Delete several runs (those not running); returns the ids deleted."""
+        deleted = []
+        for run_id in run_ids:
+            if self.get(run_id).status != RUNNING:
+                self.delete(run_id)
+                deleted.append(int(run_id))
+        return deleted
+
+    def disk_usage(self, run_id: int) -> int:
+        """Bytes run `run_id`'s folder takes (0 when it has none)."""
+        return folder_size(self.run_dir(run_id))
 
     def all_tags(self) -> list[str]:
         with self._connect() as db:

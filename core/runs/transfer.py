@@ -1,0 +1,190 @@
+"""Moving a finished run between stores (another machine, a colleague's dashboard): one zip holding its
+record and its saved files, imported under a new id.
+
+Layout of the archive::
+
+    run.json            {"format": "deep-clustering-run", "version": 1, "record": {...}}
+    files/arrays.npz    the run folder's files, as saved (arrays.npz, view.npz, view.json, preview.png,
+    files/...           model/), read back with allow_pickle=False before anything is recorded
+
+An archive is treated as hostile until checked: member names stay inside the run folder, sizes are
+bounded, the arrays are plain numbers, the record names a known algorithm and a dataset this store has.
+"""
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import zipfile
+from pathlib import Path, PurePosixPath
+
+FORMAT, VERSION = "deep-clustering-run", 1
+MAX_ARCHIVE_MB = 1024          # expanded; a run's folder is a few MB, its model tens
+MAX_MEMBERS = 2000
+RECORD_FIELDS = ("name", "dataset", "algorithm", "config", "started_at", "ended_at", "n_samples", "n_clusters",
+                 "history", "metrics", "timings", "versions", "estimator_params", "tags")
+
+
+class InvalidRunArchive(ValueError):
+    """The file is not a run exported by this app, or it is damaged; the message says which."""
+
+
+def run_archive(store, run_id: int) -> bytes:
+    """Finished run `run_id` of `store` as a zip that :func:`import_run` reads on another machine."""
+    from dataclasses import asdict
+
+    from core.runs.store import FINISHED, config_to_dict
+
+    record = store.get(run_id)
+    if record.status != FINISHED:
+        raise ValueError(f"run {run_id} is {record.status}: only finished runs can be exported whole.")
+    folder = store.run_dir(run_id)
+    if not folder.is_dir():
+        raise ValueError(f"run {run_id} has no saved files to export.")
+    fields = asdict(record)
+    fields["config"] = config_to_dict(record.config)
+    document = {"format": FORMAT, "version": VERSION, "record": {k: fields[k] for k in RECORD_FIELDS},
+                "exported_from": {"run": record.id, "host": record.host}}
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("run.json", json.dumps(document, indent=1, default=str))
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                archive.write(path, f"files/{path.relative_to(folder).as_posix()}")
+    return buffer.getvalue()
+
+
+def import_run(store, data: bytes, *, name: str | None = None) -> int:
+    """Add the run in archive `data` (from :func:`run_archive`) to `store` under a new id; returns it.
+
+    Raises InvalidRunArchive (nothing is added) when the archive is not a run, is damaged, reaches outside
+    its folder, or its dataset is not in this store; StoreError when the store cannot be written.
+    """
+    from core.algorithms import get_algorithm
+    from core.data import DATASETS
+    from core.runs.artifacts import DamagedRun, read_saved_arrays
+    from core.runs.store import FINISHED, _json, _now, clean_text, config_from_dict
+
+    store.check_writable()
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        members = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as error:
+        raise InvalidRunArchive(f"this is not a readable zip file ({error}); export the run again.") from None
+    with archive:
+        files = _checked_members(members)
+        try:
+            document = json.loads(archive.read("run.json"))
+        except KeyError:
+            raise InvalidRunArchive("this zip holds no run.json: it is not a run exported by this app (the "
+                                    "Runs page's \"Whole run\" download, or `python -m core export --what run`).") from None
+        except (ValueError, zipfile.BadZipFile, OSError, EOFError) as error:
+            raise InvalidRunArchive(f"run.json cannot be read ({type(error).__name__}).") from None
+        if not isinstance(document, dict) or document.get("format") != FORMAT:
+            raise InvalidRunArchive("run.json is not a run exported by this app.")
+        if document.get("version") != VERSION:
+            raise InvalidRunArchive(f"this run was exported in format {document.get('version')!r}; this version of "
+                                    f"the app reads format {VERSION}. Update the app that imports it.")
+        record = document.get("record")
+        if not isinstance(record, dict) or any(key not in record for key in RECORD_FIELDS):
+            raise InvalidRunArchive("run.json lacks parts of the run's record.")
+        try:
+            config = config_from_dict(record["config"])
+            get_algorithm(config.algorithm)
+        except (TypeError, KeyError, ValueError) as error:
+            raise InvalidRunArchive(f"the run's settings cannot be read ({error}).") from None
+        _check_record(record)
+        if config.dataset not in DATASETS and config.dataset not in store.datasets:
+            raise InvalidRunArchive(f"the run was made on the dataset {config.dataset!r}, which this store does "
+                                    "not have: add that dataset on the Datasets page, under that name, then import "
+                                    "the run again.")
+        partial = store.artifacts_root / f".partial-import-{os.getpid()}-{os.urandom(4).hex()}"
+        partial.mkdir()
+        try:
+            for member, relative in files:
+                target = partial / relative
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with archive.open(member) as source, open(target, "wb") as sink:
+                    shutil.copyfileobj(source, sink)
+            try:
+                read_saved_arrays(partial, 0)  # plain arrays only, never pickles: else nothing is added
+            except DamagedRun as error:
+                raise InvalidRunArchive(str(error).replace("run 0", "the imported run")) from None
+            run_id = _insert(store, record, config, name, partial, FINISHED, _json, _now, clean_text)
+        except BaseException:
+            shutil.rmtree(partial, ignore_errors=True)
+            raise
+    return run_id
+
+
+def _check_record(record: dict) -> None:
+    """The parts of the record the pages read, in the shapes they expect (a hand-edited run.json must not
+    turn into a traceback later)."""
+    from core.metrics import metric_report_from_record
+
+    try:
+        if record["metrics"]:
+            metric_report_from_record(record["metrics"])
+        assert isinstance(record["history"] or [], list) and all(isinstance(h, dict) for h in record["history"] or [])
+        assert all(isinstance(v, (int, float)) for v in (record["timings"] or {}).values())
+        assert isinstance(record["versions"] or {}, dict) and isinstance(record["estimator_params"] or {}, dict)
+        assert isinstance(record["n_clusters"], int) and not isinstance(record["n_clusters"], bool)
+    except Exception:
+        raise InvalidRunArchive("the run's record in run.json is damaged or was edited by hand.") from None
+
+
+def _checked_members(members) -> list:
+    """(member, relative path inside the run folder) of the archive's files; refuses names that reach
+    outside the folder, links, and archives too large once expanded."""
+    if len(members) > MAX_MEMBERS:
+        raise InvalidRunArchive(f"the zip holds {len(members):,} entries; a run has far fewer.")
+    total, files = 0, []
+    for member in members:
+        total += member.file_size
+        if total > MAX_ARCHIVE_MB * 2**20:
+            raise InvalidRunArchive(f"the zip expands to more than {MAX_ARCHIVE_MB} MB; a run is far smaller.")
+        if member.is_dir() or member.filename == "run.json":
+            continue
+        path = PurePosixPath(member.filename.replace("\\", "/"))
+        is_link = (member.external_attr >> 16) & 0o170000 == 0o120000
+        if (path.is_absolute() or ".." in path.parts or not path.parts or path.parts[0] != "files"
+                or len(path.parts) < 2 or is_link or ":" in member.filename):
+            raise InvalidRunArchive(f"the zip holds {member.filename!r}, outside a run's files: refused.")
+        files.append((member, Path(*path.parts[1:])))
+    return files
+
+
+def _insert(store, record: dict, config, name, partial: Path, finished: str, _json, _now, clean_text) -> int:
+    """Record the run and move its files into place, in one transaction (a failed move adds nothing)."""
+    import socket
+
+    from core.runs.store import config_to_dict
+
+    def number(value):
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**62:
+            raise InvalidRunArchive(f"the run's record holds an impossible count ({value!r}).")
+        return value
+
+    tags = [clean_text(t).strip() for t in record.get("tags") or [] if isinstance(t, str) and clean_text(t).strip()]
+    title = clean_text(name or record.get("name") or "").strip() or f"{config.algorithm} on {config.dataset}"
+    with store._connect() as db:
+        cursor = db.execute(
+            "INSERT INTO runs (name, dataset, algorithm, config, status, message, started_at, ended_at, n_samples, "
+            "n_clusters, history, metrics, timings, versions, estimator_params, host, pid, tags) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (title, config.dataset, config.algorithm, _json(config_to_dict(config)), finished,
+             f"Imported on {_now()[:10]}.", str(record.get("started_at") or _now()), str(record.get("ended_at") or _now()),
+             number(record.get("n_samples")), number(record.get("n_clusters")), _json(record.get("history") or []),
+             _json(record.get("metrics")) if record.get("metrics") else None, _json(record.get("timings") or {}),
+             _json(record.get("versions") or {}), _json(record.get("estimator_params") or {}), socket.gethostname(),
+             os.getpid(), _json(sorted(set(tags)))),
+        )
+        run_id = int(cursor.lastrowid)
+        final = store.run_dir(run_id)
+        if final.exists():
+            raise InvalidRunArchive(f"a folder for run {run_id} already exists; nothing was imported.")
+        os.replace(partial, final)
+    return run_id

@@ -1,0 +1,316 @@
+"""The store never loses or mislabels a run: a replaced database, runs whose process is gone, damaged run
+folders, read-only and corrupt stores, other machines' partial folders, control characters, and moving a
+run between stores. Each through `core` and, where a user meets it, the command line (one line, exit 2)."""
+import io
+import json
+import os
+import re
+import shutil
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from core.experiment import RunConfig
+from core.runs import FINISHED, INTERRUPTED, RUNNING, RunStore, StoreError
+from core.runs.artifacts import DamagedRun
+from tests.conftest import ROOT
+
+SYNTHETIC = {"n_samples": 120, "n_clusters": 3, "image_size": 8, "seed": 2}
+
+
+def quick(store, name="quick run", **settings):
+    from core.runs.runner import record_run
+
+    config = RunConfig(dataset="synthetic", algorithm="kmeans", projection="pca", dataset_options=SYNTHETIC,
+                       **settings)
+    return record_run(config, store, name=name)
+
+
+def cli(store_dir, *args):
+    done = subprocess.run([sys.executable, "-m", "core", "--store", str(store_dir), *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+    return done
+
+
+def one_line_error(done, *fragments):
+    assert done.returncode == 2, (done.returncode, done.stdout, done.stderr)
+    assert "Traceback" not in done.stderr and done.stderr.count("\n") == 1, done.stderr
+    for fragment in fragments:
+        assert fragment in done.stderr, done.stderr
+
+
+def test_an_emptied_database_never_overwrites_the_runs_it_forgot(tmp_path):
+    store = RunStore(tmp_path)
+    first, second = quick(store).run_id, quick(store).run_id
+    saved = {i: (store.run_dir(i) / "arrays.npz").read_bytes() for i in (first, second)}
+    (tmp_path / "runs.sqlite").write_bytes(b"")  # emptied (or replaced by a fresh one)
+    for extra in ("runs.sqlite-wal", "runs.sqlite-shm"):
+        (tmp_path / extra).unlink(missing_ok=True)
+
+    reopened = RunStore(tmp_path)
+    assert reopened.unknown_folders == [first, second]
+    assert "2 run folders" in reopened.unknown_folders_note() and "kept" in reopened.unknown_folders_note()
+    third = quick(reopened).run_id
+    assert third > second
+    assert {i: (store.run_dir(i) / "arrays.npz").read_bytes() for i in (first, second)} == saved
+    listed = cli(tmp_path, "runs")
+    assert listed.returncode == 0 and "2 run folders" in listed.stderr and "Traceback" not in listed.stderr
+
+
+def _running_record(store, **columns):
+    run_id = store.start_run(RunConfig(dataset="digits", algorithm="kmeans"), name="ghost")
+    with sqlite3.connect(store.path) as db:
+        for column, value in columns.items():
+            db.execute(f"UPDATE runs SET {column} = ? WHERE id = ?", (value, run_id))
+    return run_id
+
+
+def test_runs_whose_process_is_gone_are_marked_interrupted_even_when_their_pid_lives_again(tmp_path):
+    store = RunStore(tmp_path)
+    alive = store.start_run(RunConfig(dataset="digits", algorithm="kmeans"), name="alive")
+    reused_pid = _running_record(store, pid=1, process_token="another-boot:42")      # pid 1 of an old container
+    reused_mine = _running_record(store, process_token="another-boot:43")            # this pid, an older process
+    moved_host = _running_record(store, host="renamed-host", heartbeat="2026-01-01T00:00:00+00:00")
+    elsewhere_live = _running_record(store, host="other-machine")                    # beating just now
+    store.recover()
+    status = {r.id: r.status for r in store.list_runs()}
+    assert status[alive] == RUNNING and status[elsewhere_live] == RUNNING
+    assert status[reused_pid] == status[reused_mine] == status[moved_host] == INTERRUPTED
+
+    with pytest.raises(ValueError, match="still running"):
+        store.delete(elsewhere_live)
+    store.mark_interrupted(elsewhere_live)
+    assert store.get(elsewhere_live).status == INTERRUPTED
+    ghost = _running_record(store, host="other-machine")
+    store.delete(ghost, force=True)
+    assert ghost not in {r.id for r in store.list_runs()}
+
+
+def test_a_command_line_run_killed_while_the_server_is_up_is_seen_at_the_next_look(tmp_path):
+    server = RunStore(tmp_path)  # opened once, like the dashboard's store
+    script = textwrap.dedent(f"""
+        import os, sys
+        sys.path.insert(0, {str(ROOT)!r})
+        from core.experiment import RunConfig
+        from core.runs import RunStore
+        RunStore({str(tmp_path)!r}).start_run(RunConfig(dataset="digits", algorithm="kmeans"), name="killed")
+        os._exit(0)
+    """)
+    subprocess.run([sys.executable, "-c", script], check=True)
+    assert server.list_runs()[0].status == RUNNING
+    assert server.recover() == 1  # what the Runs page does each time it is drawn
+    assert server.list_runs()[0].status == INTERRUPTED
+
+
+def test_a_long_run_keeps_its_heartbeat(tmp_path, monkeypatch):
+    import core.runs.runner as runner
+
+    monkeypatch.setattr(runner, "HEARTBEAT_SECONDS", 0.05)
+    store = RunStore(tmp_path)
+    beats = []
+    original = store.beat
+    monkeypatch.setattr(store, "beat", lambda run_id: (beats.append(run_id), original(run_id)))
+    run = quick(store)
+    assert beats and set(beats) == {run.run_id}
+
+
+@pytest.mark.parametrize("damage, expected", [
+    (lambda folder: (folder / "view.npz").unlink(), "view.npz is missing"),
+    (lambda folder: (folder / "arrays.npz").write_bytes((folder / "arrays.npz").read_bytes()[:200]),
+     "arrays.npz cannot be read"),
+    (lambda folder: np.savez(folder / "arrays.npz", labels=np.array([{"a": 1}], dtype=object)),
+     "arrays.npz cannot be read (it holds Python objects)"),
+    (lambda folder: (folder / "view.json").write_text("{not json"), "view.json cannot be read"),
+    (lambda folder: shutil.rmtree(folder), "is missing"),
+])
+def test_a_damaged_run_says_so_and_the_others_stay_usable(tmp_path, damage, expected):
+    store = RunStore(tmp_path)
+    good, bad = quick(store, name="good").run_id, quick(store, name="bad").run_id
+    damage(store.run_dir(bad))
+    with pytest.raises(DamagedRun, match=re.escape(expected)) as error:
+        store.load_result(bad)
+    assert "allow_pickle" not in str(error.value) and "delete the run" in str(error.value)
+    assert len(store.load_result(good).labels) == 120
+    exported = cli(tmp_path, "export", str(bad), "--what", "labels", "--out", str(tmp_path / "out"))
+    one_line_error(exported, f"the saved files of run {bad} are damaged")
+    listed = cli(tmp_path, "runs")
+    assert listed.returncode == 0 and "bad" in listed.stdout
+
+
+def test_the_runs_page_names_a_damaged_run_and_keeps_working(tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("DEEP_CLUSTERING_HOME", str(tmp_path))
+    store = RunStore(tmp_path)
+    quick(store, name="good")
+    bad = quick(store, name="bad").run_id
+    (store.run_dir(bad) / "view.npz").write_bytes(b"PK\x03\x04 truncated")
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.query_params["run"] = str(bad)
+    at.run()
+    at.switch_page("pages/runs.py").run()
+    assert not at.exception, at.exception
+    errors = " ".join(e.value for e in at.error)
+    assert f"the saved files of run {bad} are damaged: view.npz cannot be read" in errors, errors
+    assert "allow_pickle" not in errors
+    [picker] = [s for s in at.selectbox if s.label == "Run"]
+    picker.set_value(bad - 1).run()
+    assert not at.exception and not at.error
+
+
+def test_export_onto_a_file_or_an_unwritable_path_is_one_line(tmp_path):
+    store = RunStore(tmp_path / "store")
+    run_id = quick(store).run_id
+    a_file = tmp_path / "a file.txt"
+    a_file.write_text("keep me")
+    one_line_error(cli(store.directory, "export", str(run_id), "--out", str(a_file)), "is a file; give a folder")
+    assert a_file.read_text() == "keep me"
+    one_line_error(cli(store.directory, "export", str(run_id), "--out", str(a_file / "inside")), "cannot make the folder")
+    first = cli(store.directory, "export", str(run_id), "--what", "labels", "--out", str(tmp_path / "out"))
+    again = cli(store.directory, "export", str(run_id), "--what", "labels", "--out", str(tmp_path / "out"))
+    assert first.returncode == again.returncode == 0 and "replaced" in again.stdout
+
+
+def test_a_store_with_corrupt_pages_is_refused_with_what_to_do(tmp_path):
+    store = RunStore(tmp_path)
+    for _ in range(3):
+        quick(store)
+    with sqlite3.connect(store.path) as db:
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        page_size = db.execute("PRAGMA page_size").fetchone()[0]
+    data = bytearray(store.path.read_bytes())
+    data[page_size:] = b"\xde\xad" * ((len(data) - page_size) // 2)  # every page after the header's
+    store.path.write_bytes(bytes(data))
+    with pytest.raises(StoreError, match="move runs.sqlite aside"):
+        RunStore(tmp_path).list_runs()
+    one_line_error(cli(tmp_path, "runs"), "move runs.sqlite aside")
+    assert sorted(p.name for p in store.artifacts_root.iterdir() if p.name.isdigit()) == ["1", "2", "3"]
+
+
+def test_a_read_only_store_lists_and_exports_and_refuses_to_train_before_training(tmp_path, capsys, monkeypatch):
+    from core.cli import main
+
+    store = RunStore(tmp_path / "store")
+    run_id = quick(store, name="kept").run_id
+    with sqlite3.connect(store.path) as db:
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    out = tmp_path / "out"
+    out.mkdir()
+    for path in [store.directory, *store.directory.rglob("*")]:
+        path.chmod(0o555 if path.is_dir() else 0o444)
+    if os.geteuid() == 0:  # root ignores permission bits: the store is denied as it would be to anyone else
+        real_access = os.access
+        monkeypatch.setattr(os, "access", lambda path, mode, **kw: False if (
+            mode & os.W_OK and str(path).startswith(str(store.directory))) else real_access(path, mode, **kw))
+    try:
+        assert RunStore(store.directory).read_only
+        assert main(["--store", str(store.directory), "runs"]) == 0
+        assert "kept" in capsys.readouterr().out
+        assert main(["--store", str(store.directory), "export", str(run_id), "--what", "labels", "--out", str(out)]) == 0
+        assert list(out.glob("*-labels.csv"))
+        capsys.readouterr()
+        code = main(["--store", str(store.directory), "train", "--dataset", "synthetic", "--dataset-option",
+                     "n_samples=120", "--algorithm", "ae_kmeans", "--set", "epochs=300"])
+        captured = capsys.readouterr()
+        assert code == 2 and "is read-only" in captured.err and captured.err.count("\n") == 1, captured.err
+        assert "epoch" not in captured.out  # refused before any training
+        with pytest.raises(StoreError, match="read-only"):
+            RunStore(store.directory).rename(run_id, "new name")
+        assert main(["--store", str(store.directory), "datasets", "list"]) == 0
+    finally:
+        for path in [store.directory, *store.directory.rglob("*")]:
+            path.chmod(0o755 if path.is_dir() else 0o644)
+
+
+def test_recovery_leaves_other_machines_partial_folders_alone(tmp_path):
+    store = RunStore(tmp_path)
+    theirs = store.artifacts_root / ".partial-7-other-machine-12345"
+    mine_dead = store.artifacts_root / f".partial-8-{store._host.replace('-', '_')}-999999"
+    for folder in (theirs, mine_dead):
+        folder.mkdir()
+    RunStore(tmp_path)
+    assert theirs.exists() and not mine_dead.exists()
+
+
+def test_control_characters_never_reach_a_terminal(tmp_path):
+    store = RunStore(tmp_path)
+    run_id = quick(store, name="evil\x1b[31m red\x07\u202e").run_id
+    assert store.get(run_id).name == "evil[31m red"
+    store.rename(run_id, "plain\x1b]0;title\x07 name")
+    store.set_tags(run_id, ["t\x1bag"])
+    assert (store.get(run_id).name, store.get(run_id).tags) == ("plain]0;title name", ["tag"])
+    with sqlite3.connect(store.path) as db:  # a record written before names were cleaned
+        db.execute("UPDATE runs SET name = ? WHERE id = ?", ("old\x1b[2Jname", run_id))
+    listed = cli(tmp_path, "runs")
+    assert listed.returncode == 0 and "\x1b" not in listed.stdout and "old[2Jname" in listed.stdout
+
+
+def test_a_run_moves_to_another_store_and_hostile_archives_add_nothing(tmp_path):
+    from core.runs.transfer import InvalidRunArchive, import_run, run_archive
+
+    here, there = RunStore(tmp_path / "here"), RunStore(tmp_path / "there")
+    result = quick(here, name="travelling")
+    data = run_archive(here, result.run_id)
+    new_id = import_run(there, data)
+    moved = there.load_result(new_id)
+    assert np.array_equal(moved.labels, result.labels) and there.get(new_id).name == "travelling"
+    assert there.get(new_id).status == FINISHED and moved.metrics.as_dict() == result.metrics.as_dict()
+
+    def rebuilt(edit=None, extra=None):
+        source = zipfile.ZipFile(io.BytesIO(data))
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as target:
+            for item in source.infolist():
+                content = source.read(item)
+                if edit is not None:
+                    content = edit(item.filename, content)
+                if content is not None:
+                    target.writestr(item.filename, content)
+            for name, content in (extra or {}).items():
+                target.writestr(name, content)
+        return buffer.getvalue()
+
+    def pickled(name, content):
+        if name != "files/arrays.npz":
+            return content
+        buffer = io.BytesIO()
+        np.savez(buffer, labels=np.array([{"x": 1}], dtype=object), embedding=np.zeros(1), indices=np.zeros(1))
+        return buffer.getvalue()
+
+    def other_dataset(name, content):
+        if name != "run.json":
+            return content
+        document = json.loads(content)
+        document["record"]["config"]["dataset"] = "holiday photos"
+        return json.dumps(document).encode()
+
+    hostile = [
+        (b"", "not a readable zip"),
+        (b"PK\x03\x04 cut short", "not a readable zip"),
+        (rebuilt(lambda name, content: None if name == "run.json" else content), "holds no run.json"),
+        (rebuilt(extra={"../../escape.txt": b"x"}), "outside a run's files"),
+        (rebuilt(extra={"/etc/passwd": b"x"}), "outside a run's files"),
+        (rebuilt(pickled), "holds Python objects"),
+        (rebuilt(other_dataset), "dataset 'holiday photos', which this store does not have"),
+        (rebuilt(lambda name, content: b"{" if name == "run.json" else content), "run.json cannot be read"),
+    ]
+    before = [r.id for r in there.list_runs()]
+    for archive, message in hostile:
+        with pytest.raises(InvalidRunArchive, match=message):
+            import_run(there, archive)
+    assert [r.id for r in there.list_runs()] == before
+    assert not list(there.artifacts_root.glob(".partial-*"))
+
+    archive = tmp_path / "run.zip"
+    archive.write_bytes(data)
+    imported = cli(there.directory, "import", str(archive), "--name", "from the command line")
+    assert imported.returncode == 0 and "imported run.zip as run" in imported.stdout, imported.stderr
+    archive.write_bytes(hostile[3][0])
+    one_line_error(cli(there.directory, "import", str(archive)), "outside a run's files")
