@@ -23,10 +23,10 @@ def timed_run(worker: TrainingWorker, config: RunConfig):
     start = time.perf_counter()
     job = worker.submit(TrainingJob(config))
     job.wait()
-    seconds = time.perf_counter() - start
     if job.status != FINISHED:
         raise SystemExit(f"run {config} ended {job.status}: {job.error}")
-    return seconds, job.result
+    result = job.read_result()  # read back from the store, as the page does
+    return time.perf_counter() - start, result
 
 
 def main() -> None:

@@ -2,7 +2,8 @@
 
 A progress callback is any callable taking one :class:`ProgressEvent`. To cancel, the callback raises
 :class:`TrainingCancelled`; the computation stops at its next report point (each training batch for
-the deep models) and the exception propagates to the caller.
+the deep models) and the exception propagates to the caller. To end training early but keep the result,
+it raises :class:`StopTraining` at an epoch loop's event instead.
 """
 from __future__ import annotations
 
@@ -13,6 +14,12 @@ from typing import Callable, Optional
 
 class TrainingCancelled(Exception):
     """Raised (by a progress callback) to stop a computation early."""
+
+
+class StopTraining(Exception):
+    """Raised by a progress callback at an epoch loop's event (``n_epochs > 0``) to end that loop early
+    and go on with what the network has learned so far ("stop and keep"). Every epoch loop in `core`
+    catches it; the run then clusters, scores and projects as usual."""
 
 
 @dataclass(frozen=True)

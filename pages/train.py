@@ -4,7 +4,9 @@ from dataclasses import replace
 import streamlit as st
 
 from core.vocabulary import format_seconds
+from core.algorithms import ALGORITHMS
 from ui.cache import training_worker
+from ui.runs import load_run
 from ui.config_form import config_form, config_problem, load_config_into_form
 from ui.progress import describe, fraction, job_title, show_losses, timings_table
 from ui.text import plain
@@ -45,9 +47,18 @@ def live_progress(job: TrainingJob, own: bool) -> None:
         where = f"sweep run {job.sweep_id}" if job.sweep_id else "another tab"
         st.info(f"Training {job_title(job.config)} (started from {where}).", icon=":material/sync:")
     st.progress(fraction(snap), text=describe(snap))
-    if st.button("Cancel", key="cancel", icon=":material/stop:"):
+    cancel, keep = st.columns([1, 3])
+    if cancel.button("Cancel", key="cancel", icon=":material/stop:", help="Stop now; nothing is kept."):
         job.cancel()
         st.rerun(scope="app")
+    if job.config is not None and ALGORITHMS[job.config.algorithm].deep:
+        if keep.button("Stop and keep", key="stop_keep", icon=":material/front_hand:", disabled=snap.stopping,
+                       help="End training at the next epoch and cluster with what the network has learned "
+                            "so far; the run is saved as usual."):
+            job.stop_early()
+            st.rerun(scope="fragment")
+        if snap.stopping:
+            keep.caption("Stopping after this epoch, then clustering...")
     show_losses(snap, key="live_loss")
 
 
@@ -64,13 +75,19 @@ else:
             st.caption(f"Run #{snap.run_id} ({job_title(snap.config)}) finished; its results stay on Explore "
                        "and Metrics. Press Train to run the settings above.")
     elif snap is not None:
+        result = None
         if snap.status == FINISHED:
             current_result()  # the pages show this run from now on
+            result = job.read_result(loader=load_run)  # read back from the store by its run id
+        if result is not None:
             saved = f" Saved as run #{snap.run_id}." if snap.run_id is not None else ""
-            st.success(f"Finished in {format_seconds(snap.result.total_seconds)}. {snap.result.summary()}{saved}",
+            st.success(f"Finished in {format_seconds(result.total_seconds)}. {result.summary()}{saved}",
                        icon=":material/check_circle:")
-            if snap.result.degenerate_note():
-                st.warning(snap.result.degenerate_note(), icon=":material/warning:")
+            if snap.stopping:
+                st.info("Training was stopped early, as asked; the clusters use what the network had learned by "
+                        "then.", icon=":material/front_hand:")
+            if result.degenerate_note():
+                st.warning(result.degenerate_note(), icon=":material/warning:")
             left, middle, right = st.columns(3)
             link = {"query_params": {"run": str(snap.run_id)}} if snap.run_id is not None else {}
             left.page_link("pages/explore.py", label="Explore the clusters", icon=":material/scatter_plot:", **link)
@@ -82,6 +99,6 @@ else:
         elif snap.status == FAILED:
             st.error(f"Training failed: {snap.error}", icon=":material/error:")
         show_losses(snap, key="final_loss")
-        if snap.status == FINISHED and snap.result is not None and snap.result.timings:
+        if result is not None and result.timings:
             with st.expander("Time per phase"):
-                st.dataframe(timings_table(snap.result.timings), hide_index=True)
+                st.dataframe(timings_table(result.timings), hide_index=True)

@@ -19,6 +19,18 @@ def build(name, n_clusters=4, **overrides):
     return spec.estimator(random_state=0, **params)
 
 
+# What each method offers, stated rather than probed: a method that loses one fails here, never skips.
+PREDICTS = {"ae_kmeans", "ae_gmm", "dec", "idec", "dcec", "vade", "som", "kmeans", "gmm"}
+CONFIDENCE = {"ae_gmm", "dec", "idec", "dcec", "vade", "n2d", "hdbscan", "gmm"}
+CENTERS = {"ae_kmeans", "ae_gmm", "dec", "idec", "dcec", "kmeans"}
+
+
+def test_the_methods_that_place_new_images_are_the_ones_runs_can_apply():
+    from core.runs.apply import CANNOT_PLACE
+
+    assert PREDICTS == set(ALGORITHMS) - set(CANNOT_PLACE)
+
+
 @pytest.mark.parametrize("name", list(ALGORITHMS))
 def test_every_algorithm_shapes_range_determinism_and_predict(name, synthetic):
     X = synthetic.images
@@ -30,12 +42,18 @@ def test_every_algorithm_shapes_range_determinism_and_predict(name, synthetic):
     else:  # density methods number their clusters from 0 and call noise -1
         assert min(found) >= -1 and found - {-1} == set(range(len(found - {-1})))
     assert first.embedding_.shape[0] == len(X)
-    if hasattr(first, "predict"):
+    assert hasattr(first, "predict") == (name in PREDICTS)
+    if name in PREDICTS:
         np.testing.assert_array_equal(first.predict(X), first.labels_)
+        with pytest.raises(ValueError, match="the shape the model was trained on, 12x12x1; got 11x12x1"):
+            first.predict(X[:, :-1])  # an image of another size is refused, not silently reshaped
+        with pytest.raises(ValueError, match="NaN"):
+            first.predict(np.full_like(X[:2], np.nan))
     view = first.view_data()
-    if "confidence" in view:
+    assert ("confidence" in view) == (name in CONFIDENCE) and ("centers" in view) == (name in CENTERS)
+    if name in CONFIDENCE:
         assert view["confidence"].shape == (len(X),) and np.all((view["confidence"] >= 0) & (view["confidence"] <= 1))
-    if "centers" in view:
+    if name in CENTERS:
         assert view["centers"].shape[1:] == X.shape[1:]
     second = build(name).fit(X)
     np.testing.assert_array_equal(first.labels_, second.labels_)  # seeded runs repeat
@@ -168,3 +186,20 @@ def test_classical_methods_cluster_a_learned_embedding_too(synthetic):
     assert [h["phase"] for h in model.history_] == ["pretrain"] * 3
     assert model.view_data()["centers"].shape == (4, *synthetic.images.shape[1:])  # means decoded to images
     np.testing.assert_array_equal(model.predict(synthetic.images), model.labels_)
+
+
+@pytest.mark.parametrize("name", list(ALGORITHMS))
+def test_clone_and_set_params_round_trip(name):
+    from sklearn.base import clone
+
+    spec = ALGORITHMS[name]
+    changed = {p.name: (p.options[-1] if p.kind == "choice" else p.high if p.high is not None else p.low)
+               for p in spec.params}
+    original = spec.estimator(**changed, random_state=3)
+    copy = clone(original)
+    assert copy is not original and copy.get_params() == original.get_params()
+    fresh = spec.estimator().set_params(**original.get_params())
+    assert fresh.get_params() == original.get_params()
+    assert all(getattr(copy, key) == value for key, value in changed.items())
+    with pytest.raises(ValueError, match="Invalid parameter"):
+        spec.estimator().set_params(no_such_parameter=1)

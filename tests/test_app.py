@@ -101,11 +101,18 @@ def test_cancel_stops_training_and_leaves_the_app_usable():
     deadline = time.time() + TIMEOUT
     while (job.snapshot().event is None or job.snapshot().event.epoch < 2) and time.time() < deadline:
         time.sleep(0.2)  # wait until it really trains
+    epoch_at_cancel = job.snapshot().event.epoch
     at.button(key="cancel").click().run()
     assert "Training cancelled" in texts(at)
     assert not at.button(key="train").disabled  # the page is usable again at once
     assert job.wait_for_worker(30), "the worker did not stop after Cancel"
-    assert job.snapshot().event.epoch < 300
+    from core.runs import RunStore
+
+    record = RunStore().get(job.run_id)
+    # Cancel stops at the next batch, a few epochs at most after the click on a loaded machine (an epoch
+    # takes about a second here); a cancel that did not land would let all 300 epochs run.
+    assert record.status == "cancelled" and len(record.history) <= epoch_at_cancel + 5, (len(record.history),
+                                                                                         epoch_at_cancel)
     at = train(at, "kmeans")  # and the worker takes the next run
     assert at.session_state["job"].status == "finished"
 
@@ -160,3 +167,24 @@ def test_unlabelled_data_shows_silhouette_only_and_says_why():
     at.switch_page("pages/explore.py").run()
     assert not at.exception, at.exception
     assert at.radio(key="explore_colour").options == ["Cluster"]
+
+
+def test_another_session_training_at_the_same_time_never_replaces_this_sessions_result():
+    mine = train(new_app(), "kmeans")
+    shown = mine.session_state["result"]
+    assert shown.run_id == mine.session_state["job"].run_id and "Finished in" in texts(mine)
+    other = new_app()  # another tab, another person: same server, same worker
+    other.selectbox(key="train_dataset").set_value("digits")
+    other.selectbox(key="train_algorithm").set_value("gmm").run()
+    other.button(key="train").click().run()
+    while not other.session_state["job"].done:
+        mine.run()  # this tab keeps drawing while the other trains
+        assert not mine.exception, mine.exception
+        time.sleep(0.3)
+    assert other.session_state["job"].status == "finished"
+    for page in ("pages/train.py", "pages/explore.py", "pages/metrics.py"):
+        mine.switch_page(page).run()
+        assert not mine.exception, mine.exception
+        assert mine.session_state["result"].run_id == shown.run_id, page
+    other.run()
+    assert other.session_state["result"].run_id == other.session_state["job"].run_id != shown.run_id

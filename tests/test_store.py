@@ -136,44 +136,58 @@ def test_rename_tag_and_delete(tmp_path):
 
 
 WRITER = textwrap.dedent("""
-    import sys
+    import os, signal, sys
     sys.path.insert(0, {root!r})
-    import numpy as np
+    import core.runs.artifacts as artifacts
     from core.experiment import run_experiment, RunConfig
     from core.runs import RunStore
     store = RunStore({path!r})
     result = run_experiment(RunConfig(dataset="synthetic", algorithm="kmeans", projection="pca",
                                       dataset_options={options!r}))
-    written = 0
-    while True:  # write runs until killed
-        run_id = store.start_run(result.config)
-        store.finish_run(run_id, result, result.estimator)
-        written += 1
-        if written == 2:
-            print("ready", flush=True)
+    for _ in range(2):
+        store.finish_run(store.start_run(result.config), result, result.estimator)
+    write_model = artifacts.write_model
+
+    def killed_mid_write(directory, estimator):  # the kill lands with half the files written, every time
+        write_model(directory, estimator)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    artifacts.write_model = killed_mid_write
+    store.finish_run(store.start_run(result.config), result, result.estimator)
 """)
 
 
 def test_a_killed_writer_leaves_the_store_readable(tmp_path):
     script = WRITER.format(root=str(ROOT), path=str(tmp_path), options=SYNTHETIC)
-    writer = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
-    assert writer.stdout.readline().strip() == "ready"
-    time.sleep(0.3)  # the kill lands while the next runs are written
-    writer.send_signal(signal.SIGKILL)
-    writer.wait()
+    writer = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert writer.returncode == -signal.SIGKILL, writer.stderr
+    assert list(tmp_path.glob("runs/.partial-*")), "the kill did not land while the run's files were written"
 
     store = RunStore(tmp_path)  # opening marks the run the writer was in as interrupted
     records = store.list_runs()
-    assert len(records) >= 3
-    assert {r.status for r in records} <= {FINISHED, INTERRUPTED}
-    # Only the run being written when the kill landed can be unfinished (almost always the case).
-    assert all(r.status == FINISHED for r in records[1:])
-    if records[0].status == INTERRUPTED:
-        assert "stopped before the run finished" in records[0].message
-    for record in records:
-        if record.status == FINISHED:
-            assert len(store.load_result(record.id).labels) == 300
+    assert [r.status for r in records] == [INTERRUPTED, FINISHED, FINISHED]
+    assert "stopped before the run finished" in records[0].message
+    assert not store.run_dir(records[0].id).exists()
+    for record in records[1:]:
+        assert len(store.load_result(record.id).labels) == 300
     assert not list(store.artifacts_root.glob(".partial-*")), "partial artifacts left behind"
+
+
+def test_a_run_whose_files_cannot_be_saved_is_recorded_failed_and_leaves_nothing_half_written(tmp_path, monkeypatch):
+    import core.runs.artifacts as artifacts
+    from core.runs.runner import record_run
+
+    def disk_full(directory, estimator):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(artifacts, "write_model", disk_full)
+    store = RunStore(tmp_path)
+    with pytest.raises(OSError):
+        record_run(RunConfig(dataset="synthetic", algorithm="kmeans", projection="pca", dataset_options=SYNTHETIC),
+                   store)
+    (record,) = store.list_runs()
+    assert record.status == FAILED and "could not be saved" in record.message and "No space left" in record.message
+    assert not store.run_dir(record.id).exists() and not list(store.artifacts_root.glob(".partial-*"))
 
 
 def test_running_runs_of_a_dead_process_are_marked_interrupted_and_live_ones_are_not(tmp_path):

@@ -9,7 +9,7 @@ import streamlit as st
 
 from core.experiment import ClusteringResult
 from ui.text import plain
-from ui.worker import TrainingJob
+from ui.worker import FINISHED, TrainingJob
 
 JOB = "job"          # the TrainingJob of this session (running or done), or None
 RESULT = "result"    # the latest finished ClusteringResult, or None
@@ -56,9 +56,13 @@ def current_job() -> Optional[TrainingJob]:
 def current_result() -> Optional[ClusteringResult]:
     """The latest finished result, taking over a job's result as soon as it finishes."""
     job = current_job()
-    if job is not None and job.result is not None and st.session_state.get(TAKEN_JOB) != job.id:
-        st.session_state[RESULT] = job.result
+    if job is not None and job.status == FINISHED and st.session_state.get(TAKEN_JOB) != job.id:
+        from ui.runs import load_run
+
         st.session_state[TAKEN_JOB] = job.id
+        result = job.read_result(loader=load_run)  # by run id, from the store, with the server's cached data
+        if result is not None:
+            st.session_state[RESULT] = result
     return st.session_state.get(RESULT)
 
 

@@ -64,35 +64,43 @@ class ProgressThrottle:
         return False
 
 
-def _worker_main(requests, events, cancellations, store_dir, parent_pid) -> None:
+GRACE_SECONDS = 5.0  # after a cancel, how long a step that cannot stop (UMAP, spectral) may run on
+WARMUP_ENV = "DEEP_CLUSTERING_WARMUP"  # "0": no UMAP warm-up in the worker (tests restart workers often)
+
+
+def _worker_main(requests, events, controls, store_dir, parent_pid) -> None:
     """The worker process: warm up, then run each (job_id, config, options) it receives, recording it in
     the run store at `store_dir` and reporting as it goes.
 
-    `cancellations` carries ids of jobs to cancel; they are collected at every report point. When the
-    server (`parent_pid`) is gone, the current run stops (recorded as interrupted) and the worker exits.
+    `controls` carries ("cancel", job_id) and ("stop", job_id) (stop and keep); they are collected at every
+    report point. Results go back by run id: the server reads them from the store. When the server
+    (`parent_pid`) is gone, the current run stops (recorded as interrupted) and the worker exits.
     """
     from core import quiet_tensorflow_import
     from core.data import DatasetUnavailable
-    from core.progress import TrainingCancelled
+    from core.progress import StopTraining, TrainingCancelled
     from core.projection import warm_up_umap
     from core.runs import RunStore, StoreError
     from core.runs.runner import ProcessStopped, record_run
 
     quiet_tensorflow_import()
     store = RunStore(store_dir)
-    try:
-        warm_up_umap()
-    except Exception:  # a failed warm-up only means the first projection compiles instead
-        pass
+    if os.environ.get(WARMUP_ENV, "1") != "0":
+        try:
+            warm_up_umap()
+        except Exception:  # a failed warm-up only means the first projection compiles instead
+            pass
     events.put(("ready", None, None))
     cancelled: set = set()
+    stopping: set = set()
 
     def collect_cancellations() -> None:
         while True:
             try:
-                cancelled.add(cancellations.get_nowait())
+                kind, job = controls.get_nowait()
             except queue.Empty:
                 return
+            (cancelled if kind == "cancel" else stopping).add(job)
 
     def server_gone() -> bool:
         return os.getppid() != parent_pid
@@ -111,7 +119,9 @@ def _worker_main(requests, events, cancellations, store_dir, parent_pid) -> None
         if job_id in cancelled:
             events.put((CANCELLED, job_id, None))
             continue
+        events.put(("taken", job_id, None))
         throttle = ProgressThrottle()
+        stopped_at: list = []
 
         def callback(event, job_id=job_id):
             collect_cancellations()
@@ -121,11 +131,17 @@ def _worker_main(requests, events, cancellations, store_dir, parent_pid) -> None
                 raise ProcessStopped()
             if throttle.passes(event):
                 events.put(("progress", job_id, event))
+            if job_id in stopping and event.n_epochs > 0:  # an epoch loop: it ends and keeps what it learned
+                stopped_at.append(f"{event.phase} epoch {event.epoch} of {event.n_epochs}")
+                raise StopTraining()
 
         try:
             result = record_run(config, store, callback=callback, name=options.get("name"),
                                 sweep_id=options.get("sweep_id"),
                                 on_start=lambda run_id, job_id=job_id: events.put(("started", job_id, run_id)))
+            if stopped_at:
+                store.note(result.run_id, f"Stopped early by the user, in {stopped_at[0]}, and clustered with what "
+                                          "the network had learned by then.")
         except ProcessStopped:
             return
         except TrainingCancelled:
@@ -135,7 +151,7 @@ def _worker_main(requests, events, cancellations, store_dir, parent_pid) -> None
         except Exception as error:  # report anything else and keep serving
             events.put((FAILED, job_id, f"{type(error).__name__}: {error}\n{traceback.format_exc(limit=4)}"))
         else:
-            events.put((FINISHED, job_id, result))
+            events.put((FINISHED, job_id, result.run_id))  # the server reads the result from the store
 
 
 @dataclass
@@ -151,6 +167,7 @@ class JobSnapshot:
     result: Optional[ClusteringResult] = None
     config: Optional[RunConfig] = None
     run_id: Optional[int] = None
+    stopping: bool = False
 
 
 @dataclass
@@ -169,6 +186,7 @@ class TrainingJob:
     result: Optional[ClusteringResult] = None
     started: float = field(default_factory=time.perf_counter)
     finished: Optional[float] = None
+    stopping: bool = False           # "stop and keep" asked: training ends early, the run still finishes
     _worker: Optional["TrainingWorker"] = None
     _done: threading.Event = field(default_factory=threading.Event)
     _worker_done: threading.Event = field(default_factory=threading.Event)
@@ -191,16 +209,36 @@ class TrainingJob:
             self.status = kind
             self.finished = time.perf_counter()
             if kind == FINISHED:
-                self.result = payload
+                self.run_id = payload  # the result is read back from the store: read_result()
             elif kind == FAILED:
                 self.error = payload
         self._done.set()
 
     def cancel(self) -> None:
-        """Stop the job: it reports cancelled at once, and the worker stops at its next batch."""
+        """Stop the job: it reports cancelled at once; the worker stops at its next report point, or is
+        restarted after GRACE_SECONDS when a step cannot stop (UMAP, spectral clustering)."""
+        self._report(CANCELLED, None, from_worker=False)
         if self._worker is not None:
             self._worker.cancel(self)
-        self._report(CANCELLED, None, from_worker=False)
+
+    def stop_early(self) -> None:
+        """End training at the next epoch and finish the run with what the network has learned."""
+        with self._lock:
+            if self.status != RUNNING:
+                return
+            self.stopping = True
+        if self._worker is not None:
+            self._worker.stop_early(self)
+
+    def read_result(self, loader=None) -> Optional[ClusteringResult]:
+        """The finished run's result, read back from the store once (by `loader(run_id)`, e.g. one that
+        reuses the server's cached dataset; default: the store's own reader). None until finished."""
+        if self.status != FINISHED or self.run_id is None:
+            return None
+        if self.result is None:
+            read = loader or (lambda run_id: self._worker.read_result(run_id))
+            self.result = read(self.run_id)
+        return self.result
 
     def wait(self, timeout: Optional[float] = None) -> bool:
         """Block until the job ends (for the page); True if it did within `timeout`."""
@@ -221,40 +259,50 @@ class TrainingJob:
             if self.event is None and self._worker is not None:
                 waiting = self._worker.waiting_reason(self)
             return JobSnapshot(self.status, self.event, list(self.losses), end - self.started, waiting,
-                               self.error, self.result, self.config, self.run_id)
+                               self.error, self.result, self.config, self.run_id, self.stopping)
 
 
 class TrainingWorker:
-    """The server's handle on its worker process: submit jobs, cancel them, restart after a crash."""
+    """The server's handle on its worker process: submit jobs, cancel them (restarting the process when
+    a step cannot stop), restart it after a crash; queued jobs survive a restart."""
 
-    def __init__(self, store_dir):
+    def __init__(self, store_dir, grace_seconds: float = GRACE_SECONDS):
         self._ctx = mp.get_context("spawn")  # fork after TensorFlow or threads is unsafe
         self.store_dir = str(store_dir)
+        self.grace_seconds = grace_seconds
         self._ids = itertools.count(1)
         self._jobs: dict[int, TrainingJob] = {}
         self.sweeps: list[SweepJob] = []     # every sweep queued on this server, newest last
-        self._lock = threading.Lock()
-        self._current: Optional[int] = None
+        self._lock = threading.RLock()
+        self._current: Optional[int] = None  # the job the worker has taken (running, or preparing)
         self.ready = False
+        self.restarts = 0
         self._start_process()
         threading.Thread(target=self._dispatch, name="training-dispatch", daemon=True).start()
 
     def _start_process(self) -> None:
         self._requests = self._ctx.Queue()
         self._events = self._ctx.Queue()
-        self._cancellations = self._ctx.Queue()
+        self._controls = self._ctx.Queue()
         self.ready = False
         self._process = self._ctx.Process(target=_worker_main, name="training-worker", daemon=True,
-                                          args=(self._requests, self._events, self._cancellations,
+                                          args=(self._requests, self._events, self._controls,
                                                 self.store_dir, os.getpid()))
         with _plain_main_module():
             self._process.start()
+
+    @property
+    def pid(self) -> Optional[int]:
+        return self._process.pid
+
+    def _send(self, job: TrainingJob) -> None:
+        self._requests.put((job.id, job.config, {"name": job.name, "sweep_id": job.sweep_id}))
 
     def submit(self, job: TrainingJob) -> TrainingJob:
         with self._lock:
             job.id, job._worker = next(self._ids), self
             self._jobs[job.id] = job
-            self._requests.put((job.id, job.config, {"name": job.name, "sweep_id": job.sweep_id}))
+            self._send(job)
         return job
 
     def submit_sweep(self, sweep: "SweepJob") -> "SweepJob":
@@ -273,10 +321,29 @@ class TrainingWorker:
         return sorted((j for j in jobs if not j.done), key=lambda j: (j.id != current, j.id))
 
     def cancel(self, job: TrainingJob) -> None:
-        self._cancellations.put(job.id)
+        self._controls.put(("cancel", job.id))
+        timer = threading.Timer(self.grace_seconds, self._enforce_cancel, args=(job,))
+        timer.daemon = True
+        timer.start()
+
+    def stop_early(self, job: TrainingJob) -> None:
+        self._controls.put(("stop", job.id))
+
+    def _enforce_cancel(self, job: TrainingJob) -> None:
+        """A cancelled job the worker is still on after the grace period: stop the process and start a
+        fresh one; the run is recorded as cancelled and the queue goes on."""
+        if job._worker_done.is_set():
+            return
+        with self._lock:
+            if self._current != job.id:
+                return  # still queued behind another job: the worker skips it when it gets there
+            self._restart(job, CANCELLED, "Cancelled by the user (the training process was stopped and "
+                                          "restarted to end a step that cannot stop on its own).")
 
     def waiting_reason(self, job: TrainingJob) -> str:
         if not self.ready:
+            if self.restarts:
+                return "Waiting for the training process to restart (loading TensorFlow)"
             return "Starting the training process (loading TensorFlow and compiling UMAP, once per server)"
         if self._current not in (None, job.id):
             return "Waiting for another training on this server to finish"
@@ -284,35 +351,77 @@ class TrainingWorker:
 
     def _dispatch(self) -> None:
         while True:
+            events, process = self._events, self._process
             try:
-                kind, job_id, payload = self._events.get(timeout=1.0)
+                kind, job_id, payload = events.get(timeout=1.0)
             except queue.Empty:
-                if not self._process.is_alive():
-                    self._restart_after_crash()
+                if not process.is_alive():
+                    self._restart_after_crash(process)
                 continue
             except (EOFError, OSError):  # the queue broke with the process
-                self._restart_after_crash()
+                if not process.is_alive():
+                    self._restart_after_crash(process)
                 continue
+            if events is not self._events:
+                continue  # a late report of a process already replaced
             if kind == "ready":
                 self.ready = True
                 continue
             with self._lock:
                 job = self._jobs.get(job_id)
-                self._current = job_id if kind in ("progress", "started") else None
-                if kind not in ("progress", "started"):
+                if kind in ("taken", "progress", "started"):
+                    self._current = job_id
+                else:
+                    self._current = None
                     self._jobs.pop(job_id, None)
-            if job is not None:
-                job._report(kind, payload)
+            if job is None or kind == "taken":
+                continue
+            job._report(kind, payload)
 
-    def _restart_after_crash(self) -> None:
-        code = self._process.exitcode
+    def read_result(self, run_id: int) -> ClusteringResult:
+        """Finished run `run_id` read back from the store (what crosses from the worker is its id)."""
+        from core.runs import RunStore
+
+        return RunStore(self.store_dir).load_result(run_id)
+
+    def _restart(self, current: Optional[TrainingJob], outcome: str, message: str) -> None:
+        """Replace the worker process. `current`, the job it was on (if known), ends as `outcome` with
+        `message`, in the store too; jobs queued behind it go to the new process, in order."""
         with self._lock:
-            pending, self._jobs = list(self._jobs.values()), {}
+            old = self._process
+            pending = sorted((j for j in self._jobs.values() if not j.done and j is not current), key=lambda j: j.id)
+            self._jobs = {j.id: j for j in pending}
             self._current = None
+            self.restarts += 1
+            if old.is_alive():
+                old.terminate()
+                old.join(5)
+                if old.is_alive():
+                    old.kill()
+                    old.join(5)
             self._start_process()
-        for job in pending:
-            job._report(FAILED, f"The training process stopped unexpectedly (exit code {code}), for example "
-                                "because it ran out of memory. Try a smaller sample size or batch size.")
+            for job in pending:
+                self._send(job)
+        if current is not None:
+            if current.run_id is not None:
+                try:
+                    from core.runs import RunStore
+
+                    RunStore(self.store_dir).end_run(current.run_id, outcome, message=message, keep_history=True)
+                except Exception:  # the store will mark it interrupted on its next look
+                    pass
+            current._report(outcome, message if outcome == FAILED else None)
+
+    def _restart_after_crash(self, process) -> None:
+        with self._lock:
+            if process is not self._process:
+                return  # already replaced
+            current = self._jobs.get(self._current) if self._current is not None else None
+            code = process.exitcode
+            how = "was killed" if code is not None and code < 0 else f"exited with code {code}"
+            self._restart(current, FAILED, f"The training process stopped unexpectedly (it {how}), for example "
+                                           "because it ran out of memory. Try a smaller sample size or batch size; "
+                                           "runs queued behind it go on.")
 
 
 @dataclass

@@ -141,8 +141,7 @@ class _AutoencoderClustering(ClusteringAlgorithm):
 
     def transform(self, X) -> np.ndarray:
         """The space `X` is clustered in: its learned embedding (or its flattened pixels)."""
-        self._check_fitted()
-        return self._encode(self._inputs(self._validate_data(X)))
+        return self._encode(self._inputs(self._validate_new_data(X)))
 
     def _decoded(self, Z) -> np.ndarray:
         from core.models.autoencoder import decode

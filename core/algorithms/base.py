@@ -172,6 +172,24 @@ class ClusteringAlgorithm(ClusterMixin, BaseEstimator):
                 raise ValueError(f'"{self._label(name)}" must be {constraint}; got {value!r}.')
         self._validate_parameters(n_samples, n_features)
 
+    def _validate_new_data(self, X) -> np.ndarray:
+        """`X` for predict / transform: validated like training data and of the training samples' shape
+        (an image of another size is refused, not reshaped)."""
+        self._check_fitted()
+        X = np.asarray(X)
+        if X.ndim < 2 or X.dtype == object or not np.issubdtype(X.dtype, np.number):
+            raise ValueError(f"new samples must be numeric arrays of shape (n_samples, {', '.join(map(str, self._image_shape))}); "
+                             f"got {X.shape}.")
+        if tuple(X.shape[1:]) != tuple(self._image_shape):
+            raise ValueError(f"new samples must have the shape the model was trained on, "
+                             f"{'x'.join(map(str, self._image_shape))}; got {'x'.join(map(str, X.shape[1:]))}.")
+        if len(X) == 0:
+            return X.astype(np.float32)
+        X = X.astype(np.float32, copy=False)
+        if not np.all(np.isfinite(X)):
+            raise ValueError("new samples contain NaN or infinite values; clean or drop those samples first.")
+        return X
+
     def _validate_parameters(self, n_samples: Optional[int], n_features: Optional[int]) -> None:
         """Checks across parameters and against the data's size (subclasses add theirs)."""
         n_clusters = getattr(self, "n_clusters", None)

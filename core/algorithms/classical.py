@@ -70,8 +70,7 @@ class PixelKMeans(ClusteringAlgorithm):
         report("Clustering pixels with k-means", 1.0)
 
     def predict(self, X) -> np.ndarray:
-        self._check_fitted()
-        X = self._validate_data(X)
+        X = self._validate_new_data(X)
         return self._kmeans.predict(X.reshape(len(X), -1)).astype(np.int64)
 
     def view_data(self) -> dict:

@@ -13,6 +13,7 @@ import time
 import numpy as np
 from core.algorithms.autoencoder import KMEANS_BACKENDS, _AutoencoderClustering, run_kmeans
 from core.algorithms.base import Interval, OneOf, PositiveInts
+from core.progress import StopTraining
 
 
 KERNEL_DISTANCE = 3.0  # RMS distance to the nearest centre inside the Student-t kernel (see _kernel_scale)
@@ -197,9 +198,12 @@ class DEC(_AutoencoderClustering):
                                          "try a smaller cluster learning rate.")
             losses.append(loss)
             step += 1
-            report(f"{self._title}: refining clusters (step {step} of at most {max_steps})", step / max_steps,
-                   epoch=step // steps_per_epoch + 1, n_epochs=self.cluster_epochs,
-                   step=step % steps_per_epoch, n_steps=steps_per_epoch, loss=loss)
+            try:
+                report(f"{self._title}: refining clusters (step {step} of at most {max_steps})", step / max_steps,
+                       epoch=step // steps_per_epoch + 1, n_epochs=self.cluster_epochs,
+                       step=step % steps_per_epoch, n_steps=steps_per_epoch, loss=loss)
+            except StopTraining:  # stop and keep: the clusters as refined so far
+                break
         report(f"{self._title}: clusters refined", 1.0)
         q = assignments()
         self.probabilities_ = q

@@ -15,7 +15,7 @@ import core.models  # noqa: F401  (imports TensorFlow quietly before the lines b
 import keras
 import tensorflow as tf
 
-from core.progress import PhaseReporter, ProgressCallback
+from core.progress import PhaseReporter, ProgressCallback, StopTraining
 
 DEFAULT_HIDDEN_UNITS = (500, 500, 2000)
 
@@ -161,6 +161,7 @@ def run_epochs(step_for_epoch, n: int, *, epochs: int, batch_size: int, seed: in
     history: list[dict] = []
     n_steps = int(np.ceil(n / batch_size))
     start = time.perf_counter()
+    stopping = False
     for epoch in range(1, epochs + 1):
         train_step = step_for_epoch(epoch)
         order = rng.permutation(n).astype(np.int32)
@@ -173,13 +174,21 @@ def run_epochs(step_for_epoch, n: int, *, epochs: int, batch_size: int, seed: in
             total += loss * len(indices)
             seen += len(indices)
             if step + 1 < n_steps:
-                report(f"{title}: epoch {epoch}/{epochs}", ((epoch - 1) + (step + 1) / n_steps) / epochs,
-                       epoch=epoch, n_epochs=epochs, step=step + 1, n_steps=n_steps, loss=total / seen)
+                try:
+                    report(f"{title}: epoch {epoch}/{epochs}", ((epoch - 1) + (step + 1) / n_steps) / epochs,
+                           epoch=epoch, n_epochs=epochs, step=step + 1, n_steps=n_steps, loss=total / seen)
+                except StopTraining:  # stop and keep: finish this epoch, then go on with what was learned
+                    stopping = True
         epoch_loss = total / seen
         history.append({"phase": history_phase or phase, "epoch": epoch, "loss": epoch_loss,
                         "elapsed": time.perf_counter() - start})
-        report(f"{title}: epoch {epoch}/{epochs}", epoch / epochs, epoch=epoch, n_epochs=epochs, step=n_steps,
-               n_steps=n_steps, loss=epoch_loss, end_of_epoch=True)
+        try:
+            report(f"{title}: epoch {epoch}/{epochs}", epoch / epochs, epoch=epoch, n_epochs=epochs, step=n_steps,
+                   n_steps=n_steps, loss=epoch_loss, end_of_epoch=True)
+        except StopTraining:
+            stopping = True
+        if stopping:
+            break
     return history
 
 

@@ -30,7 +30,7 @@ import core.models  # noqa: F401  (imports TensorFlow quietly before the lines b
 import tensorflow as tf
 
 from core.models.clustering import squared_distances
-from core.progress import PhaseReporter, ProgressCallback
+from core.progress import PhaseReporter, ProgressCallback, StopTraining
 
 INITS = ("pca", "random")
 DEFAULT_INIT = "random"  # the estimator's default too: one value for both
@@ -226,9 +226,12 @@ def train_som(
             counts += batch_counts.numpy()
             total += float(tf.reduce_sum(distance))
             if epoch > 0 and step + 1 < n_steps:
-                report(f"{title}: epoch {epoch}/{epochs}", ((epoch - 1) + (step + 1) / n_steps) / epochs,
-                       epoch=epoch, n_epochs=epochs, step=step + 1, n_steps=n_steps,
-                       loss=total / min((step + 1) * batch_size, n))
+                try:
+                    report(f"{title}: epoch {epoch}/{epochs}", ((epoch - 1) + (step + 1) / n_steps) / epochs,
+                           epoch=epoch, n_epochs=epochs, step=step + 1, n_steps=n_steps,
+                           loss=total / min((step + 1) * batch_size, n))
+                except StopTraining:  # stop and keep: this pass completes, then the loop ends
+                    stop[0] = True
         error = total / n
         if not np.isfinite(error):
             raise FloatingPointError(f"the self-organizing map's quantisation error became {error}"
@@ -236,6 +239,7 @@ def train_som(
         return error, sums, counts
 
     # The pass that measures epoch e's prototypes also gathers the statistics epoch e + 1 updates from.
+    stop = [False]
     _, sums, counts = statistics(prototypes, 0)
     history: list[dict] = []
     start = time.perf_counter()
@@ -251,8 +255,13 @@ def train_som(
         prototypes = updated.astype(np.float32)
         error, sums, counts = statistics(prototypes, epoch)
         history.append({"phase": phase, "epoch": epoch, "loss": error, "elapsed": time.perf_counter() - start})
-        report(f"{title}: epoch {epoch}/{epochs}", epoch / epochs, epoch=epoch, n_epochs=epochs,
-               step=n_steps, n_steps=n_steps, loss=error, end_of_epoch=True)
+        try:
+            report(f"{title}: epoch {epoch}/{epochs}", epoch / epochs, epoch=epoch, n_epochs=epochs,
+                   step=n_steps, n_steps=n_steps, loss=error, end_of_epoch=True)
+        except StopTraining:
+            stop[0] = True
+        if stop[0]:
+            break
     return prototypes, history
 
 

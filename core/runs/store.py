@@ -558,11 +558,18 @@ class RunStore:
             )
 
     def end_run(self, run_id: int, status: str, *, message: str = "", history: Optional[list] = None,
-                timings: Optional[dict] = None) -> None:
-        """Mark a run that did not finish: cancelled, failed (with its message) or interrupted."""
+                timings: Optional[dict] = None, keep_history: bool = False) -> None:
+        """Mark a run that did not finish: cancelled, failed (with its message) or interrupted.
+
+        `keep_history` keeps what the run recorded (for the server ending a run its dead worker left):
+        then a run already marked interrupted by a recovery is given this status and message instead."""
         if status not in (CANCELLED, FAILED, INTERRUPTED):
             raise ValueError(f"end_run takes cancelled, failed or interrupted, not {status!r}.")
         with self._connect() as db:
+            if keep_history:
+                db.execute("UPDATE runs SET status = ?, message = ?, ended_at = COALESCE(ended_at, ?) "
+                           "WHERE id = ? AND status IN (?, ?)", (status, message, _now(), run_id, RUNNING, INTERRUPTED))
+                return
             db.execute("UPDATE runs SET status = ?, message = ?, ended_at = ?, history = ?, timings = ? "
                        "WHERE id = ? AND status = ?",
                        (status, message, _now(), _json(history or []), _json(timings or {}), run_id, RUNNING))
@@ -624,6 +631,10 @@ class RunStore:
         if not name:
             raise ValueError("a run's name cannot be empty.")
         self._update(run_id, "name", name)
+
+    def note(self, run_id: int, message: str) -> None:
+        """Set the line of explanation shown with a run ("Stopped early by the user ...")."""
+        self._update(run_id, "message", clean_text(message).strip())
 
     def set_tags(self, run_id: int, tags: Iterable[str]) -> None:
         clean = sorted({clean_text(t).strip() for t in tags if t and clean_text(t).strip()})
