@@ -370,6 +370,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    """Run one command; returns its exit code (2 with one line on stderr for any error)."""
+    from core.runs import STORE_ENV
+
+    saved = os.environ.get(STORE_ENV)
+    try:
+        return _main(argv)
+    finally:  # --store applies to this command only (main may be called in-process, from a notebook or a test)
+        if saved is None:
+            os.environ.pop(STORE_ENV, None)
+        else:
+            os.environ[STORE_ENV] = saved
+
+
+def _main(argv=None) -> int:
     args = build_parser().parse_args(argv)
 
     from core import quiet_tensorflow_import

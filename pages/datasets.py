@@ -6,7 +6,7 @@ from core.data import InvalidUpload
 from core.data.imports import (MAX_FILE_MB, MAX_SAMPLES, MAX_SIDE, MIN_SAMPLES, MIN_SIDE, UPLOAD_TYPES,
                                guess_label_column, load_table, read_upload, skipped_summary)
 from core.data.library import DatasetNotFound, suggest_name
-from core.runs.store import DatasetInUse
+from core.runs.store import DatasetInUse, StoreError
 from core.viz.images import image_grid
 from ui.cache import run_store
 from ui.state import FORM
@@ -154,7 +154,7 @@ def upload_form(file) -> None:
         if st.form_submit_button("Save dataset", type="primary", icon=":material/save:"):
             try:
                 info = library.add(data, name)
-            except InvalidUpload as error:
+            except (InvalidUpload, StoreError, OSError) as error:  # OSError: a full disk, a read-only store
                 st.error(plain(error), icon=":material/error:")
             else:
                 st.session_state[PENDING_PICK] = info.name
@@ -213,7 +213,7 @@ with details:
         if st.form_submit_button("Rename", icon=":material/edit:"):
             try:
                 renamed = store.rename_dataset(info.name, new)
-            except (InvalidUpload, DatasetNotFound) as error:
+            except (InvalidUpload, DatasetNotFound, StoreError, OSError) as error:
                 st.error(plain(error), icon=":material/error:")
             else:
                 for key, value in list(st.session_state[FORM].items()):
@@ -233,7 +233,7 @@ with details:
             st.session_state.pop(CONFIRM, None)
             try:
                 store.remove_dataset(info.name)
-            except (DatasetInUse, DatasetNotFound) as error:
+            except (DatasetInUse, DatasetNotFound, StoreError, OSError) as error:
                 st.error(plain(error), icon=":material/error:")
             else:
                 st.session_state[MESSAGE] = ("success", f"Deleted {plain(info.name)}.")

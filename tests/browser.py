@@ -80,13 +80,13 @@ def set_slider(page, label: str, value: int):
     expect(slider).to_have_count(1, timeout=30_000)  # a rerun briefly shows the old widget beside the new
     slider.focus()
     slider.press("Home")
-    for _ in range(5):  # a rerun on a loaded machine can swallow a key press: check, then make up the rest
+    for _ in range(10):  # a rerun on a loaded machine can swallow a key press: check, then make up the rest
+        page.wait_for_timeout(500)  # let presses still in flight land before counting
         current = int(slider.get_attribute("aria-valuetext"))
         if current == value:
             break
         for _ in range(abs(value - current)):
             slider.press("ArrowRight" if value > current else "ArrowLeft")
-        page.wait_for_timeout(300)
     expect(slider).to_have_attribute("aria-valuetext", str(value))
 
 

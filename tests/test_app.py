@@ -101,6 +101,8 @@ def test_cancel_stops_training_and_leaves_the_app_usable():
     deadline = time.time() + TIMEOUT
     while (job.snapshot().event is None or job.snapshot().event.epoch < 2) and time.time() < deadline:
         time.sleep(0.2)  # wait until it really trains
+    at.run()
+    assert at.button(key="stop_keep").label == "Stop and keep"  # beside Cancel, for a deep run
     epoch_at_cancel = job.snapshot().event.epoch
     at.button(key="cancel").click().run()
     assert "Training cancelled" in texts(at)

@@ -1,13 +1,11 @@
 """The run store: every artifact round-trips, killed writers leave it readable, interrupted runs are
 marked, older schemas migrate, and the comparison helpers work on real runs."""
 import json
-import os
 import signal
 import sqlite3
 import subprocess
 import sys
 import textwrap
-import time
 
 import numpy as np
 import pytest

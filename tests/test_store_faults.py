@@ -11,7 +11,6 @@ import subprocess
 import sys
 import textwrap
 import zipfile
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -112,7 +111,7 @@ def test_a_command_line_run_killed_while_the_server_is_up_is_seen_at_the_next_lo
 def test_a_long_run_keeps_its_heartbeat(tmp_path, monkeypatch):
     import core.runs.runner as runner
 
-    monkeypatch.setattr(runner, "HEARTBEAT_SECONDS", 0.05)
+    monkeypatch.setattr(runner, "HEARTBEAT_SECONDS", 0.001)
     store = RunStore(tmp_path)
     beats = []
     original = store.beat
@@ -144,11 +143,22 @@ def test_a_damaged_run_says_so_and_the_others_stay_usable(tmp_path, damage, expe
     assert listed.returncode == 0 and "bad" in listed.stdout
 
 
-def test_the_runs_page_names_a_damaged_run_and_keeps_working(tmp_path, monkeypatch):
+@pytest.fixture
+def app_store():
+    """The app's own store (the server caches one per process, at conftest's temporary home), left as this
+    test found it: the runs a test adds are deleted afterwards, so other tests' listings are unchanged."""
+    store = RunStore()
+    before = {r.id for r in store.list_runs()}
+    yield store
+    for record in store.list_runs():
+        if record.id not in before:
+            store.delete(record.id, force=True)
+
+
+def test_the_runs_page_names_a_damaged_run_and_keeps_working(app_store):
     from streamlit.testing.v1 import AppTest
 
-    monkeypatch.setenv("DEEP_CLUSTERING_HOME", str(tmp_path))
-    store = RunStore(tmp_path)
+    store = app_store
     quick(store, name="good")
     bad = quick(store, name="bad").run_id
     (store.run_dir(bad) / "view.npz").write_bytes(b"PK\x03\x04 truncated")
@@ -314,3 +324,44 @@ def test_a_run_moves_to_another_store_and_hostile_archives_add_nothing(tmp_path)
     assert imported.returncode == 0 and "imported run.zip as run" in imported.stdout, imported.stderr
     archive.write_bytes(hostile[3][0])
     one_line_error(cli(there.directory, "import", str(archive)), "outside a run's files")
+
+
+def test_the_runs_page_marks_a_lost_run_interrupted_deletes_several_and_imports_a_run(tmp_path, app_store):
+    from streamlit.testing.v1 import AppTest
+
+    from core.runs.transfer import run_archive
+
+    store = app_store
+    runs = [quick(store, name=f"run {i}").run_id for i in range(3)]
+    lost = _running_record(store, host="laptop-that-was-closed")
+    elsewhere = RunStore(tmp_path / "elsewhere")
+    travelling = quick(elsewhere, name="from a colleague").run_id
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.query_params["run"] = str(lost)
+    at.run()
+    at.switch_page("pages/runs.py").run()
+    assert not at.exception, at.exception
+    assert any("from another process" in i.value and "laptop" in i.value for i in at.info)
+    at.button(key="runs_mark_interrupted").click().run()
+    assert store.get(lost).status == INTERRUPTED
+
+    assert any("Runs take" in m.value and "MB" in m.value for m in at.markdown)
+    at.multiselect(key="runs_bulk").set_value(runs[:2]).run()
+    at.button(key="runs_bulk_delete").click().run()
+    at.button(key="runs_bulk_yes").click().run()
+    assert not at.exception, at.exception
+    remaining = {r.id for r in store.list_runs()}
+    assert runs[2] in remaining and lost in remaining and not {runs[0], runs[1]} & remaining
+    assert not store.run_dir(runs[0]).exists() and not store.run_dir(runs[1]).exists()
+
+    uploader = at.get("file_uploader")[0]
+    uploader.set_value(("shared-run.zip", run_archive(elsewhere, travelling), "application/zip")).run()
+    at.button(key="runs_import_go").click().run()
+    assert not at.exception, at.exception
+    imported = store.list_runs()[0]
+    assert imported.name == "from a colleague" and imported.status == FINISHED
+    uploader = at.get("file_uploader")[0]
+    uploader.set_value(("not-a-run.zip", b"PK\x03\x04 nothing", "application/zip")).run()
+    at.button(key="runs_import_go").click().run()
+    assert not at.exception and any("not a readable zip" in e.value for e in at.error)

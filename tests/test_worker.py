@@ -30,9 +30,11 @@ def phase(job):
 @pytest.fixture(scope="module")
 def worker(tmp_path_factory):
     os.environ["DEEP_CLUSTERING_WARMUP"] = "0"  # the spawned process reads it: UMAP compiles in the first run
+    worker = TrainingWorker(tmp_path_factory.mktemp("store"), grace_seconds=0.5)
     try:
-        yield TrainingWorker(tmp_path_factory.mktemp("store"), grace_seconds=0.5)
+        yield worker
     finally:
+        worker.close()
         os.environ.pop("DEEP_CLUSTERING_WARMUP", None)
 
 

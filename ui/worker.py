@@ -277,6 +277,7 @@ class TrainingWorker:
         self._current: Optional[int] = None  # the job the worker has taken (running, or preparing)
         self.ready = False
         self.restarts = 0
+        self._closed = False
         self._start_process()
         threading.Thread(target=self._dispatch, name="training-dispatch", daemon=True).start()
 
@@ -294,6 +295,16 @@ class TrainingWorker:
     @property
     def pid(self) -> Optional[int]:
         return self._process.pid
+
+    def close(self) -> None:
+        """Stop the worker process for good (a server shutting down, a test done with it)."""
+        with self._lock:
+            self._closed = True
+            self._requests.put(None)
+            self._process.join(5)
+            if self._process.is_alive():
+                self._process.terminate()
+                self._process.join(5)
 
     def _send(self, job: TrainingJob) -> None:
         self._requests.put((job.id, job.config, {"name": job.name, "sweep_id": job.sweep_id}))
@@ -350,7 +361,7 @@ class TrainingWorker:
         return "Preparing"
 
     def _dispatch(self) -> None:
-        while True:
+        while not self._closed:
             events, process = self._events, self._process
             try:
                 kind, job_id, payload = events.get(timeout=1.0)
@@ -414,8 +425,8 @@ class TrainingWorker:
 
     def _restart_after_crash(self, process) -> None:
         with self._lock:
-            if process is not self._process:
-                return  # already replaced
+            if process is not self._process or self._closed:
+                return  # already replaced, or closed on purpose
             current = self._jobs.get(self._current) if self._current is not None else None
             code = process.exitcode
             how = "was killed" if code is not None and code < 0 else f"exited with code {code}"
