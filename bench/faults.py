@@ -50,9 +50,13 @@ def refused(done: subprocess.CompletedProcess) -> str:
 
 
 def run_count(store: Path) -> int:
-    from core.runs import RunStore
+    """Runs recorded in `store` (-1 when the store itself cannot be opened: the scenario is about that)."""
+    from core.runs import RunStore, StoreError
 
-    return len(RunStore(store).list_runs()) if (store / "runs.sqlite").exists() else 0
+    try:
+        return len(RunStore(store).list_runs()) if (store / "runs.sqlite").exists() else 0
+    except StoreError:
+        return -1
 
 
 def finished_run(store: Path) -> int:
