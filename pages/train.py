@@ -5,7 +5,7 @@ import streamlit as st
 
 from core.vocabulary import format_seconds
 from core.algorithms import ALGORITHMS
-from ui.cache import training_worker
+from ui.cache import run_store, training_worker
 from ui.runs import load_run
 from ui.config_form import config_form, config_problem, load_config_into_form
 from ui.progress import describe, fraction, job_title, show_losses, timings_table
@@ -84,8 +84,9 @@ else:
             st.success(f"Finished in {format_seconds(result.total_seconds)}. {result.summary()}{saved}",
                        icon=":material/check_circle:")
             if snap.stopping:
-                st.info("Training was stopped early, as asked; the clusters use what the network had learned by "
-                        "then.", icon=":material/front_hand:")
+                note = run_store().get(snap.run_id).message if snap.run_id is not None else ""
+                st.info(plain(note or "Training was stopped early, as asked; the clusters use what the network had "
+                                      "learned by then."), icon=":material/front_hand:")
             if result.degenerate_note():
                 st.warning(result.degenerate_note(), icon=":material/warning:")
             left, middle, right = st.columns(3)
