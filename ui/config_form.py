@@ -36,7 +36,9 @@ def remembered(key: str, default, allowed=None) -> None:
 
 
 def keep(key: str):
-    """Record widget `key`'s current value in the form memory; returns it."""
+    """Record widget `key`'s current value in the form memory; returns it. Also each widget's on_change
+    callback: callbacks run before the script, so a change the user makes just before leaving the page
+    is remembered even when the rerun it started is cut short by the page switch."""
     value = st.session_state.get(key)
     st.session_state[FORM][key] = value
     return value
@@ -48,11 +50,12 @@ def param_widget(p, key: str):
     if p.kind == "choice":
         remembered(key, p.default, lambda v: v in p.options)
         if all(isinstance(o, float) for o in p.options):
-            st.select_slider(p.label, options=list(p.options), key=key, help=p.help)
+            st.select_slider(p.label, options=list(p.options), key=key, help=p.help, on_change=keep, args=(key,))
         else:
             format_option = {True: "Yes", False: "No"}.get if all(isinstance(o, bool) for o in p.options) else \
                 (lambda option: "automatic" if option is None else str(option))
-            st.selectbox(p.label, list(p.options), key=key, help=p.help, format_func=format_option)
+            st.selectbox(p.label, list(p.options), key=key, help=p.help, format_func=format_option, on_change=keep,
+                         args=(key,))
         return keep(key)
     cast = float if p.kind in ("float", "optional_float") else int
     low, high = (None if p.low is None else cast(p.low)), (None if p.high is None else cast(p.high))
@@ -65,9 +68,9 @@ def param_widget(p, key: str):
     remembered(key, p.default, inside)
     if p.kind == "optional_float":
         st.number_input(p.label, min_value=low, max_value=high, step=p.step, format="%.4f",
-                        placeholder="automatic", key=key, help=p.help)
+                        placeholder="automatic", key=key, help=p.help, on_change=keep, args=(key,))
     else:
-        st.slider(p.label, low, high, step=cast(p.step), key=key, help=p.help)
+        st.slider(p.label, low, high, step=cast(p.step), key=key, help=p.help, on_change=keep, args=(key,))
     return keep(key)
 
 
@@ -79,7 +82,7 @@ def cluster_count_slider(dataset_name: str, data, used: int, prefix: str = "trai
     if pending is not None:
         st.session_state[key] = int(min(max(pending, low), high))
     remembered(key, int(min(max(default_n_clusters(data), low), high)), lambda v: v is not None and low <= v <= high)
-    st.slider("Number of clusters", low, high, key=key,
+    st.slider("Number of clusters", low, high, key=key, on_change=keep, args=(key,),
               help="Defaults to the number of classes when the dataset has labels; the "
                    "\"How many clusters?\" page suggests one from the data.")
     return keep(key)
@@ -142,6 +145,7 @@ def config_form(prefix: str = "train", *, fixed: Sequence[str] = ()) -> Optional
         names = [*DATASETS, *run_store().datasets.names()]
         remembered(f"{prefix}_dataset", DEFAULT_DATASET, lambda v: v in names)
         dataset_name = st.selectbox("Dataset", names, format_func=dataset_label, key=f"{prefix}_dataset",
+                                    on_change=keep, args=(f"{prefix}_dataset",),
                                     help="The built-in datasets, then yours (add them on the Datasets page).")
         keep(f"{prefix}_dataset")
         st.page_link("pages/datasets.py", label="Add your own images or table", icon=":material/upload_file:")
@@ -174,13 +178,14 @@ def config_form(prefix: str = "train", *, fixed: Sequence[str] = ()) -> Optional
         if data.n_samples > LARGE_DATASET and "n_samples" not in fixed:
             key = f"{prefix}_sample_{dataset_name}"
             remembered(key, min(DEFAULT_SAMPLE, data.n_samples), lambda v: v is not None and 1000 <= v <= data.n_samples)
-            st.slider("Sample size", 1000, data.n_samples, step=1000, key=key,
+            st.slider("Sample size", 1000, data.n_samples, step=1000, key=key, on_change=keep, args=(key,),
                       help="A stratified subset (same class proportions, fixed seed) keeps training and UMAP fast.")
             n_samples = keep(key)
         used = n_samples or data.n_samples
 
         remembered(f"{prefix}_algorithm", DEFAULT_ALGORITHM, lambda v: v in ALGORITHMS)
-        st.selectbox("Algorithm", list(ALGORITHMS), key=f"{prefix}_algorithm",
+        st.selectbox("Algorithm", list(ALGORITHMS), key=f"{prefix}_algorithm", on_change=keep,
+                     args=(f"{prefix}_algorithm",),
                      format_func=lambda name: f"{ALGORITHMS[name].family} · {ALGORITHMS[name].title}")
         algorithm = keep(f"{prefix}_algorithm")
         algo = ALGORITHMS[algorithm]
@@ -197,12 +202,12 @@ def config_form(prefix: str = "train", *, fixed: Sequence[str] = ()) -> Optional
             params.update(algorithm_params(algo, prefix, fixed, advanced=True, known=params))
             remembered(f"{prefix}_preprocessing", DEFAULT_PREPROCESSING, lambda v: v in PREPROCESSING)
             st.selectbox("Preprocessing", list(PREPROCESSING), format_func=PREPROCESSING.get,
-                         key=f"{prefix}_preprocessing")
+                         key=f"{prefix}_preprocessing", on_change=keep, args=(f"{prefix}_preprocessing",))
             preprocessing = keep(f"{prefix}_preprocessing")
             seed = 0
             if "seed" not in fixed:
                 remembered(f"{prefix}_seed", 0, lambda v: isinstance(v, int) and 0 <= v < 2**31)
-                st.number_input("Seed", 0, 2**31 - 1, step=1, key=f"{prefix}_seed",
+                st.number_input("Seed", 0, 2**31 - 1, step=1, key=f"{prefix}_seed", on_change=keep, args=(f"{prefix}_seed",),
                                 help="Same seed and settings give the same result.")
                 seed = int(keep(f"{prefix}_seed"))
 
