@@ -32,10 +32,16 @@ def quick(store, name="quick run", **settings):
 
 
 def cli(store_dir, *args):
-    done = subprocess.run([sys.executable, "-m", "core", "--store", str(store_dir), *args], cwd=ROOT,
-                          capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
-    return done
+    """`python -m core --store STORE ARGS...`, in this process (its entry point, exit code and output)."""
+    import contextlib
+    import types
+
+    from core.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(["--store", str(store_dir), *args])
+    return types.SimpleNamespace(returncode=code, stdout=out.getvalue(), stderr=err.getvalue())
 
 
 def one_line_error(done, *fragments):
