@@ -95,7 +95,11 @@ def test_train_keeps_its_form_after_leaving(page, server, screenshots):
     choose(page, "Algorithm", "Deep · DEC (deep embedded clustering)")
     expect(page.get_by_text("Xie et al. 2016")).to_be_visible(timeout=30_000)
     set_slider(page, "Epochs", 20)
-    page.wait_for_timeout(1000)  # the slider sends its value after a short debounce, as for a person
+    # As a person does, let the page settle before leaving: the slider sends its value after a debounce,
+    # and a page switch while that is pending drops it (on two loaded cores the app showed 18).
+    for _ in range(2):
+        page.wait_for_timeout(1000)
+        expect(page.locator("[data-testid='stStatusWidget']")).to_have_count(0, timeout=60_000)
     page.get_by_role("link", name="Runs").first.click()
     expect(page.get_by_role("heading", name="Runs", exact=True)).to_be_visible(timeout=30_000)
     page.get_by_role("link", name="Train").first.click()
