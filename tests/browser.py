@@ -96,6 +96,9 @@ def no_exception(page):
 
 
 def choose(page, label: str, option: str):
-    """Pick `option` in the select box labelled `label`."""
-    page.get_by_label(label, exact=True).click()
+    """Pick `option` in the select box labelled `label`, scrolled to the middle of the screen first, as a
+    person would: a box at the bottom edge of a 1280x720 screen opens no list of options."""
+    box = page.get_by_label(label, exact=True)
+    box.evaluate("element => element.scrollIntoView({block: 'center'})")
+    box.click()
     page.get_by_role("option", name=option, exact=True).click()
