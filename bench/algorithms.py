@@ -3,6 +3,15 @@
     .venv/bin/python bench/algorithms.py                       # digits, all algorithms
     .venv/bin/python bench/algorithms.py --datasets digits mnist fashion_mnist --n-samples 10000
     .venv/bin/python bench/algorithms.py --algorithms dec idec --seeds 0 1 2
+    .venv/bin/python bench/algorithms.py --datasets digits digits28 shapes28 --algorithms n2d --click
+    .venv/bin/python bench/algorithms.py --datasets digits28 --algorithms n2d --set architecture=dense
+
+Besides the registry's datasets it knows two 28x28 proxies for real images, made here: `digits28`
+(scikit-learn's 1,797 digits upscaled from 8x8 to 28x28, bilinear) and `shapes28` (2,000 synthetic
+images of 10 geometric patterns at 28x28, shifted, noise 0.3). `--set NAME=VALUE` changes one
+setting of every algorithm that has it (as the form would). `--click` measures a run the way the app
+makes it: UMAP warmed up first (a warm worker), then the run from configuration to result with its
+2-D UMAP projection (column "click s"; saving to the store adds about 0.1 s, bench/store.py).
 
 Each (dataset, algorithm, seed) runs in a fresh Python process, so the peak memory printed (the
 process's peak resident set size, TensorFlow included) belongs to that run alone and no run warms
@@ -22,6 +31,7 @@ import resource
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,6 +50,37 @@ def available_datasets(wanted):
         yield name
 
 
+def upscaled_digits():
+    """scikit-learn's digits upscaled from 8x8 to 28x28 (bilinear): a 28x28 proxy that needs no download."""
+    import numpy as np
+    from PIL import Image
+
+    from core.data import load_dataset
+
+    digits = load_dataset("digits")
+    images = np.stack([np.asarray(Image.fromarray(img[..., 0]).resize((28, 28), Image.BILINEAR))
+                       for img in digits.images])
+    return replace(digits, name="digits28", images=np.clip(images, 0, 1)[..., np.newaxis].astype(np.float32),
+                   description="scikit-learn's digits upscaled to 28x28.")
+
+
+def shapes28():
+    from core.data import load_dataset
+
+    return replace(load_dataset("synthetic", n_samples=2000, n_clusters=10, image_size=28, noise=0.3, seed=0),
+                   name="shapes28")
+
+
+DERIVED = {"digits28": upscaled_digits, "shapes28": shapes28}
+
+
+def load(dataset: str):
+    """A registry dataset by name, or one of the proxies above."""
+    from core.data import load_dataset
+
+    return DERIVED[dataset]() if dataset in DERIVED else load_dataset(dataset)
+
+
 def umap_gmm_raw(dataset: str, n_samples, seed: int) -> dict:
     """The reference pipeline: UMAP of the raw pixels, then a Gaussian mixture."""
     import numpy as np
@@ -51,7 +92,7 @@ def umap_gmm_raw(dataset: str, n_samples, seed: int) -> dict:
 
     timings = {}
     start = time.perf_counter()
-    data, X = prepare_data(RunConfig(dataset=dataset, n_samples=n_samples))
+    data, X = prepare_data(RunConfig(dataset=dataset, n_samples=n_samples), load(dataset))
     timings["load"] = time.perf_counter() - start
     k = default_n_clusters(data)
     start = time.perf_counter()
@@ -64,24 +105,36 @@ def umap_gmm_raw(dataset: str, n_samples, seed: int) -> dict:
     return {"metrics": metrics.as_dict(), "timings": timings, "n_samples": data.n_samples}
 
 
-def one_run(dataset: str, algorithm: str, n_samples, seed: int) -> dict:
+def one_run(dataset: str, algorithm: str, n_samples, seed: int, settings: dict, click: bool) -> dict:
     """One run in this process; returns scores, per-phase seconds and peak memory."""
     import core  # noqa: F401  (quiet TensorFlow)
 
     if algorithm == REFERENCE:
         out = umap_gmm_raw(dataset, n_samples, seed)
     else:
+        from core.algorithms import get_algorithm
         from core.experiment import RunConfig, run_experiment
 
+        spec = get_algorithm(algorithm)
+        params = {name: spec.param(name).parse(value) for name, value in settings.items() if spec.param(name)}
+        data = load(dataset)
+        if click:
+            from core.projection import warm_up_umap
+
+            warm_up_umap()
+        start = time.perf_counter()
         result = run_experiment(RunConfig(dataset=dataset, algorithm=algorithm, n_samples=n_samples, seed=seed,
-                                          projection=None))
-        out = {"metrics": result.metrics.as_dict(), "timings": result.timings, "n_samples": result.dataset.n_samples}
+                                          params=params, projection="umap" if click else None), dataset=data)
+        out = {"metrics": result.metrics.as_dict(), "timings": result.timings, "n_samples": result.dataset.n_samples,
+               "click_s": time.perf_counter() - start if click else None}
     out["peak_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return out
 
 
-def run_in_child(dataset: str, algorithm: str, n_samples, seed: int) -> dict:
-    command = [sys.executable, __file__, "--child", dataset, algorithm, str(n_samples or 0), str(seed)]
+def run_in_child(dataset: str, algorithm: str, n_samples, seed: int, settings: dict, click: bool) -> dict:
+    job = {"dataset": dataset, "algorithm": algorithm, "n_samples": n_samples, "seed": seed, "settings": settings,
+           "click": click}
+    command = [sys.executable, __file__, "--child", json.dumps(job)]
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONWARNINGS": "ignore"}
     start = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=ROOT)
@@ -100,21 +153,28 @@ def main() -> None:
     parser.add_argument("--algorithms", nargs="+", default=list(ALGORITHMS))
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     parser.add_argument("--n-samples", type=int, default=10000, help="sample of larger datasets (0: all)")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="a setting for every algorithm that has it (repeatable)")
+    parser.add_argument("--click", action="store_true",
+                        help="time each run as the app makes it: warm UMAP, then the run with its 2-D projection")
     parser.add_argument("--json", type=Path, help="also write every row to this JSON file")
     args = parser.parse_args()
+    settings = dict(item.split("=", 1) for item in args.set)
     algorithms = ["kmeans", REFERENCE] + [a for a in args.algorithms if a not in ("kmeans", REFERENCE)]
 
     print(f"# {platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
           f"{time.strftime('%Y-%m-%d')}")
-    print("| dataset | algorithm | seed | ACC | NMI | ARI | time per phase (s) | total s | peak MiB |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    if settings:
+        print(f"# settings: {', '.join(f'{k}={v}' for k, v in settings.items())}")
+    print("| dataset | algorithm | seed | ACC | NMI | ARI | time per phase (s) | total s | click s | peak MiB |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     rows = []
     for dataset in available_datasets(args.datasets):
-        n_samples = None if dataset == "digits" or args.n_samples == 0 else args.n_samples
+        n_samples = None if dataset in ("digits", *DERIVED) or args.n_samples == 0 else args.n_samples
         for algorithm in algorithms:
             title = "UMAP + GMM on pixels (reference)" if algorithm == REFERENCE else ALGORITHMS[algorithm].title
             for seed in args.seeds:
-                out = run_in_child(dataset, algorithm, n_samples, seed)
+                out = run_in_child(dataset, algorithm, n_samples, seed, settings, args.click)
                 rows.append({"dataset": dataset, "algorithm": algorithm, "seed": seed, **out})
                 if "error" in out:
                     print(f"| {dataset} | {title} | {seed} | failed: {out['error']} |||||||")
@@ -122,15 +182,15 @@ def main() -> None:
                 m, t = out["metrics"], out["timings"]
                 phases = ", ".join(f"{k} {v:.1f}" for k, v in t.items() if k != "evaluate" and v >= 0.05)
                 total = sum(v for k, v in t.items() if k not in ("load", "evaluate"))
+                click = f"{out['click_s']:.1f}" if out.get("click_s") else "-"
                 print(f"| {dataset} | {title} | {seed} | {m['ACC']:.3f} | {m['NMI']:.3f} | {m['ARI']:.3f} | {phases} "
-                      f"| {total:.1f} | {out['peak_mib']:.0f} |", flush=True)
+                      f"| {total:.1f} | {click} | {out['peak_mib']:.0f} |", flush=True)
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 6 and sys.argv[1] == "--child":
-        _, _, name, algo, size, seed_text = sys.argv
-        print(json.dumps(one_run(name, algo, int(size) or None, int(seed_text))))
+    if len(sys.argv) == 3 and sys.argv[1] == "--child":
+        print(json.dumps(one_run(**json.loads(sys.argv[2]))))
     else:
         main()

@@ -145,9 +145,11 @@ def run_settings(config, *, n_samples: Optional[int] = None, n_clusters: Optiona
     return rows
 
 
-def embedding_space(algorithm: str, params: Mapping, n_features: Optional[int] = None) -> str:
+def embedding_space(algorithm: str, params: Mapping, n_features: Optional[int] = None,
+                    architecture: Optional[str] = None) -> str:
     """The space a run's clusters were made in (where its silhouette is computed), e.g.
-    "autoencoder embedding (10-d)" or "pixels (64-d)"."""
+    "autoencoder embedding (10-d)" or "pixels (64-d)"; `architecture` is the network the run fitted
+    ("convolutional" names it) when its setting was "auto"."""
     values = used_params(algorithm, params)
     space = values.get("space")
     if algorithm == "kmeans" or space == "pixels":
@@ -156,7 +158,7 @@ def embedding_space(algorithm: str, params: Mapping, n_features: Optional[int] =
         name = "UMAP manifold"
     elif algorithm == "vade":
         name = "VaDE latent means"
-    elif algorithm == "dcec":
+    elif algorithm == "dcec" or "convolutional" in (architecture, values.get("architecture")):
         name = "convolutional autoencoder embedding"
     else:
         name = "autoencoder embedding"

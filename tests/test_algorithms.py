@@ -203,3 +203,25 @@ def test_clone_and_set_params_round_trip(name):
     assert all(getattr(copy, key) == value for key, value in changed.items())
     with pytest.raises(ValueError, match="Invalid parameter"):
         spec.estimator().set_params(no_such_parameter=1)
+
+
+def test_auto_architecture_is_convolutional_for_images_of_16_pixels_and_up():
+    from core.algorithms.autoencoder import resolve_architecture
+    from core.data import load_dataset
+    from core.models.autoencoder import ConvAutoencoder, DenseAutoencoder
+
+    assert resolve_architecture("auto", (28, 28, 1)) == "convolutional"
+    assert resolve_architecture("auto", (16, 20, 3)) == "convolutional"
+    assert resolve_architecture("auto", (8, 8, 1)) == "dense"          # digits
+    assert resolve_architecture("auto", (1, 30, 1)) == "dense"         # a table's rows
+    assert resolve_architecture("dense", (28, 28, 1)) == "dense"
+    data = load_dataset("synthetic", n_samples=120, n_clusters=3, image_size=16, seed=2)
+    model = build("ae_kmeans", n_clusters=3).fit(data.images)
+    assert model.architecture_ == "convolutional" and isinstance(model.autoencoder_, ConvAutoencoder)
+    np.testing.assert_array_equal(model.predict(data.images), model.labels_)
+    assert model.view_data()["centers"].shape == (3, 16, 16, 1)
+    dense = build("ae_kmeans", n_clusters=3, architecture="dense").fit(data.images)
+    assert dense.architecture_ == "dense" and isinstance(dense.autoencoder_, DenseAutoencoder)
+    # A method clustering pixels keeps them flat, whatever the architecture would be.
+    som = build("som", n_clusters=3, space="pixels").fit(data.images)
+    assert som.embedding_.shape == (120, 256)

@@ -11,6 +11,21 @@ from core.algorithms.base import ClusteringAlgorithm, Interval, OneOf, PositiveI
 
 
 KMEANS_BACKENDS = ("auto", "scikit-learn", "tensorflow")
+ARCHITECTURES = ("auto", "dense", "convolutional")
+CONV_MIN_SIDE = 16  # "auto" takes the convolutional network for images at least this many pixels a side
+
+
+def resolve_architecture(architecture: str, image_shape) -> str:
+    """The network an `architecture` setting means for samples of `image_shape` (without the sample axis).
+
+    "auto" is convolutional for images (H, W, C) of at least 16 pixels a side, where convolutions see
+    strokes and shapes that a dense network must learn at every position, and dense otherwise (8x8
+    digits, tables, vectors).
+    """
+    if architecture != "auto":
+        return architecture
+    shape = tuple(image_shape)
+    return "convolutional" if len(shape) == 3 and min(shape[0], shape[1]) >= CONV_MIN_SIDE else "dense"
 
 
 def run_kmeans(Z: np.ndarray, n_clusters: int, *, backend: str = "auto", n_init: int = 10,
@@ -62,6 +77,8 @@ class _AutoencoderClustering(ClusteringAlgorithm):
     here, convolutional in DCEC) and the shape it takes.
     """
 
+    architecture = "dense"  # the methods that offer the choice take it as a parameter
+    filters = (32, 64, 128)  # the convolutional network's filters (DCEC takes them as a parameter)
     _parameter_constraints = {
         "n_clusters": Interval(int, 1, None),
         "latent_dim": Interval(int, 2, None),
@@ -87,13 +104,22 @@ class _AutoencoderClustering(ClusteringAlgorithm):
         self.restart_every = restart_every
         self.random_state = random_state
 
+    @property
+    def architecture_(self) -> str:
+        """The network fitted: "dense" or "convolutional" (`architecture` resolved for the training data)."""
+        return resolve_architecture(self.architecture, self._image_shape)
+
     def _inputs(self, X: np.ndarray) -> np.ndarray:
-        """`X` in the shape the network takes: flattened for the dense autoencoder."""
+        """`X` in the shape the network takes: NHWC for the convolutional autoencoder, else flattened."""
+        if self._uses_autoencoder and self.architecture_ == "convolutional":
+            return X if X.ndim == 4 else X.reshape(len(X), -1, 1, 1)
         return X.reshape(len(X), -1)
 
     def _build_autoencoder(self, inputs: np.ndarray):
-        from core.models.autoencoder import DenseAutoencoder
+        from core.models.autoencoder import ConvAutoencoder, DenseAutoencoder
 
+        if self.architecture_ == "convolutional":
+            return ConvAutoencoder(inputs.shape[1:], self.latent_dim, self.filters, seed=self.random_state)
         return DenseAutoencoder(inputs.shape[1], self.latent_dim, self.hidden_units, seed=self.random_state)
 
     def _pretrain(self, inputs: np.ndarray) -> None:
@@ -190,6 +216,10 @@ class AutoencoderKMeans(_AutoencoderClustering):
     kmeans_backend : {"auto", "scikit-learn", "tensorflow"}, default="auto"
         Who runs k-means: TensorFlow (:mod:`core.models.kmeans`, batched, on a GPU when there is
         one) or scikit-learn; "auto" takes TensorFlow only when a GPU is visible.
+    architecture : {"auto", "dense", "convolutional"}, default="auto"
+        The autoencoder: dense (d-`hidden_units`-latent) or convolutional (three stride-2
+        convolutions of 32, 64 and 128 filters, as in DCEC); "auto" is convolutional for images of
+        at least 16x16 pixels and dense otherwise, see :func:`resolve_architecture`.
     random_state : int, default=0
         Seeds weights, shuffling and k-means: equal seeds give equal results.
 
@@ -217,16 +247,18 @@ class AutoencoderKMeans(_AutoencoderClustering):
     _parameter_constraints = {
         **_AutoencoderClustering._parameter_constraints,
         "kmeans_backend": OneOf(*KMEANS_BACKENDS),
+        "architecture": OneOf(*ARCHITECTURES),
     }
 
     def __init__(self, n_clusters: int = 10, *, latent_dim: int = 10, hidden_units=(500, 500, 2000),
                  epochs: int = 75, batch_size=None, learning_rate: float = 1e-3,
                  input_dropout: float = 0.0, restart_every: int = 25, kmeans_backend: str = "auto",
-                 random_state: int = 0):
+                 architecture: str = "auto", random_state: int = 0):
         super().__init__(n_clusters, latent_dim=latent_dim, hidden_units=hidden_units, epochs=epochs,
                          batch_size=batch_size, learning_rate=learning_rate, input_dropout=input_dropout,
                          restart_every=restart_every, random_state=random_state)
         self.kmeans_backend = kmeans_backend
+        self.architecture = architecture
 
     def _cluster_embedding(self, Z):
         self.cluster_centers_, labels = run_kmeans(Z, self.n_clusters, backend=self.kmeans_backend,
@@ -257,17 +289,19 @@ class AutoencoderGMM(_AutoencoderClustering):
         **_AutoencoderClustering._parameter_constraints,
         "covariance_type": OneOf("full", "diag", "tied", "spherical"),
         "n_init": Interval(int, 1, None),
+        "architecture": OneOf(*ARCHITECTURES),
     }
 
     def __init__(self, n_clusters: int = 10, *, latent_dim: int = 10, hidden_units=(500, 500, 2000),
                  epochs: int = 75, batch_size=None, learning_rate: float = 1e-3,
                  input_dropout: float = 0.0, restart_every: int = 25, covariance_type: str = "full",
-                 n_init: int = 5, random_state: int = 0):
+                 n_init: int = 5, architecture: str = "auto", random_state: int = 0):
         super().__init__(n_clusters, latent_dim=latent_dim, hidden_units=hidden_units, epochs=epochs,
                          batch_size=batch_size, learning_rate=learning_rate, input_dropout=input_dropout,
                          restart_every=restart_every, random_state=random_state)
         self.covariance_type = covariance_type
         self.n_init = n_init
+        self.architecture = architecture
 
     def _cluster_embedding(self, Z):
         self.gmm_ = GaussianMixture(self.n_clusters, covariance_type=self.covariance_type, n_init=self.n_init,

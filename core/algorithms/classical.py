@@ -85,6 +85,7 @@ class _SpaceClustering(_AutoencoderClustering):
     """
 
     hidden_units = (500, 500, 2000)
+    architecture = "auto"
     batch_size = None
     learning_rate = 1e-3
     input_dropout = 0.0
@@ -109,7 +110,8 @@ class _SpaceClustering(_AutoencoderClustering):
 
 
 _SPACE_DOC = """space : {"pixels", "autoencoder"}, default="pixels"
-        Cluster the raw pixels, or the embedding of a dense autoencoder pretrained first.
+        Cluster the raw pixels, or the embedding of an autoencoder pretrained first (convolutional for
+        images of 16x16 pixels and up, dense otherwise).
     latent_dim : int, default=10
         Embedding size (``space="autoencoder"`` only).
     epochs : int, default=75

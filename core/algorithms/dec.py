@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 
 import numpy as np
-from core.algorithms.autoencoder import KMEANS_BACKENDS, _AutoencoderClustering, run_kmeans
+from core.algorithms.autoencoder import ARCHITECTURES, KMEANS_BACKENDS, _AutoencoderClustering, run_kmeans
 from core.algorithms.base import Interval, OneOf, PositiveInts
 from core.progress import StopTraining
 
@@ -42,6 +42,8 @@ class DEC(_AutoencoderClustering):
         on digits that lowered NMI from 0.767 to 0.689, Adam 0.001 kept IDEC above its start.)
     alpha : float, default=1.0
         Degrees of freedom of the Student-t kernel.
+    kmeans_backend, architecture
+        As :class:`~core.algorithms.autoencoder.AutoencoderKMeans`.
 
     Attributes
     ----------
@@ -65,6 +67,7 @@ class DEC(_AutoencoderClustering):
         "alpha": Interval(float, 0, None, low_open=True),
         "kmeans_backend": OneOf(*KMEANS_BACKENDS),
         "cluster_batch_size": Interval(int, 1, None),
+        "architecture": OneOf(*ARCHITECTURES),
     }
     _title = "DEC"
 
@@ -73,10 +76,12 @@ class DEC(_AutoencoderClustering):
                  input_dropout: float = 0.0, restart_every: int = 25, cluster_epochs: int = 30,
                  update_interval=None, cluster_batch_size: int = 256, tol: float = 0.001,
                  cluster_learning_rate: float = 0.001,
-                 alpha: float = 1.0, kmeans_backend: str = "auto", random_state: int = 0):
+                 alpha: float = 1.0, kmeans_backend: str = "auto", architecture: str = "auto",
+                 random_state: int = 0):
         super().__init__(n_clusters, latent_dim=latent_dim, hidden_units=hidden_units, epochs=epochs,
                          batch_size=batch_size, learning_rate=learning_rate, input_dropout=input_dropout,
                          restart_every=restart_every, random_state=random_state)
+        self.architecture = architecture
         self.cluster_epochs = cluster_epochs
         self.update_interval = update_interval
         self.cluster_batch_size = cluster_batch_size
@@ -237,13 +242,14 @@ class IDEC(DEC):
                  input_dropout: float = 0.0, restart_every: int = 25, cluster_epochs: int = 30,
                  update_interval=None, cluster_batch_size: int = 256, tol: float = 0.001,
                  cluster_learning_rate: float = 0.001,
-                 alpha: float = 1.0, gamma: float = 0.1, kmeans_backend: str = "auto", random_state: int = 0):
+                 alpha: float = 1.0, gamma: float = 0.1, kmeans_backend: str = "auto", architecture: str = "auto",
+                 random_state: int = 0):
         super().__init__(n_clusters, latent_dim=latent_dim, hidden_units=hidden_units, epochs=epochs,
                          batch_size=batch_size, learning_rate=learning_rate, input_dropout=input_dropout,
                          restart_every=restart_every, cluster_epochs=cluster_epochs,
                          update_interval=update_interval, cluster_batch_size=cluster_batch_size, tol=tol,
-                         cluster_learning_rate=cluster_learning_rate,
-                         alpha=alpha, kmeans_backend=kmeans_backend, random_state=random_state)
+                         cluster_learning_rate=cluster_learning_rate, alpha=alpha, kmeans_backend=kmeans_backend,
+                         architecture=architecture, random_state=random_state)
         self.gamma = gamma
 
     def _clustering_loss_terms(self):
@@ -266,10 +272,11 @@ class DCEC(IDEC):
     """
 
     _parameter_constraints = {
-        **{k: v for k, v in IDEC._parameter_constraints.items() if k != "hidden_units"},
+        **{k: v for k, v in IDEC._parameter_constraints.items() if k not in ("hidden_units", "architecture")},
         "filters": PositiveInts(),
     }
     _title = "DCEC"
+    architecture = "convolutional"
 
     def __init__(self, n_clusters: int = 10, *, latent_dim: int = 10, filters=(32, 64, 128),
                  epochs: int = 75, batch_size=None, learning_rate: float = 1e-3,
@@ -294,11 +301,3 @@ class DCEC(IDEC):
         self.gamma = gamma
         self.kmeans_backend = kmeans_backend
         self.random_state = random_state
-
-    def _inputs(self, X: np.ndarray) -> np.ndarray:
-        return X if X.ndim == 4 else X.reshape(len(X), -1, 1, 1)
-
-    def _build_autoencoder(self, inputs: np.ndarray):
-        from core.models.autoencoder import ConvAutoencoder
-
-        return ConvAutoencoder(inputs.shape[1:], self.latent_dim, self.filters, seed=self.random_state)

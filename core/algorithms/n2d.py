@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.mixture import GaussianMixture
 
-from core.algorithms.autoencoder import _AutoencoderClustering
+from core.algorithms.autoencoder import ARCHITECTURES, _AutoencoderClustering
 from core.algorithms.base import Interval, OneOf
 
 
@@ -17,7 +17,7 @@ class N2D(_AutoencoderClustering):
     Parameters
     ----------
     n_clusters, latent_dim, hidden_units, epochs, batch_size, learning_rate, input_dropout,
-    restart_every, random_state
+    restart_every, architecture, random_state
         As :class:`~core.algorithms.autoencoder.AutoencoderKMeans`.
     umap_dim : int or None, default=None
         Dimensions of the UMAP manifold; None means `n_clusters` (the paper's choice).
@@ -52,6 +52,7 @@ class N2D(_AutoencoderClustering):
         "umap_min_dist": Interval(float, 0, 1),
         "covariance_type": OneOf("full", "diag", "tied", "spherical"),
         "n_init": Interval(int, 1, None),
+        "architecture": OneOf(*ARCHITECTURES),
     }
     _cluster_title = "UMAP and a Gaussian mixture"
 
@@ -59,7 +60,7 @@ class N2D(_AutoencoderClustering):
                  epochs: int = 75, batch_size=None, learning_rate: float = 1e-3,
                  input_dropout: float = 0.0, restart_every: int = 25, umap_dim=None, umap_neighbors: int = 20,
                  umap_min_dist: float = 0.0, covariance_type: str = "full", n_init: int = 5,
-                 random_state: int = 0):
+                 architecture: str = "auto", random_state: int = 0):
         super().__init__(n_clusters, latent_dim=latent_dim, hidden_units=hidden_units, epochs=epochs,
                          batch_size=batch_size, learning_rate=learning_rate, input_dropout=input_dropout,
                          restart_every=restart_every, random_state=random_state)
@@ -68,6 +69,7 @@ class N2D(_AutoencoderClustering):
         self.umap_min_dist = umap_min_dist
         self.covariance_type = covariance_type
         self.n_init = n_init
+        self.architecture = architecture
 
     def _fit(self, X: np.ndarray) -> None:
         from core.models.autoencoder import encode

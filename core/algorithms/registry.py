@@ -75,9 +75,14 @@ _AUTOENCODER_PARAMS = (
               help="Warm restarts of the optimiser; they gave better embeddings for clustering. 0: never."),
 )
 
+_ARCHITECTURE = ParamSpec(
+    "architecture", "Autoencoder", "choice", FROM_ESTIMATOR, options=("auto", "dense", "convolutional"),
+    help="The network that learns the embedding. auto: convolutional for images of 16x16 pixels and up (it "
+         "sees strokes and shapes wherever they are), dense for smaller images such as 8x8 digits, and for tables.")
+
 _SPACE_PARAMS = (
     ParamSpec("space", "Cluster in", "choice", FROM_ESTIMATOR, options=("pixels", "autoencoder"),
-              help="The raw pixels, or the embedding of a dense autoencoder trained first "
+              help="The raw pixels, or the embedding of an autoencoder trained first "
                    "(latent size and epochs below apply)."),
     ParamSpec("latent_dim", "Latent size (autoencoder space)", "int", FROM_ESTIMATOR, 2, 64, 1, advanced=True,
               help="Embedding size when clustering in the autoencoder's space.",
@@ -113,15 +118,15 @@ ALGORITHMS: dict[str, AlgorithmSpec] = {
     for spec in [
         AlgorithmSpec(
             "ae_kmeans", "Autoencoder + k-means", AutoencoderKMeans,
-            "Learns a compact embedding with a dense autoencoder, then runs k-means on it. "
+            "Learns a compact embedding with an autoencoder, then runs k-means on it. "
             "A good first deep method: simple and quick. Compare it with k-means on pixels on the same data.",
-            _AUTOENCODER_PARAMS + (_KMEANS_BACKEND,), deep=True,
+            _AUTOENCODER_PARAMS + (_ARCHITECTURE, _KMEANS_BACKEND), deep=True,
         ),
         AlgorithmSpec(
             "ae_gmm", "Autoencoder + GMM", AutoencoderGMM,
             "The same embedding, clustered by a Gaussian mixture: allows elongated clusters of "
             "different sizes and gives each image a membership probability.",
-            _AUTOENCODER_PARAMS + (
+            _AUTOENCODER_PARAMS + (_ARCHITECTURE,
                 ParamSpec("covariance_type", "Covariance", "choice", FROM_ESTIMATOR,
                           options=("full", "diag", "tied", "spherical"), advanced=True,
                           help="Shape of each Gaussian: full is most flexible, spherical is k-means-like."),
@@ -134,13 +139,13 @@ ALGORITHMS: dict[str, AlgorithmSpec] = {
             "together so that confident assignments get more confident (Xie et al. 2016). Good when "
             "the autoencoder's embedding already separates the classes fairly well; shows each image's "
             "confidence and how labels moved.",
-            _AUTOENCODER_PARAMS + _DEC_PARAMS, deep=True,
+            _AUTOENCODER_PARAMS + (_ARCHITECTURE,) + _DEC_PARAMS, deep=True,
         ),
         AlgorithmSpec(
             "idec", "IDEC (improved DEC)", IDEC,
             "DEC that keeps training the decoder too, so the embedding cannot drift away from the "
             "images (Guo et al. 2017). Usually steadier than DEC; the same confidence view.",
-            _AUTOENCODER_PARAMS + _DEC_PARAMS + (_GAMMA,), deep=True,
+            _AUTOENCODER_PARAMS + (_ARCHITECTURE,) + _DEC_PARAMS + (_GAMMA,), deep=True,
         ),
         AlgorithmSpec(
             "dcec", "DCEC (convolutional)", DCEC,
@@ -178,14 +183,14 @@ ALGORITHMS: dict[str, AlgorithmSpec] = {
              ParamSpec("som_epochs", "Map epochs", "int", FROM_ESTIMATOR, 1, 200, 1, advanced=True,
                        help="Batch-SOM updates; the neighbourhood shrinks from half the grid to 0.5 over them."),
              ) + tuple(p if p.name == "batch_size" else replace(p, applies_when=("space", ("latent",)))
-                   for p in _AUTOENCODER_PARAMS),
+                   for p in _AUTOENCODER_PARAMS + (_ARCHITECTURE,)),
             deep=True,
         ),
         AlgorithmSpec(
             "n2d", "N2D (autoencoder + UMAP + GMM)", N2D,
             "Autoencoder, then UMAP of its embedding to a few dimensions, then a Gaussian mixture "
             "(McConville et al. 2019). Often the strongest on digit-like data; UMAP adds some seconds.",
-            _AUTOENCODER_PARAMS + (
+            _AUTOENCODER_PARAMS + (_ARCHITECTURE,
                 ParamSpec("umap_neighbors", "UMAP neighbours", "int", FROM_ESTIMATOR, 2, 100, 1, advanced=True,
                           help="Neighbourhood size of the manifold: larger keeps more global structure."),
                 ParamSpec("umap_min_dist", "UMAP min distance", "choice", FROM_ESTIMATOR, options=(0.0, 0.01, 0.05, 0.1, 0.25),

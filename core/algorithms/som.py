@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.cluster import KMeans
 
-from core.algorithms.autoencoder import _AutoencoderClustering
+from core.algorithms.autoencoder import ARCHITECTURES, _AutoencoderClustering
 from core.algorithms.base import Interval, OneOf
 
 SPACES = ("latent", "pixels")
@@ -34,9 +34,9 @@ class SelfOrganizingMap(_AutoencoderClustering):
     n_clusters : int, default=10
         Number of groups the map's nodes (and so the samples) are divided into.
     space : {"latent", "pixels"}, default="latent"
-        Train the map on the embedding of a dense autoencoder pretrained first, or on the flattened
+        Train the map on the embedding of an autoencoder pretrained first, or on the flattened
         pixels (no autoencoder; the autoencoder's parameters are then unused).
-    latent_dim, hidden_units, epochs, batch_size, learning_rate, input_dropout, restart_every
+    latent_dim, hidden_units, epochs, batch_size, learning_rate, input_dropout, restart_every, architecture
         The autoencoder, as in :class:`~core.algorithms.autoencoder.AutoencoderKMeans` (``epochs``
         are pretraining epochs). ``batch_size`` is also the number of samples per BMU computation.
     grid_rows, grid_cols : int, default=12
@@ -110,6 +110,7 @@ class SelfOrganizingMap(_AutoencoderClustering):
         "sigma_end": Interval(float, 0, None, low_open=True),
         "som_init": OneOf("random", "pca"),
         "node_clustering": OneOf(*NODE_CLUSTERINGS),
+        "architecture": OneOf(*ARCHITECTURES),
     }
 
     def __init__(self, n_clusters: int = 10, *, space: str = "latent", latent_dim: int = 10,
@@ -117,7 +118,7 @@ class SelfOrganizingMap(_AutoencoderClustering):
                  learning_rate: float = 1e-3, input_dropout: float = 0.0, restart_every: int = 25,
                  grid_rows: int = 12, grid_cols: int = 12, som_epochs: int = 30, sigma_start=None,
                  sigma_end: float = 0.5, som_init: str = "random", node_clustering: str = "ward",
-                 random_state: int = 0):
+                 architecture: str = "auto", random_state: int = 0):
         super().__init__(n_clusters, latent_dim=latent_dim, hidden_units=hidden_units, epochs=epochs,
                          batch_size=batch_size, learning_rate=learning_rate, input_dropout=input_dropout,
                          restart_every=restart_every, random_state=random_state)
@@ -129,6 +130,7 @@ class SelfOrganizingMap(_AutoencoderClustering):
         self.sigma_end = sigma_end
         self.som_init = som_init
         self.node_clustering = node_clustering
+        self.architecture = architecture
 
     def _validate_parameters(self, n_samples, n_features) -> None:
         super()._validate_parameters(n_samples, n_features)
