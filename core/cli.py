@@ -1,4 +1,4 @@
-"""The command line: `python -m core {train,sweep,runs,export,import,datasets,algorithms,warmup}` over the same
+"""The command line: `python -m core {train,sweep,runs,export,import,datasets,autoencoders,algorithms,warmup}` over the same
 run store as the dashboard, so runs and datasets made here show there (and the other way round).
 
 Examples::
@@ -9,6 +9,7 @@ Examples::
     python -m core sweep --algorithm ae_kmeans --vary latent_dim=5,10,20 --set epochs=20
     python -m core runs
     python -m core export 3 --out exports/
+    python -m core autoencoders list
 """
 from __future__ import annotations
 
@@ -278,6 +279,32 @@ def cmd_datasets(args) -> int:
     return 0
 
 
+def cmd_autoencoders(args) -> int:
+    from core.vocabulary import format_bytes
+
+    library = _store(args).autoencoders
+    if args.what == "list":
+        entries = library.entries()
+        if not entries:
+            print(f"no pretrained autoencoders in {library.directory}")
+        for entry in entries:
+            uses = int(entry.info.get("uses", 0))
+            print(f"{entry.key}  {entry.describe()}  {format_bytes(entry.size_bytes)}, reused {uses} time"
+                  f"{'' if uses == 1 else 's'}, last used {entry.info.get('last_used', '?')}")
+        if entries:
+            print(f"{len(entries)} pretrained autoencoder{'' if len(entries) == 1 else 's'}, "
+                  f"{format_bytes(sum(e.size_bytes for e in entries))}")
+        return 0
+    if args.what == "remove":
+        if not args.key:
+            raise ValueError("give the key to remove (see: autoencoders list).")
+        library.remove(args.key)
+        print(f"removed {args.key}")
+        return 0
+    print(f"removed {library.clear()} pretrained autoencoders")
+    return 0
+
+
 def _parse_size(text: str) -> tuple:
     parts = text.lower().replace(" ", "").split("x")
     if len(parts) != 2 or not all(p.isdigit() for p in parts):
@@ -364,6 +391,11 @@ def build_parser() -> argparse.ArgumentParser:
                           help="add: resize images to this (default: the most common size, at most 64x64)")
     datasets.add_argument("--grayscale", action="store_true", help="add: convert images to grayscale")
     datasets.add_argument("--label-column", default=None, help="add: a table's label column (default: none)")
+    autoencoders = sub.add_parser("autoencoders", help="list or remove the pretrained autoencoders kept for reuse",
+                                  description="Autoencoders pretrained by earlier runs, reused when a run's "
+                                              "network, training settings and images are the same.")
+    autoencoders.add_argument("what", choices=["list", "remove", "clear"])
+    autoencoders.add_argument("key", nargs="?", default=None, help="remove: the key shown by list")
     sub.add_parser("algorithms", help="list the algorithms and their parameters")
     sub.add_parser("warmup", help="compile UMAP's numba code now, so the app's first projection is quick")
     return parser
@@ -399,7 +431,8 @@ def _main(argv=None) -> int:
     if args.command in ("train", "sweep"):
         quiet_tensorflow_import()
     commands = {"train": cmd_train, "sweep": cmd_sweep, "runs": cmd_runs, "export": cmd_export,
-                "datasets": cmd_datasets, "import": cmd_import, "algorithms": cmd_algorithms, "warmup": cmd_warmup}
+                "datasets": cmd_datasets, "import": cmd_import, "autoencoders": cmd_autoencoders,
+                "algorithms": cmd_algorithms, "warmup": cmd_warmup}
     try:
         return commands[args.command](args)
     except KeyboardInterrupt:

@@ -218,12 +218,14 @@ def check_config(config: RunConfig, dataset: Optional[Dataset] = None) -> Datase
 
 
 def run_experiment(config: RunConfig, *, callback: Optional[ProgressCallback] = None,
-                   dataset: Optional[Dataset] = None) -> ClusteringResult:
+                   dataset: Optional[Dataset] = None, pretrained=None) -> ClusteringResult:
     """Run `config` and return its result (metrics and the configured projection included).
 
     `dataset` may pass an already loaded dataset (the app caches them); it must be the one
     `config.dataset` names. `callback` gets progress events of every phase and may raise
-    :class:`TrainingCancelled` to stop.
+    :class:`TrainingCancelled` to stop. `pretrained` (e.g. the run store's library of pretrained
+    autoencoders) goes to the estimator's `fit`: a method whose autoencoder was trained before on the
+    same data with the same settings starts from it.
 
     Raises
     ------
@@ -252,7 +254,7 @@ def run_experiment(config: RunConfig, *, callback: Optional[ProgressCallback] = 
     progress = RunProgress(callback, [("load", 1.0), *estimator.progress_plan(), ("evaluate", 1.0),
                                       ("project", projection_weight)])
     callback = progress if callback is not None else None
-    estimator.fit(X, callback=callback)
+    estimator.fit(X, callback=callback, pretrained=pretrained)
     if not spec.uses_n_clusters:
         n_clusters = int(len(np.unique(estimator.labels_[estimator.labels_ >= 0])))
     timings.update(estimator.timings_)

@@ -186,6 +186,11 @@ def format_seconds(seconds: Optional[float]) -> str:
     return f"{minutes} min {rest:02d} s"
 
 
+def format_bytes(n_bytes: int) -> str:
+    """A size on disk the same way everywhere: "12.3 MB", "48 KB"."""
+    return f"{n_bytes / 2 ** 20:.1f} MB" if n_bytes >= 2 ** 20 else f"{max(1, round(n_bytes / 1024))} KB"
+
+
 def run_seconds(timings: Mapping) -> float:
     """A run's duration: the sum of its timed phases (the one number every page shows)."""
     return float(sum(v for k, v in timings.items() if k != "total")) if len(timings) > 1 or "total" not in timings \

@@ -8,6 +8,7 @@ from core.data.imports import (MAX_FILE_MB, MAX_SAMPLES, MAX_SIDE, MIN_SAMPLES, 
 from core.data.library import DatasetNotFound, suggest_name
 from core.runs.store import DatasetInUse, StoreError
 from core.viz.images import image_grid
+from core.vocabulary import format_bytes
 from ui.cache import run_store
 from ui.state import FORM
 from ui.text import plain
@@ -30,10 +31,6 @@ library = store.datasets
 message = st.session_state.pop(MESSAGE, None)
 if message is not None:
     getattr(st, message[0])(message[1], icon=":material/check_circle:" if message[0] == "success" else None)
-
-
-def size_text(n_bytes: int) -> str:
-    return f"{n_bytes / 2 ** 20:.1f} MB" if n_bytes >= 2 ** 20 else f"{max(1, round(n_bytes / 1024))} KB"
 
 
 def go_train_on(name: str) -> None:
@@ -177,7 +174,7 @@ if not infos:
 users = {info.name: store.runs_using_dataset(info.name) for info in infos}
 st.dataframe(pd.DataFrame({
     "name": [i.name for i in infos], "what": [i.summary for i in infos], "from": [i.source for i in infos],
-    "added": [i.created_at[:16].replace("T", " ") for i in infos], "size": [size_text(i.size_bytes) for i in infos],
+    "added": [i.created_at[:16].replace("T", " ") for i in infos], "size": [format_bytes(i.size_bytes) for i in infos],
     "runs": [len(users[i.name]) for i in infos]}), hide_index=True)
 
 names = [i.name for i in infos]

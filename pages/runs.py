@@ -89,11 +89,41 @@ selection = st.dataframe(view, hide_index=True, column_config=config, key="runs_
                          selection_mode="single-row")
 
 BULK_CONFIRM = "runs_bulk_confirm"
+
+
+def show_pretrained(store, entries) -> None:
+    """The pretrained autoencoders kept for reuse, and deleting some (runs keep their own saved models)."""
+    st.dataframe(pd.DataFrame({"Pretrained autoencoder": [e.describe() for e in entries],
+                               "Reused": [int(e.info.get("uses", 0)) for e in entries],
+                               "MB": [round(e.size_bytes / 2**20, 2) for e in entries]}), hide_index=True)
+    keys = {e.key: e.describe() for e in entries}
+    chosen = st.multiselect("Pretrained autoencoders to delete", list(keys), key="runs_pretrained",
+                            format_func=lambda key: f"{keys[key]} · {key[:8]}",
+                            help="A run whose network, training settings and images match one of these skips "
+                                 "pretraining. Deleting one only means the next such run trains it again; runs "
+                                 "keep their own saved models.")
+    if st.button(f"Delete {len(chosen)} pretrained autoencoders" if chosen else "Delete pretrained autoencoders",
+                 key="runs_pretrained_delete", icon=":material/delete:", disabled=not chosen):
+        for key in chosen:
+            try:
+                store.autoencoders.remove(key)
+            except KeyError:  # already deleted in another tab
+                pass
+            except OSError as error:  # e.g. a read-only store
+                st.error(f"Could not delete a pretrained autoencoder: {error.strerror or error}.",
+                         icon=":material/error:")
+                st.stop()
+        st.session_state.pop("runs_pretrained", None)
+        st.toast(f"Deleted {len(chosen)} pretrained autoencoders.", icon=":material/delete:")
+        st.rerun()
 with st.expander("Disk use, delete several, import a run"):
     names_all = dict(zip(table["id"], table["name"]))
     library = store.datasets.list()
+    pretrained = store.autoencoders.entries()
     st.markdown(f"Runs take **{sum(sizes.values()) / 2**20:,.1f} MB** in {len(sizes)} folders; your datasets "
-                f"**{sum(d.size_bytes for d in library) / 2**20:,.1f} MB** in {len(library)}.")
+                f"**{sum(d.size_bytes for d in library) / 2**20:,.1f} MB** in {len(library)}; pretrained "
+                f"autoencoders kept for reuse **{sum(e.size_bytes for e in pretrained) / 2**20:,.1f} MB** in "
+                f"{len(pretrained)}.")
     usage, bulk = st.columns(2, gap="large")
     with usage:
         biggest = sorted(sizes.items(), key=lambda item: -item[1])[:8]
@@ -102,6 +132,8 @@ with st.expander("Disk use, delete several, import a run"):
         if library:
             st.dataframe(pd.DataFrame({"Dataset": [d.name for d in library],
                                        "MB": [round(d.size_bytes / 2**20, 2) for d in library]}), hide_index=True)
+        if pretrained:
+            show_pretrained(store, pretrained)
     with bulk:
         deletable = [int(i) for i, status in zip(shown["id"], shown["status"]) if status != RUNNING]
         chosen = st.multiselect("Runs to delete", deletable, key="runs_bulk",

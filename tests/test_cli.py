@@ -56,6 +56,12 @@ def test_train_sweep_list_and_export(tmp_path):
                      "run-1-ae_kmeans-synthetic-run.zip"], exported.stdout
     assert (out / "run-1-ae_kmeans-synthetic-labels.csv").read_text().count("\n") == 301
 
+    # The autoencoder run 1 pretrained (convolutional: 16x16 images) is kept for reuse, listed and removable here too.
+    listed = cli(store_dir, "autoencoders", "list").stdout
+    assert "convolutional, latent 4, 3 epochs, on synthetic (300 images)" in listed and "1 pretrained autoencoder," in listed
+    assert cli(store_dir, "autoencoders", "clear").stdout.strip() == "removed 1 pretrained autoencoders"
+    assert "no pretrained autoencoders" in cli(store_dir, "autoencoders", "list").stdout
+
 
 @pytest.mark.parametrize("args, message", [
     (["train", "--set", "latent_dim=abc"], "Latent size takes whole numbers"),
@@ -63,6 +69,8 @@ def test_train_sweep_list_and_export(tmp_path):
     (["train", *DATA, "--algorithm", "kmeans", "--n-clusters", "400"], "Number of clusters must be at most 300"),
     (["sweep", "--vary", "eps=1,2"], "'eps' is not a setting"),
     (["export", "7"], "there is no run 7"),
+    (["autoencoders", "remove", "../runs"], "not a pretrained autoencoder's key"),
+    (["autoencoders", "remove", "abc123"], "no pretrained autoencoder abc123"),
 ])
 def test_bad_input_gets_a_one_line_error(tmp_path, args, message):
     import contextlib

@@ -48,6 +48,22 @@ def run_kmeans(Z: np.ndarray, n_clusters: int, *, backend: str = "auto", n_init:
     return fitted.cluster_centers_, fitted.labels_.astype(np.int64)
 
 
+PRETRAIN_KEY_FORMAT = 1  # raise when the training code changes what the same settings produce
+
+
+def pretrain_key(settings: dict, inputs: np.ndarray) -> str:
+    """The reuse key of a pretrained autoencoder: its settings and a hash of the exact (preprocessed,
+    subsampled) training data, so nothing stale is ever reused."""
+    import hashlib
+    import json
+
+    digest = hashlib.sha256(json.dumps({**settings, "format": PRETRAIN_KEY_FORMAT}, sort_keys=True).encode())
+    data = np.ascontiguousarray(inputs, dtype=np.float32)
+    digest.update(f"{data.shape}".encode())
+    digest.update(memoryview(data).cast("B"))
+    return digest.hexdigest()[:32]
+
+
 def nearest_center(Z: np.ndarray, centers: np.ndarray) -> np.ndarray:
     squared = ((Z[:, None, :] - centers[None, :, :]) ** 2).sum(axis=2)
     return squared.argmin(axis=1).astype(np.int64)
@@ -123,17 +139,59 @@ class _AutoencoderClustering(ClusteringAlgorithm):
         return DenseAutoencoder(inputs.shape[1], self.latent_dim, self.hidden_units, seed=self.random_state)
 
     def _pretrain(self, inputs: np.ndarray) -> None:
-        """Build and train the autoencoder (sets `autoencoder_` and `history_`)."""
+        """Build the autoencoder and train it, or start from the one `fit` was given (sets `autoencoder_`,
+        `history_`, `pretrain_key_` and `pretrained_reused_`)."""
         from core.models.autoencoder import train_autoencoder
 
         self.autoencoder_ = self._build_autoencoder(inputs)
         self._input_shape = inputs.shape[1:]
+        self.pretrain_key_ = pretrain_key(self._pretrain_settings(), inputs)
+        library = getattr(self, "_pretrained", None)
         with self._timed("pretrain"):
-            self.history_ = train_autoencoder(
-                self.autoencoder_, inputs, epochs=self.epochs, batch_size=self._batch_size,
-                learning_rate=self.learning_rate, seed=self.random_state, input_dropout=self.input_dropout,
-                restart_every=self.restart_every, callback=self._callback, phase="pretrain",
-            )
+            self.pretrained_reused_ = self._reuse(library, inputs)
+            if not self.pretrained_reused_:
+                self.history_ = train_autoencoder(
+                    self.autoencoder_, inputs, epochs=self.epochs, batch_size=self._batch_size,
+                    learning_rate=self.learning_rate, seed=self.random_state, input_dropout=self.input_dropout,
+                    restart_every=self.restart_every, callback=self._callback, phase="pretrain",
+                )
+        trained_fully = len(self.history_) == self.epochs  # stopped early ("Stop and keep"): not the key's network
+        if library is not None and hasattr(library, "keep") and not self.pretrained_reused_ and trained_fully:
+            library.keep(self.pretrain_key_, self.autoencoder_,
+                         {**self._pretrain_settings(), "n_samples": len(inputs), "history": self.history_,
+                          "seconds": round(self.timings_["pretrain"], 2)})
+
+    def _pretrain_settings(self) -> dict:
+        """Everything that shapes the pretrained network besides the data: its key's settings."""
+        architecture = self.architecture_
+        return {"architecture": architecture, "latent_dim": int(self.latent_dim),
+                "layers": [int(n) for n in (self.filters if architecture == "convolutional" else self.hidden_units)],
+                "epochs": int(self.epochs), "batch_size": self._batch_size, "learning_rate": float(self.learning_rate),
+                "input_dropout": float(self.input_dropout), "restart_every": int(self.restart_every),
+                "seed": int(self.random_state)}
+
+    def _reuse(self, pretrained, inputs: np.ndarray) -> bool:
+        """Start from `pretrained` (a library holding this key, or a Keras autoencoder of the same shape)
+        instead of training; returns whether it did."""
+        if pretrained is None:
+            return False
+        report = self._reporter("pretrain")
+        if hasattr(pretrained, "load_into"):
+            entry = pretrained.load_into(self.pretrain_key_, self.autoencoder_)
+            if entry is None:
+                return False
+            self.history_ = entry.history
+            report(f"Reusing the autoencoder pretrained earlier on these images ({entry.describe()})", 1.0)
+            return True
+        try:
+            self.autoencoder_.set_weights(pretrained.get_weights())
+        except (AttributeError, ValueError) as error:
+            raise ValueError(f"the pretrained autoencoder does not fit this method's network "
+                             f"({self._pretrain_settings()['architecture']}, latent size {self.latent_dim}, "
+                             f"input {'x'.join(map(str, inputs.shape[1:]))}): {error}") from None
+        self.history_ = []
+        report("Starting from the pretrained autoencoder given", 1.0)
+        return True
 
     @property
     def _batch_size(self) -> int:

@@ -88,11 +88,17 @@ class ClusteringAlgorithm(ClusterMixin, BaseEstimator):
 
     _parameter_constraints: dict = {}
 
-    def fit(self, X, y=None, *, callback: Optional[ProgressCallback] = None):
+    def fit(self, X, y=None, *, callback: Optional[ProgressCallback] = None, pretrained=None):
         """Cluster `X`, shape (n_samples, ...). `y` is ignored (present for API consistency).
 
         `callback` receives :class:`core.progress.ProgressEvent`s; raising
         :class:`core.progress.TrainingCancelled` from it stops the fit.
+
+        `pretrained` gives the methods that pretrain an autoencoder a network to start from instead:
+        a Keras autoencoder of the same shape (its ``encoder`` and ``decoder``; its weights are copied),
+        or a :class:`core.runs.autoencoders.AutoencoderLibrary`, looked up by the pretraining's key and
+        added to when the network had to be trained. Methods without an autoencoder ignore it. It is a
+        fit argument, not a parameter: it is bound to the data, and parameters stay plain values.
         """
         X = self._validate_data(X)
         self.check_parameters(len(X), int(np.prod(X.shape[1:])))
@@ -100,15 +106,15 @@ class ClusteringAlgorithm(ClusterMixin, BaseEstimator):
         self.history_ = []
         self._image_shape = X.shape[1:]
         self._n_samples = len(X)
-        self._callback = callback
+        self._callback, self._pretrained = callback, pretrained
         try:
             self._fit(X)
         finally:
-            self._callback = None
+            self._callback = self._pretrained = None
         return self
 
-    def fit_predict(self, X, y=None, *, callback: Optional[ProgressCallback] = None) -> np.ndarray:
-        return self.fit(X, callback=callback).labels_
+    def fit_predict(self, X, y=None, *, callback: Optional[ProgressCallback] = None, pretrained=None) -> np.ndarray:
+        return self.fit(X, callback=callback, pretrained=pretrained).labels_
 
     def progress_plan(self) -> list:
         """The phases `fit` reports, in order, with their expected share of its time (relative

@@ -55,7 +55,8 @@ def record_run(config: RunConfig, store: RunStore, *, callback: Optional[Progres
     heartbeat = _Heartbeat(store, run_id)
     heartbeat.start()
     try:
-        result = run_experiment(config, callback=tracked, dataset=dataset)
+        result = run_experiment(config, callback=tracked, dataset=dataset,
+                                pretrained=store.autoencoders.with_context(dataset=config.dataset))
     except TrainingCancelled:
         end(CANCELLED, "Cancelled by the user.")
         raise
@@ -72,6 +73,9 @@ def record_run(config: RunConfig, store: RunStore, *, callback: Optional[Progres
     except BaseException as error:
         end(FAILED, f"The run finished but could not be saved: {error}")
         raise
+    if getattr(result.estimator, "pretrained_reused_", False):
+        store.note(run_id, "Its autoencoder was pretrained once before on the same images with the same settings, "
+                           "and reused.")
     result.run_id = run_id
     return result
 

@@ -5,6 +5,8 @@ Layout of a store directory::
     runs.sqlite          records (schema version in PRAGMA user_version, migrated forward on open)
     runs/<id>/           artifacts of finished run <id>: arrays.npz, view.npz, view.json, preview.png, model/
     runs/.partial-<id>-<pid>/   a run's artifacts while they are written (renamed into place when complete)
+    datasets/<name>/     the user's saved datasets (core.data.library)
+    autoencoders/<key>/  pretrained autoencoders kept for reuse (core.runs.autoencoders)
 
 Why it cannot be left half-written: SQLite commits are atomic, and a run's artifacts are written to a
 partial folder first and renamed into place (an atomic rename) before the one commit that marks the
@@ -672,6 +674,13 @@ class RunStore:
         with self._connect() as db:
             rows = db.execute("SELECT tags FROM runs").fetchall()
         return sorted({tag for row in rows for tag in json.loads(row["tags"])})
+
+    @property
+    def autoencoders(self):
+        """The pretrained autoencoders kept for reuse, in ``autoencoders/`` beside the runs."""
+        from core.runs.autoencoders import AutoencoderLibrary
+
+        return AutoencoderLibrary(self.directory / "autoencoders")
 
     # -- the dataset library ----------------------------------------------------------------------
     @property
