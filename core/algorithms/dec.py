@@ -134,7 +134,7 @@ class DEC(_AutoencoderClustering):
         import keras
         import tensorflow as tf
 
-        from core.models.autoencoder import encode
+        from core.models.autoencoder import encode, prefers_xla
         from core.models.clustering import kl_divergence, soft_assignments, target_distribution
 
         gamma, uses_decoder = self._clustering_loss_terms()
@@ -150,7 +150,8 @@ class DEC(_AutoencoderClustering):
         data = tf.constant(flat)
         alpha = float(self.alpha)
 
-        @tf.function(input_signature=[tf.TensorSpec([None], tf.int32), tf.TensorSpec([None, None], tf.float32)])
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.int32), tf.TensorSpec([None, None], tf.float32)],
+                     jit_compile=prefers_xla(self.autoencoder_))
         def train_step(indices, target):
             batch = tf.gather(data, indices)
             with tf.GradientTape() as tape:
@@ -277,6 +278,7 @@ class DCEC(IDEC):
     }
     _title = "DCEC"
     architecture = "convolutional"
+    kernel_sizes = (5, 5, 3)  # the paper's
 
     def __init__(self, n_clusters: int = 10, *, latent_dim: int = 10, filters=(32, 64, 128),
                  epochs: int = 75, batch_size=None, learning_rate: float = 1e-3,

@@ -23,7 +23,7 @@ import core.models  # noqa: F401  (imports TensorFlow quietly before the lines b
 import keras
 import tensorflow as tf
 
-from core.models.autoencoder import run_epochs
+from core.models.autoencoder import prefers_xla, run_epochs
 from core.progress import ProgressCallback
 
 LOG_2PI = math.log(2.0 * math.pi)
@@ -182,7 +182,7 @@ def train_vade(
     optimizer = keras.optimizers.Adam(learning_rate=learning_rate)
     noise = tf.random.Generator.from_seed(seed)
 
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.int32)])
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.int32)], jit_compile=prefers_xla(model.decoder))
     def train_step(batch_indices):
         batch = tf.gather(data, batch_indices)
         with tf.GradientTape() as tape:

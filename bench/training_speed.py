@@ -1,0 +1,103 @@
+"""Every deep training loop against a plain Keras `fit` of the same network on the same data.
+
+    .venv/bin/python bench/training_speed.py                  # 5,000 images of 28x28, batch 256
+    .venv/bin/python bench/training_speed.py --n-samples 2000 --batch-size 128
+
+The data are 5,000 synthetic 28x28 images (made in code, no download). Each loop is timed over its
+steady epochs (the first, which compiles, is left out) and given as samples per second; the peer is
+`keras.Model.fit` with its default compile (Adam, mean squared error, no XLA) on NumPy arrays, at the
+same batch size:
+
+- the dense autoencoder (d-500-500-2000-10) and the convolutional one (three stride-2 convolutions of
+  32, 64 and 128 filters) pretraining, each against `fit` of the same autoencoder;
+- DEC's and IDEC's clustering phase (dense encoder, target refreshed every epoch, no early stop),
+  VaDE's variational training and the self-organizing map's batch updates, each against `fit` of the
+  dense autoencoder of the same size, as the issue asks (those loops train other objectives).
+
+Runs in CI? No: by hand. Prints one table with the ratios (ours / peer).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def keras_fit_speed(model, inputs, batch_size: int, epochs: int) -> float:
+    """Samples per second of `model.fit` (default compile) over its steady epochs."""
+    import keras
+
+    model.compile(optimizer="adam", loss="mse")
+    ends = []
+
+    class EpochEnds(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            ends.append(time.perf_counter())
+
+    model.fit(inputs, inputs, batch_size=batch_size, epochs=epochs, verbose=0, shuffle=True, callbacks=[EpochEnds()])
+    return len(inputs) * (len(ends) - 1) / (ends[-1] - ends[0])
+
+
+def steady_speed(history: list, phase: str, n: int) -> float:
+    """Samples per second over the epochs of `phase` after its first one, from a run's history."""
+    elapsed = [h["elapsed"] for h in history if h["phase"] == phase]
+    return n * (len(elapsed) - 1) / (elapsed[-1] - elapsed[0])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n-samples", type=int, default=5000)
+    parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--epochs", type=int, default=4, help="epochs per measurement (the first is left out)")
+    args = parser.parse_args()
+
+    import core  # noqa: F401  (quiet TensorFlow)
+    import numpy as np
+
+    from core.algorithms import DEC, IDEC, SelfOrganizingMap, VaDE
+    from core.data import load_dataset
+    from core.models.autoencoder import ConvAutoencoder, DenseAutoencoder, train_autoencoder
+
+    data = load_dataset("synthetic", n_samples=args.n_samples, n_clusters=10, image_size=28, seed=0)
+    images = data.images
+    flat = images.reshape(len(images), -1)
+    n, batch, epochs = len(images), args.batch_size, args.epochs
+    common = {"epochs": 1, "batch_size": batch, "latent_dim": 10}
+    print(f"# {platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
+          f"{time.strftime('%Y-%m-%d')}; {n:,} images of 28x28, batch {batch}, {epochs} epochs each")
+    print("| loop | ours (samples/s) | peer | peer (samples/s) | ratio |")
+    print("|---|---|---|---|---|")
+
+    def row(name: str, ours: float, peer_name: str, peer: float) -> None:
+        print(f"| {name} | {ours:,.0f} | {peer_name} | {peer:,.0f} | {ours / peer:.2f}x |", flush=True)
+
+    dense_fit = keras_fit_speed(DenseAutoencoder(flat.shape[1], 10), flat, batch, epochs)
+    dense_ours = steady_speed(train_autoencoder(DenseAutoencoder(flat.shape[1], 10), flat, epochs=epochs,
+                                                batch_size=batch, learning_rate=1e-3, seed=0), "pretrain", n)
+    row("dense autoencoder", dense_ours, "fit, same network", dense_fit)
+    conv_fit = keras_fit_speed(ConvAutoencoder(images.shape[1:], 10), images, batch, epochs)
+    conv_ours = steady_speed(train_autoencoder(ConvAutoencoder(images.shape[1:], 10), images, epochs=epochs,
+                                               batch_size=batch, learning_rate=1e-3, seed=0), "pretrain", n)
+    row("convolutional autoencoder", conv_ours, "fit, same network", conv_fit)
+
+    peer = "fit, dense autoencoder"
+    for title, model in [("DEC clustering phase", DEC(10, cluster_epochs=epochs, tol=0.0, cluster_batch_size=batch,
+                                                      architecture="dense", **common)),
+                         ("IDEC clustering phase", IDEC(10, cluster_epochs=epochs, tol=0.0, cluster_batch_size=batch,
+                                                        architecture="dense", **common))]:
+        model.fit(images)
+        row(title, steady_speed(model.history_, "cluster", n), peer, dense_fit)
+    vade = VaDE(10, vade_epochs=epochs, **common).fit(images)
+    row("VaDE", steady_speed(vade.history_, "vade", n), peer, dense_fit)
+    som = SelfOrganizingMap(10, som_epochs=epochs * 5, architecture="dense", **common).fit(images)
+    row("self-organizing map (on the 10-d embedding)", steady_speed(som.history_, "som", n), peer, dense_fit)
+
+
+if __name__ == "__main__":
+    main()
