@@ -38,6 +38,7 @@ PHASES = {
     "load": "Loading the data",
     "pretrain": "Pretraining the autoencoder",
     "init": "Initialising the clusters",
+    "features": "Pretrained network's features",
     "manifold": "UMAP manifold",
     "cluster": "Clustering",
     "evaluate": "Scoring",
@@ -152,10 +153,12 @@ def embedding_space(algorithm: str, params: Mapping, n_features: Optional[int] =
     ("convolutional" names it) when its setting was "auto"."""
     values = used_params(algorithm, params)
     space = values.get("space")
-    if algorithm == "kmeans" or space == "pixels":
-        name = "pixels"
-    elif algorithm == "n2d":
+    if algorithm in ("n2d", "umap_gmm"):
         name = "UMAP manifold"
+    elif algorithm == "kmeans" or space == "pixels":
+        name = "pixels"
+    elif space == "imagenet":
+        name = "MobileNetV2 (ImageNet) features"
     elif algorithm == "vade":
         name = "VaDE latent means"
     elif algorithm == "dcec" or "convolutional" in (architecture, values.get("architecture")):

@@ -11,6 +11,8 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 # Tests (and the app servers they start) never touch the user's own run store.
 os.environ["DEEP_CLUSTERING_HOME"] = tempfile.mkdtemp(prefix="test-run-store-")
+# The pretrained image network runs with random weights in tests: the same code, no download.
+os.environ["DEEP_CLUSTERING_IMAGENET_WEIGHTS"] = "random"
 
 import core  # noqa: E402,F401  (quiets TensorFlow for every test)
 

@@ -21,7 +21,7 @@ def build(name, n_clusters=4, **overrides):
 
 # What each method offers, stated rather than probed: a method that loses one fails here, never skips.
 PREDICTS = {"ae_kmeans", "ae_gmm", "dec", "idec", "dcec", "vade", "som", "kmeans", "gmm"}
-CONFIDENCE = {"ae_gmm", "dec", "idec", "dcec", "vade", "n2d", "hdbscan", "gmm"}
+CONFIDENCE = {"ae_gmm", "dec", "idec", "dcec", "vade", "n2d", "hdbscan", "gmm", "umap_gmm"}
 CENTERS = {"ae_kmeans", "ae_gmm", "dec", "idec", "dcec", "kmeans"}
 
 

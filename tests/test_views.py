@@ -50,6 +50,7 @@ EXPECTED_SECTIONS = {
     "dbscan": ["Density: the k-distance curve"],
     "hdbscan": ["Confidence per image"],
     "gmm": ["Confidence per image"],
+    "umap_gmm": ["Confidence per image"],
     "spectral": ["has no model to look inside"],
 }
 

@@ -1,8 +1,8 @@
 """Clustering algorithms behind one estimator-style interface, and their registry."""
 from core.algorithms.autoencoder import AutoencoderGMM, AutoencoderKMeans
 from core.algorithms.base import ClusteringAlgorithm
-from core.algorithms.classical import (Agglomerative, DBSCANClustering, GaussianMixtureClustering, HDBSCANClustering,
-                                       PixelKMeans, Spectral)
+from core.algorithms.classical import (UMAPGMM, Agglomerative, DBSCANClustering, GaussianMixtureClustering,
+                                       HDBSCANClustering, PixelKMeans, Spectral)
 from core.algorithms.dec import DCEC, DEC, IDEC
 from core.algorithms.n2d import N2D
 from core.algorithms.som import SelfOrganizingMap
@@ -13,5 +13,6 @@ from core.params import ParamSpec
 __all__ = [
     "ALGORITHMS", "DCEC", "DEC", "DEFAULT_ALGORITHM", "IDEC", "N2D", "Agglomerative", "AlgorithmSpec",
     "AutoencoderGMM", "AutoencoderKMeans", "ClusteringAlgorithm", "DBSCANClustering", "GaussianMixtureClustering",
-    "HDBSCANClustering", "ParamSpec", "PixelKMeans", "SelfOrganizingMap", "Spectral", "VaDE", "get_algorithm",
+    "HDBSCANClustering", "ParamSpec", "PixelKMeans", "SelfOrganizingMap", "Spectral", "UMAPGMM", "VaDE",
+    "get_algorithm",
 ]

@@ -95,6 +95,7 @@ class _AutoencoderClustering(ClusteringAlgorithm):
 
     architecture = "dense"  # the methods that offer the choice take it as a parameter
     filters = (32, 64, 128)  # the convolutional network's filters (DCEC takes them as a parameter)
+    kernel_sizes = (3, 3, 3)  # and its kernels (DCEC keeps its paper's 5-5-3)
     _parameter_constraints = {
         "n_clusters": Interval(int, 1, None),
         "latent_dim": Interval(int, 2, None),
@@ -135,7 +136,8 @@ class _AutoencoderClustering(ClusteringAlgorithm):
         from core.models.autoencoder import ConvAutoencoder, DenseAutoencoder
 
         if self.architecture_ == "convolutional":
-            return ConvAutoencoder(inputs.shape[1:], self.latent_dim, self.filters, seed=self.random_state)
+            return ConvAutoencoder(inputs.shape[1:], self.latent_dim, self.filters, self.kernel_sizes,
+                                   seed=self.random_state)
         return DenseAutoencoder(inputs.shape[1], self.latent_dim, self.hidden_units, seed=self.random_state)
 
     def _pretrain(self, inputs: np.ndarray) -> None:
@@ -166,6 +168,7 @@ class _AutoencoderClustering(ClusteringAlgorithm):
         architecture = self.architecture_
         return {"architecture": architecture, "latent_dim": int(self.latent_dim),
                 "layers": [int(n) for n in (self.filters if architecture == "convolutional" else self.hidden_units)],
+                "kernels": [int(k) for k in self.kernel_sizes] if architecture == "convolutional" else [],
                 "epochs": int(self.epochs), "batch_size": self._batch_size, "learning_rate": float(self.learning_rate),
                 "input_dropout": float(self.input_dropout), "restart_every": int(self.restart_every),
                 "seed": int(self.random_state)}

@@ -7,8 +7,8 @@ from typing import Optional, Sequence
 
 from core.algorithms.autoencoder import AutoencoderGMM, AutoencoderKMeans
 from core.algorithms.base import ClusteringAlgorithm
-from core.algorithms.classical import (Agglomerative, DBSCANClustering, GaussianMixtureClustering, HDBSCANClustering,
-                                       PixelKMeans, Spectral)
+from core.algorithms.classical import (UMAPGMM, Agglomerative, DBSCANClustering, GaussianMixtureClustering,
+                                       HDBSCANClustering, PixelKMeans, Spectral)
 from core.algorithms.dec import DCEC, DEC, IDEC
 from core.algorithms.n2d import N2D
 from core.algorithms.som import SelfOrganizingMap
@@ -81,9 +81,11 @@ _ARCHITECTURE = ParamSpec(
          "sees strokes and shapes wherever they are), dense for smaller images such as 8x8 digits, and for tables.")
 
 _SPACE_PARAMS = (
-    ParamSpec("space", "Cluster in", "choice", FROM_ESTIMATOR, options=("pixels", "autoencoder"),
-              help="The raw pixels, or the embedding of an autoencoder trained first "
-                   "(latent size and epochs below apply)."),
+    ParamSpec("space", "Cluster in", "choice", FROM_ESTIMATOR, options=("pixels", "autoencoder", "imagenet"),
+              help="The raw pixels; the embedding of an autoencoder trained first (latent size and epochs below "
+                   "apply); or imagenet: the features of an image network pretrained on ImageNet (MobileNetV2, "
+                   "weights downloaded once, about 9 MB), which groups photos by what they show rather than by "
+                   "their colours."),
     ParamSpec("latent_dim", "Latent size (autoencoder space)", "int", FROM_ESTIMATOR, 2, 64, 1, advanced=True,
               help="Embedding size when clustering in the autoencoder's space.",
               applies_when=("space", ("autoencoder",))),
@@ -240,6 +242,17 @@ ALGORITHMS: dict[str, AlgorithmSpec] = {
                        options=("auto", "full", "diag", "tied", "spherical"),
                        help="auto: full up to 100 features, else diag. Spherical behaves like k-means."),)
             + _SPACE_PARAMS,
+        ),
+        AlgorithmSpec(
+            "umap_gmm", "UMAP + GMM", UMAPGMM,
+            "UMAP of the chosen space to a few dimensions, then a Gaussian mixture: N2D's clustering step without "
+            "its autoencoder. A strong reference on raw pixels, and the way to cluster photos: choose imagenet "
+            "in Cluster in.",
+            (ParamSpec("umap_neighbors", "UMAP neighbours", "int", FROM_ESTIMATOR, 2, 100, 1, advanced=True,
+                       help="Neighbourhood size of the manifold: larger keeps more global structure."),
+             ParamSpec("umap_min_dist", "UMAP min distance", "choice", FROM_ESTIMATOR,
+                       options=(0.0, 0.01, 0.05, 0.1, 0.25), advanced=True,
+                       help="0 packs neighbours together, which suits clustering."),) + _SPACE_PARAMS,
         ),
         AlgorithmSpec(
             "spectral", "Spectral clustering", Spectral,

@@ -26,6 +26,7 @@ CANNOT_PLACE = {
     "hdbscan": "HDBSCAN keeps no model of its clusters for new images here",
     "spectral": "spectral clustering cuts a graph of the images it was given, with no rule for new ones",
     "n2d": "N2D's UMAP manifold is not saved with the run, and a new UMAP would move every point",
+    "umap_gmm": "its UMAP manifold is not saved with the run, and a new UMAP would move every point",
 }
 
 
@@ -133,6 +134,10 @@ def _embed(images: np.ndarray, result, folder: Path, params: dict) -> np.ndarray
     from core.data import preprocess
 
     X = preprocess(images, result.config.preprocessing, reference=result.dataset.images)
+    if params.get("space") == "imagenet":  # the same pretrained network, as the run's own images went through it
+        from core.models.imagenet import image_features, weights_choice
+
+        return image_features(X, weights=weights_choice())
     encoder_path = folder / "encoder.keras"
     uses_encoder = params.get("space", "autoencoder") != "pixels" and result.config.algorithm != "kmeans"
     if not uses_encoder:
