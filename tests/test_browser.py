@@ -55,7 +55,7 @@ def test_train_on_digits_then_explore_and_metrics(page, server, screenshots):
     expect(page.get_by_role("heading", name="Explore", exact=True)).to_be_visible(timeout=30_000)
     scatter = page.locator(".js-plotly-plot").first
     expect(scatter).to_be_visible(timeout=60_000)
-    expect(page.get_by_text("UMAP of the autoencoder embedding (10-d)")).to_be_visible()
+    expect(page.get_by_text("UMAP of the UMAP manifold (10-d)")).to_be_visible()  # N2D, the default
     expect(page.locator(".dc-gallery img").first).to_be_visible(timeout=30_000)
     assert page.locator(".dc-gallery img").count() >= 8
     shoot(page, screenshots, "4_explore")
@@ -113,7 +113,7 @@ def test_sweep_restart_the_server_then_find_compare_and_report(tmp_path, screens
         expect(page.get_by_role("heading", name="Sweeps", exact=True)).to_be_visible(timeout=60_000)
         expect(page.get_by_label("Values of Latent size", exact=True)).to_have_value("5, 10, 20", timeout=30_000)
         set_slider(page, "Epochs", 3)
-        expect(page.get_by_text("3 runs of Autoencoder + k-means on digits")).to_be_visible(timeout=30_000)
+        expect(page.get_by_text("3 runs of N2D (autoencoder + UMAP + GMM) on digits")).to_be_visible(timeout=30_000)
         page.get_by_role("button", name="Queue the sweep").click()
         expect(page.get_by_text(re.compile(r"Now: Latent size \d+"))).to_be_visible(timeout=120_000)
         shoot(page, screenshots, "8_sweep_running")

@@ -120,8 +120,9 @@ ALGORITHMS: dict[str, AlgorithmSpec] = {
     for spec in [
         AlgorithmSpec(
             "ae_kmeans", "Autoencoder + k-means", AutoencoderKMeans,
-            "Learns a compact embedding with an autoencoder, then runs k-means on it. "
-            "A good first deep method: simple and quick. Compare it with k-means on pixels on the same data.",
+            "Learns a compact embedding with an autoencoder, then runs k-means on it. The simplest deep "
+            "method: compare it with k-means on pixels to see what the embedding alone adds, and decode each "
+            "cluster's centre on the Model page.",
             _AUTOENCODER_PARAMS + (_ARCHITECTURE, _KMEANS_BACKEND), deep=True,
         ),
         AlgorithmSpec(
@@ -191,7 +192,10 @@ ALGORITHMS: dict[str, AlgorithmSpec] = {
         AlgorithmSpec(
             "n2d", "N2D (autoencoder + UMAP + GMM)", N2D,
             "Autoencoder, then UMAP of its embedding to a few dimensions, then a Gaussian mixture "
-            "(McConville et al. 2019). Often the strongest on digit-like data; UMAP adds some seconds.",
+            "(McConville et al. 2019). The default: the strongest method here on digits and on 28x28 images "
+            "(a convolutional autoencoder for images of 16x16 and up), in about the time of the simplest deep "
+            "one. It cannot place new images (its UMAP is not saved); for that, and to see inside the model, "
+            "use the others.",
             _AUTOENCODER_PARAMS + (_ARCHITECTURE,
                 ParamSpec("umap_neighbors", "UMAP neighbours", "int", FROM_ESTIMATOR, 2, 100, 1, advanced=True,
                           help="Neighbourhood size of the manifold: larger keeps more global structure."),
@@ -263,7 +267,9 @@ ALGORITHMS: dict[str, AlgorithmSpec] = {
         ),
     ]
 }
-DEFAULT_ALGORITHM = "ae_kmeans"
+# The first thing a new user runs shows deep clustering at its best at a reasonable time: N2D measured
+# NMI 0.91 on digits (AE + k-means 0.76) in about the same time (README, "Every algorithm").
+DEFAULT_ALGORITHM = "n2d"
 
 
 def parameter_label(estimator: type, name: str) -> str:
