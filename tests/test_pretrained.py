@@ -87,20 +87,24 @@ def test_runs_page_lists_the_pretrained_autoencoders_and_deletes_them():
 
     from tests.conftest import ROOT
 
-    store = RunStore()  # the app's store ($DEEP_CLUSTERING_HOME of this test session)
-    record_run(RunConfig(dataset="digits", algorithm="ae_kmeans", params=AE, n_samples=200, projection=None), store,
-               name="pretrained listing")
-    [entry] = store.autoencoders.entries()
+    store = RunStore()  # the app's store ($DEEP_CLUSTERING_HOME of this test session), shared with other tests
+    record_run(RunConfig(dataset="digits", algorithm="ae_kmeans", params={"epochs": 2, "latent_dim": 7},
+                         n_samples=200, projection=None), store, name="pretrained listing")
+    shown = "dense, latent 7, 2 epochs, on digits (200 images)"
+    [entry] = [e for e in store.autoencoders.entries() if e.describe() == shown]
+    others = len(store.autoencoders.entries()) - 1
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     at.run()
     at.switch_page("pages/runs.py").run()
     assert not at.exception, at.exception
     text = " ".join(m.value for m in at.markdown)
-    assert "pretrained autoencoders kept for reuse" in text and "in 1." in text
+    assert "pretrained autoencoders kept for reuse" in text and f"in {others + 1}." in text
     table = [d.value for d in at.dataframe if "Pretrained autoencoder" in d.value.columns][0]
-    assert table["Pretrained autoencoder"].tolist() == ["dense, latent 6, 3 epochs, on digits (200 images)"]
+    assert table["Pretrained autoencoder"].tolist()[0] == shown  # the most recently used first
     at.multiselect(key="runs_pretrained").set_value([entry.key]).run()
     at.button(key="runs_pretrained_delete").click().run()
     assert not at.exception, at.exception
-    assert store.autoencoders.entries() == []
-    assert store.get(store.list_runs()[0].id).status == "finished"  # the run keeps its own model
+    assert entry.key not in {e.key for e in store.autoencoders.entries()}
+    assert len(store.autoencoders.entries()) == others
+    [run] = [r for r in store.list_runs() if r.name == "pretrained listing"]
+    assert run.status == "finished" and store.load_result(run.id).n_clusters == 10  # the run keeps its own model

@@ -119,15 +119,17 @@ def test_a_second_tab_sees_the_running_job_and_can_cancel_it():
 
 
 def test_sweep_form_leaves_the_varied_settings_to_the_grid():
+    from core.algorithms import DEFAULT_ALGORITHM as DEFAULT
+
     at = page("pages/sweeps.py")
-    at.selectbox(key="sweep_axis1_ae_kmeans").set_value("n_clusters").run()
-    at.selectbox(key="sweep_axis2_ae_kmeans").set_value("seed").run()
+    at.selectbox(key=f"sweep_axis1_{DEFAULT}").set_value("n_clusters").run()
+    at.selectbox(key=f"sweep_axis2_{DEFAULT}").set_value("seed").run()
     assert not at.exception, at.exception
     assert not [s for s in at.slider if s.key.startswith("sweep_n_clusters")], "the varied count has a slider"
     assert not [n for n in at.number_input if n.key == "sweep_seed"], "the varied seed has a box"
     assert not [c for c in at.caption if "found by the algorithm" in c.value]
     assert any("**9 runs**" in m.value for m in at.markdown)
     assert at.code[0].value.endswith("--vary n_clusters=8,10,12 --vary seed=0,1,2")
-    at.text_input(key="sweep_values_2_ae_kmeans_seed").set_value("0, x").run()
+    at.text_input(key=f"sweep_values_2_{DEFAULT}_seed").set_value("0, x").run()
     assert any("Seed takes whole numbers" in e.value for e in at.error)
     assert at.button(key="sweep_start").disabled
