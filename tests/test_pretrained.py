@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from core.algorithms import ALGORITHMS
+from core.algorithms import ALGORITHMS, AutoencoderKMeans
 from core.experiment import RunConfig
 from core.runs import RunStore
 from core.runs.autoencoders import AutoencoderLibrary
@@ -108,3 +108,19 @@ def test_runs_page_lists_the_pretrained_autoencoders_and_deletes_them():
     assert len(store.autoencoders.entries()) == others
     [run] = [r for r in store.list_runs() if r.name == "pretrained listing"]
     assert run.status == "finished" and store.load_result(run.id).n_clusters == 10  # the run keeps its own model
+
+
+def test_past_the_size_limit_the_least_recently_used_go_first(digits, tmp_path, monkeypatch):
+    from core.runs import autoencoders
+
+    library = AutoencoderLibrary(tmp_path / "autoencoders")
+    images = digits.images[:200]
+    small = {"epochs": 1, "latent_dim": 4, "hidden_units": (16,)}
+    first = AutoencoderKMeans(10, **small).fit(images, pretrained=library)
+    second = AutoencoderKMeans(10, **small, random_state=1).fit(images, pretrained=library)
+    assert AutoencoderKMeans(10, **small).fit(images, pretrained=library).pretrained_reused_  # the first, used again
+    size = library.entries()[0].size_bytes
+    monkeypatch.setattr(autoencoders, "MAX_KEPT_BYTES", int(size * 2.5))
+    third = AutoencoderKMeans(10, **small, random_state=2).fit(images, pretrained=library)
+    assert {e.key for e in library.entries()} == {first.pretrain_key_, third.pretrain_key_}
+    assert second.pretrain_key_ not in {e.key for e in library.entries()}

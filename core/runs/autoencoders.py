@@ -9,7 +9,8 @@ autoencoder + k-means / GMM and the classical methods on an embedding all share 
 clustering-only settings pretrains once.
 
 An entry is written to a temporary folder and renamed into place, so a killed writer never leaves a
-half-written one; two processes training the same key keep the first. A store that cannot be written
+half-written one; two processes training the same key keep the first. Past 2 GB in all, the least
+recently used entries are deleted (a run keeps its own saved model regardless). A store that cannot be written
 still reuses what it has and simply keeps nothing new.
 """
 from __future__ import annotations
@@ -18,6 +19,7 @@ import json
 import os
 import shutil
 import socket
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -26,6 +28,7 @@ from typing import Optional
 import numpy as np
 
 WEIGHTS, INFO = "weights.npz", "info.json"
+MAX_KEPT_BYTES = 2 * 2 ** 30  # past this, the least recently used are deleted (a dense 28x28 network is ~13 MB)
 KEY_CHARACTERS = set("0123456789abcdef")
 
 
@@ -88,7 +91,7 @@ class AutoencoderLibrary:
         except Exception:  # missing, damaged (a truncated zip) or of another shape: train instead
             return None
         try:
-            info["last_used"] = _now()
+            info["last_used"], info["used_at"] = _now(), time.time()
             info["uses"] = int(info.get("uses", 0)) + 1
             (folder / INFO).write_text(json.dumps(info))
         except OSError:  # a read-only store still reuses
@@ -107,12 +110,22 @@ class AutoencoderLibrary:
             np.savez(partial / WEIGHTS, **{f"w{i}": w for i, w in enumerate(autoencoder.get_weights())})
             now = _now()
             (partial / INFO).write_text(json.dumps({**info, **self.context, "created": now, "last_used": now,
-                                                    "uses": 0}, default=str))
+                                                    "used_at": time.time(), "uses": 0}, default=str))
             partial.rename(folder)
-            return True
         except OSError:
             shutil.rmtree(partial, ignore_errors=True)
             return False
+        self._evict(keep=key)
+        return True
+
+    def _evict(self, keep: str, limit: Optional[int] = None) -> None:
+        """Delete the least recently used entries (never `keep`) while all of them take more than `limit`."""
+        limit = MAX_KEPT_BYTES if limit is None else limit
+        total = 0
+        for entry in self.entries():  # most recently used first
+            total += entry.size_bytes
+            if total > limit and entry.key != keep:
+                shutil.rmtree(self.directory / entry.key, ignore_errors=True)
 
     # -- housekeeping -----------------------------------------------------------------------------
     def entries(self) -> list[PretrainedEntry]:
@@ -131,7 +144,7 @@ class AutoencoderLibrary:
             except (OSError, ValueError):
                 info = {"damaged": True}
             found.append(PretrainedEntry(folder.name, info, folder_size(folder)))
-        return sorted(found, key=lambda e: str(e.info.get("last_used", "")), reverse=True)
+        return sorted(found, key=lambda e: float(e.info.get("used_at", 0.0)), reverse=True)
 
     def total_bytes(self) -> int:
         return sum(entry.size_bytes for entry in self.entries())
