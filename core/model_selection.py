@@ -1,7 +1,7 @@
 """How many clusters? Sweep the cluster count on an embedding and score each count three ways."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
 import numpy as np
@@ -111,3 +111,28 @@ def sweep_cluster_counts(embedding, ks: Sequence[int] = range(2, 21), *, max_sam
     return ClusterCountSweep(ks=ks, silhouette=silhouettes, bic=bics, inertia=inertias, suggested=suggested,
                              bic_best=ks[int(np.argmin(bics))], n_samples=len(X), n_features=X.shape[1],
                              note="; ".join(notes))
+
+
+@dataclass(frozen=True)
+class ClusterCountScan:
+    """The cluster-count scan as a task for the training process (the web server runs no k-means):
+    the embedding of finished run `run_id`, read from the store there, or `embedding` itself when the
+    result was never saved. `run(store, callback)` returns the :class:`ClusterCountSweep`."""
+
+    ks: tuple
+    random_state: int = 0
+    run_id: Optional[int] = None
+    embedding: Optional[np.ndarray] = field(default=None, repr=False, compare=False)
+
+    @property
+    def title(self) -> str:
+        where = f" of run {self.run_id}" if self.run_id is not None else ""
+        return f"the cluster-count scan{where} ({self.ks[0]} to {self.ks[-1]} clusters)"
+
+    def run(self, store, callback: Optional[ProgressCallback] = None) -> ClusterCountSweep:
+        from core.runs.artifacts import read_saved_arrays
+
+        embedding = self.embedding
+        if embedding is None:
+            embedding = read_saved_arrays(store.run_dir(self.run_id), self.run_id)[0]["embedding"]
+        return sweep_cluster_counts(embedding, self.ks, random_state=self.random_state, callback=callback)

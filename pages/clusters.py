@@ -1,9 +1,16 @@
 """How many clusters? Sweep the cluster count on the current embedding and take the suggestion."""
 import streamlit as st
 
-from core.model_selection import sweep_cluster_counts
+from core.model_selection import ClusterCountScan
 from core.viz.figures import cluster_count_sweep
+from ui.cache import training_worker
+from ui.progress import describe, fraction
 from ui.state import SWEEPS, TAKEN_N_CLUSTERS, require_result
+from ui.text import plain
+from ui.worker import CANCELLED, FAILED, FINISHED, RUNNING, TrainingJob
+
+POLL_SECONDS = 0.5
+SCAN_JOB = "cluster_scan_job"  # (result key, TrainingJob) of this session's scan, until its outcome is shown
 
 st.title("How many clusters?")
 result = require_result()
@@ -17,20 +24,47 @@ st.caption(f"Sweeps the cluster count on the embedding of the current run ({resu
 
 top = int(min(30, n_points - 1))
 low, high = st.slider("Cluster counts to try", 2, top, (2, min(15, top)), key="sweep_range")
-key = (id(result), low, high)
+key = (result.run_id if result.run_id is not None else id(result), low, high)
 sweeps = st.session_state[SWEEPS]
-if st.button("Run the sweep", type="primary", key="sweep_run", icon=":material/query_stats:"):
-    bar = st.progress(0.0, text="Starting the sweep...")
-    try:
-        sweeps[key] = sweep_cluster_counts(result.embedding, range(low, high + 1), random_state=result.config.seed,
-                                           callback=lambda event: bar.progress(event.fraction, text=event.message))
-    except ValueError as error:
-        st.error(str(error), icon=":material/error:")
-    bar.empty()
+pending = st.session_state.get(SCAN_JOB)
+running = pending is not None and not pending[1].done
+if st.button("Run the sweep", type="primary", key="sweep_run", icon=":material/query_stats:", disabled=running):
+    # The k-means and mixtures run in the training process, queued with the runs: never in the web server.
+    task = ClusterCountScan(tuple(range(low, high + 1)), random_state=result.config.seed, run_id=result.run_id,
+                            embedding=result.embedding if result.run_id is None else None)
+    pending = (key, training_worker().submit(TrainingJob(task)))
+    st.session_state[SCAN_JOB] = pending
+    running = True
+
+
+@st.fragment(run_every=POLL_SECONDS)
+def scan_progress(job: TrainingJob) -> None:
+    snap = job.snapshot()
+    if snap.status != RUNNING:
+        st.rerun(scope="app")
+    st.progress(fraction(snap), text=describe(snap))
+    if st.button("Cancel", key="sweep_cancel", icon=":material/stop:"):
+        job.cancel()
+        st.rerun(scope="app")
+
+
+if pending is not None:
+    pending_key, job = pending
+    if running:
+        scan_progress(job)
+        st.stop()
+    st.session_state[SCAN_JOB] = None
+    if job.status == FINISHED:
+        sweeps[pending_key] = job.result
+    elif job.status == FAILED:
+        st.error(f"The sweep failed: {plain(job.error)}", icon=":material/error:")
+    elif job.status == CANCELLED:
+        st.warning("The sweep was cancelled.", icon=":material/stop_circle:")
 
 sweep = sweeps.get(key)
 if sweep is None:
-    st.info("Choose the range and press **Run the sweep** (a few seconds on digits).")
+    st.info("Choose the range and press **Run the sweep** (a few seconds on digits; it runs in the training "
+            "process, after any training queued before it).")
     st.stop()
 
 st.success(sweep.suggestion, icon=":material/lightbulb:")

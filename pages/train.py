@@ -45,13 +45,14 @@ def live_progress(job: TrainingJob, own: bool) -> None:
         st.rerun(scope="app")  # let the whole page show the outcome and re-enable Train
     if not own:
         where = f"sweep run {job.sweep_id}" if job.sweep_id else "another tab"
-        st.info(f"Training {job_title(job.config)} (started from {where}).", icon=":material/sync:")
+        doing = "Training" if hasattr(job.config, "algorithm") else "Running"  # or a task: the cluster-count scan
+        st.info(f"{doing} {job_title(job.config)} (started from {where}).", icon=":material/sync:")
     st.progress(fraction(snap), text=describe(snap))
     cancel, keep = st.columns([1, 3])
     if cancel.button("Cancel", key="cancel", icon=":material/stop:", help="Stop now; nothing is kept."):
         job.cancel()
         st.rerun(scope="app")
-    if job.config is not None and ALGORITHMS[job.config.algorithm].deep:
+    if getattr(job.config, "algorithm", None) in ALGORITHMS and ALGORITHMS[job.config.algorithm].deep:
         if keep.button("Stop and keep", key="stop_keep", icon=":material/front_hand:", disabled=snap.stopping,
                        help="End training at the next epoch and cluster with what the network has learned "
                             "so far; the run is saved as usual."):

@@ -225,3 +225,20 @@ def test_auto_architecture_is_convolutional_for_images_of_16_pixels_and_up():
     # A method clustering pixels keeps them flat, whatever the architecture would be.
     som = build("som", n_clusters=3, space="pixels").fit(data.images)
     assert som.embedding_.shape == (120, 256)
+
+
+
+def test_a_mixture_survives_a_cluster_that_umap_collapsed():
+    """N2D's UMAP manifold of 2,000 noisy 28x28 shapes (seed 2), on which scikit-learn's default mixture
+    failed ("ill-defined empirical covariance"): one cluster's points all but coincide."""
+    from sklearn.mixture import GaussianMixture
+
+    from core.algorithms.autoencoder import fit_gaussian_mixture
+    from tests.conftest import ROOT
+
+    with np.load(ROOT / "tests" / "data" / "collapsed_manifold.npz", allow_pickle=False) as stored:
+        manifold = stored["manifold"]
+    with pytest.raises(ValueError, match="ill-defined empirical covariance"):
+        GaussianMixture(10, covariance_type="full", n_init=5, random_state=2).fit(manifold)
+    labels = fit_gaussian_mixture(manifold, 10, n_init=5, random_state=2).predict(manifold)
+    assert len(np.unique(labels)) == 10

@@ -88,6 +88,13 @@ def test_how_many_clusters_sweeps_suggests_and_hands_the_count_to_train():
     at.slider(key="sweep_range").set_value((2, 12))
     at.button(key="sweep_run").click().run()
     assert not at.exception, at.exception
+    # The scan runs in the training process, not in this page's server: its progress is polled by a
+    # fragment (fragments do not run in AppTest, so the test waits on the job itself, then redraws).
+    key, job = at.session_state["cluster_scan_job"]
+    assert job.config.embedding is not None  # a result never saved sends its embedding along
+    assert job.wait(180) and job.status == "finished", job.error
+    at.run()
+    assert not at.exception, at.exception
     shown = {m.label: m.value for m in at.metric}
     suggested = int(shown["Suggested (best silhouette)"])
     assert 2 <= suggested <= 12 and int(shown["Current run"]) == 4

@@ -40,6 +40,9 @@ def show_losses(snap, key: str) -> None:
 def job_title(config) -> str:
     from core.algorithms import ALGORITHMS
 
+    if not hasattr(config, "algorithm"):  # a task queued with the runs (the cluster-count scan)
+        return config.title
+
     return f"{ALGORITHMS[config.algorithm].title} on {plain(config.dataset)}"  # shown as Markdown: name escaped
 
 

@@ -17,7 +17,8 @@ def show_sidebar() -> None:
         else:
             others = training_worker().active_jobs()
             if others:
-                st.caption(f"This server is training {job_title(others[0].config)}"
+                doing = "training" if hasattr(others[0].config, "algorithm") else "running"  # a run, or a scan
+                st.caption(f"This server is {doing} {job_title(others[0].config)}"
                            + (f" ({len(others) - 1} more queued)" if len(others) > 1 else "")
                            + ": progress on the Train page" + (" and Sweeps." if others[0].sweep_id else "."))
         result = current_result()

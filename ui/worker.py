@@ -136,6 +136,9 @@ def _worker_main(requests, events, controls, store_dir, parent_pid) -> None:
                 raise StopTraining()
 
         try:
+            if hasattr(config, "run"):  # a task (the cluster-count scan): its small result crosses as it is
+                events.put((FINISHED, job_id, config.run(store, callback)))
+                continue
             result = record_run(config, store, callback=callback, name=options.get("name"),
                                 sweep_id=options.get("sweep_id"),
                                 on_start=lambda run_id, job_id=job_id: events.put(("started", job_id, run_id)))
@@ -172,7 +175,10 @@ class JobSnapshot:
 
 @dataclass
 class TrainingJob:
-    """One run of `run_experiment` in the worker, with its progress, outcome and a cancel switch."""
+    """One run of `run_experiment` in the worker, with its progress, outcome and a cancel switch.
+
+    `config` may also be a task with ``run(store, callback)`` and a ``title`` (the cluster-count scan):
+    it runs in the same queue, reports and cancels the same way, and its result is ``job.result``."""
 
     config: RunConfig
     name: Optional[str] = None       # the run's name in the store (None: a default one)
@@ -208,8 +214,10 @@ class TrainingJob:
                 return
             self.status = kind
             self.finished = time.perf_counter()
-            if kind == FINISHED:
+            if kind == FINISHED and isinstance(payload, int):
                 self.run_id = payload  # the result is read back from the store: read_result()
+            elif kind == FINISHED:
+                self.result = payload  # a task's small result (a cluster-count scan)
             elif kind == FAILED:
                 self.error = payload
         self._done.set()

@@ -64,6 +64,19 @@ def pretrain_key(settings: dict, inputs: np.ndarray) -> str:
     return digest.hexdigest()[:32]
 
 
+MIXTURE_REG_COVAR = 1e-4  # floor on the covariances: UMAP with min_dist 0 can collapse a cluster to a point
+
+
+def fit_gaussian_mixture(Z: np.ndarray, n_components: int, *, covariance_type: str = "full", n_init: int = 5,
+                         random_state: int = 0) -> GaussianMixture:
+    """A Gaussian mixture of `Z` (in float64) whose covariances cannot become singular.
+
+    scikit-learn's default floor (1e-6) failed on a UMAP manifold of 28x28 shapes whose points of one
+    cluster all but coincide ("ill-defined empirical covariance")."""
+    return GaussianMixture(n_components, covariance_type=covariance_type, n_init=n_init, reg_covar=MIXTURE_REG_COVAR,
+                           random_state=random_state).fit(np.asarray(Z, dtype=np.float64))
+
+
 def nearest_center(Z: np.ndarray, centers: np.ndarray) -> np.ndarray:
     squared = ((Z[:, None, :] - centers[None, :, :]) ** 2).sum(axis=2)
     return squared.argmin(axis=1).astype(np.int64)
@@ -365,8 +378,8 @@ class AutoencoderGMM(_AutoencoderClustering):
         self.architecture = architecture
 
     def _cluster_embedding(self, Z):
-        self.gmm_ = GaussianMixture(self.n_clusters, covariance_type=self.covariance_type, n_init=self.n_init,
-                                    random_state=self.random_state).fit(Z)
+        self.gmm_ = fit_gaussian_mixture(Z, self.n_clusters, covariance_type=self.covariance_type, n_init=self.n_init,
+                                         random_state=self.random_state)
         self.probabilities_ = self.gmm_.predict_proba(Z)
         return self.probabilities_.argmax(axis=1)
 

@@ -13,7 +13,7 @@ from sklearn.metrics import silhouette_score
 from sklearn.mixture import GaussianMixture
 from sklearn.neighbors import NearestNeighbors
 
-from core.algorithms.autoencoder import _AutoencoderClustering, nearest_center
+from core.algorithms.autoencoder import _AutoencoderClustering, fit_gaussian_mixture, nearest_center
 from core.algorithms.base import ClusteringAlgorithm, Interval, OneOf
 
 SPACES = ("pixels", "autoencoder", "imagenet")
@@ -422,8 +422,7 @@ class UMAPGMM(_SpaceClustering):
         dim = int(min(self.umap_dim or self.n_clusters, max(len(Z) - 2, 1)))
         manifold = umap_embed(Z, dim, n_neighbors=self.umap_neighbors, min_dist=self.umap_min_dist,
                               random_state=self.random_state)
-        self.gmm_ = GaussianMixture(self.n_clusters, covariance_type="full", n_init=self.n_init,
-                                    random_state=self.random_state).fit(manifold)
+        self.gmm_ = fit_gaussian_mixture(manifold, self.n_clusters, n_init=self.n_init, random_state=self.random_state)
         self.probabilities_ = self.gmm_.predict_proba(manifold)
         self._manifold = manifold
         return self.probabilities_.argmax(axis=1)

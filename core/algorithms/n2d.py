@@ -2,9 +2,8 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn.mixture import GaussianMixture
 
-from core.algorithms.autoencoder import ARCHITECTURES, _AutoencoderClustering
+from core.algorithms.autoencoder import ARCHITECTURES, _AutoencoderClustering, fit_gaussian_mixture
 from core.algorithms.base import Interval, OneOf
 
 
@@ -86,8 +85,8 @@ class N2D(_AutoencoderClustering):
                                          min_dist=self.umap_min_dist, random_state=self.random_state)
         with self._timed("cluster"):
             report("Clustering the manifold with a Gaussian mixture", 0.6)
-            self.gmm_ = GaussianMixture(self.n_clusters, covariance_type=self.covariance_type, n_init=self.n_init,
-                                        random_state=self.random_state).fit(self.embedding_)
+            self.gmm_ = fit_gaussian_mixture(self.embedding_, self.n_clusters, covariance_type=self.covariance_type,
+                                             n_init=self.n_init, random_state=self.random_state)
             self.probabilities_ = self.gmm_.predict_proba(self.embedding_)
             self.labels_ = self.probabilities_.argmax(axis=1).astype(np.int64)
         report("Clustered", 1.0)
