@@ -10,6 +10,7 @@ from core.algorithms import ALGORITHMS
 from core.experiment import RunConfig, run_experiment
 from core.viz.figures import is_certain
 from tests.conftest import ROOT
+from tests.apptest import run_scan
 
 TINY = {"epochs": 3, "latent_dim": 4, "cluster_epochs": 2, "vade_epochs": 2, "som_epochs": 2}
 SYNTHETIC = {"n_samples": 240, "n_clusters": 4, "image_size": 12, "seed": 3}
@@ -86,15 +87,8 @@ def test_how_many_clusters_sweeps_suggests_and_hands_the_count_to_train():
     at = app_with(result, "pages/clusters.py")
     assert "Run the sweep" in [b.label for b in at.button]
     at.slider(key="sweep_range").set_value((2, 12))
-    at.button(key="sweep_run").click().run()
-    assert not at.exception, at.exception
-    # The scan runs in the training process, not in this page's server: its progress is polled by a
-    # fragment (fragments do not run in AppTest, so the test waits on the job itself, then redraws).
-    key, job = at.session_state["cluster_scan_job"]
+    job = run_scan(at)  # in the training process, not in this page's server
     assert job.config.embedding is not None  # a result never saved sends its embedding along
-    assert job.wait(180) and job.status == "finished", job.error
-    at.run()
-    assert not at.exception, at.exception
     shown = {m.label: m.value for m in at.metric}
     suggested = int(shown["Suggested (best silhouette)"])
     assert 2 <= suggested <= 12 and int(shown["Current run"]) == 4
