@@ -51,6 +51,8 @@ def wait_for(url: str, timeout: float = 120.0) -> float:
 def main() -> None:
     from playwright.sync_api import expect, sync_playwright
 
+    from tests.browser import choose
+
     port = free_port()
     env = {**os.environ, "DEEP_CLUSTERING_HOME": tempfile.mkdtemp(prefix="startup-bench-")}
     start = time.perf_counter()
@@ -77,8 +79,7 @@ def main() -> None:
             page.get_by_role("button", name="Cancel").click()
             expect(page.get_by_text("Training cancelled")).to_be_visible(timeout=60_000)
 
-            page.get_by_label("Algorithm", exact=True).click()
-            page.get_by_role("option", name="Classical · k-means on pixels", exact=True).click()
+            choose(page, "Algorithm", "Classical · k-means on pixels")
             page.get_by_role("button", name="Train", exact=True).click()
             expect(page.get_by_text("Finished in")).to_be_visible(timeout=120_000)
             for name in ("Explore", "Metrics", "Explore", "Metrics"):
