@@ -90,6 +90,17 @@ def set_slider(page, label: str, value: int):
     expect(slider).to_have_attribute("aria-valuetext", str(value))
 
 
+def settle(page, rounds: int = 2):
+    """Wait as a person does until the page has applied what was just typed or moved: no rerun running
+    (Streamlit's status widget gone), twice a second apart. A click while a rerun redraws its button can be
+    lost on loaded cores."""
+    from playwright.sync_api import expect
+
+    for _ in range(rounds):
+        page.wait_for_timeout(500)
+        expect(page.locator("[data-testid='stStatusWidget']")).to_have_count(0, timeout=60_000)
+
+
 def no_exception(page):
     """The page shows no Streamlit exception box."""
     assert not page.locator("[data-testid='stException']").count()

@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from tests.browser import CHROMIUM, browser_page, choose, no_exception, serve_app, shoot
+from tests.browser import CHROMIUM, browser_page, choose, no_exception, serve_app, settle, shoot
 
 if not shutil.which(CHROMIUM):
     if os.environ.get("CI"):
@@ -66,6 +66,7 @@ def test_rename_then_tag_the_run_on_screen(page, server, store_dir, screenshots)
     expect(name).to_have_value("Gaussian mixture on digits #4")
     name.fill("Mixture for the board")
     name.press("Enter")
+    settle(page)
     page.get_by_role("button", name="Rename").click()
     expect(page.get_by_role("heading", name="Mixture for the board")).to_be_visible(timeout=30_000)
     picker = page.get_by_role("combobox", name="Run", exact=True)
@@ -79,6 +80,7 @@ def test_rename_then_tag_the_run_on_screen(page, server, store_dir, screenshots)
     tags.fill("demo")
     tags.press("Enter")
     page.keyboard.press("Escape")
+    settle(page)
     page.get_by_role("button", name="Save tags").click()
     expect(page.get_by_text("Tags of run 4 saved.")).to_be_visible(timeout=30_000)
     assert store.get(4).tags == ["demo"] and store.get(5).tags == []
@@ -97,9 +99,7 @@ def test_train_keeps_its_form_after_leaving(page, server, screenshots):
     set_slider(page, "Epochs", 20)
     # As a person does, let the page settle before leaving: the slider sends its value after a debounce,
     # and a page switch while that is pending drops it (on two loaded cores the app showed 18).
-    for _ in range(2):
-        page.wait_for_timeout(1000)
-        expect(page.locator("[data-testid='stStatusWidget']")).to_have_count(0, timeout=60_000)
+    settle(page)
     page.get_by_role("link", name="Runs").first.click()
     expect(page.get_by_role("heading", name="Runs", exact=True)).to_be_visible(timeout=30_000)
     page.get_by_role("link", name="Train").first.click()
