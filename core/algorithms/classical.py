@@ -417,11 +417,10 @@ class UMAPGMM(_SpaceClustering):
         self._set_space(space, latent_dim, epochs, random_state)
 
     def _cluster_embedding(self, Z):
-        from core.projection import umap_embed
+        from core.algorithms.n2d import umap_manifold
 
-        dim = int(min(self.umap_dim or self.n_clusters, max(len(Z) - 2, 1)))
-        manifold = umap_embed(Z, dim, n_neighbors=self.umap_neighbors, min_dist=self.umap_min_dist,
-                              random_state=self.random_state)
+        manifold = umap_manifold(Z, self.n_clusters, umap_dim=self.umap_dim, n_neighbors=self.umap_neighbors,
+                                 min_dist=self.umap_min_dist, random_state=self.random_state)
         self.gmm_ = fit_gaussian_mixture(manifold, self.n_clusters, n_init=self.n_init, random_state=self.random_state)
         self.probabilities_ = self.gmm_.predict_proba(manifold)
         self._manifold = manifold

@@ -7,6 +7,16 @@ from core.algorithms.autoencoder import ARCHITECTURES, _AutoencoderClustering, f
 from core.algorithms.base import Interval, OneOf
 
 
+def umap_manifold(Z: np.ndarray, n_clusters: int, *, umap_dim, n_neighbors: int, min_dist: float,
+                  random_state: int) -> np.ndarray:
+    """UMAP of `Z` to `umap_dim` dimensions (None: `n_clusters`, at most the samples less two): the space
+    N2D and UMAP + GMM fit their mixture in."""
+    from core.projection import umap_embed
+
+    dim = int(min(umap_dim or n_clusters, max(len(Z) - 2, 1)))
+    return umap_embed(Z, dim, n_neighbors=n_neighbors, min_dist=min_dist, random_state=random_state)
+
+
 class N2D(_AutoencoderClustering):
     """"Not too deep" clustering: learn an embedding, find its manifold with UMAP, cluster with a GMM.
 
@@ -72,17 +82,16 @@ class N2D(_AutoencoderClustering):
 
     def _fit(self, X: np.ndarray) -> None:
         from core.models.autoencoder import encode
-        from core.projection import umap_embed
 
         inputs = self._inputs(X)
         self._pretrain(inputs)
         report = self._reporter("cluster")
-        dim = int(min(self.umap_dim or self.n_clusters, max(len(X) - 2, 1)))
         with self._timed("manifold"):
-            report(f"Finding the manifold: UMAP of the embedding to {dim} dimensions", 0.0)
+            report(f"Finding the manifold: UMAP of the embedding to {self.umap_dim or self.n_clusters} dimensions", 0.0)
             self.latent_ = encode(self.autoencoder_, inputs)
-            self.embedding_ = umap_embed(self.latent_, dim, n_neighbors=self.umap_neighbors,
-                                         min_dist=self.umap_min_dist, random_state=self.random_state)
+            self.embedding_ = umap_manifold(self.latent_, self.n_clusters, umap_dim=self.umap_dim,
+                                            n_neighbors=self.umap_neighbors, min_dist=self.umap_min_dist,
+                                            random_state=self.random_state)
         with self._timed("cluster"):
             report("Clustering the manifold with a Gaussian mixture", 0.6)
             self.gmm_ = fit_gaussian_mixture(self.embedding_, self.n_clusters, covariance_type=self.covariance_type,
