@@ -5,6 +5,7 @@ import streamlit as st
 from core.projection import PROJECTIONS, umap_is_warm
 from core.data import InvalidUpload
 from core.data.imports import read_upload, skipped_summary
+from core.runs.projections import ProjectionTask, computes_inline
 from core.runs.apply import CannotApply, apply_run, can_apply, images_for_run
 from core.viz.figures import add_new_points, cluster_profiles_heatmap, cluster_sizes_bar, projection_scatter
 from core.viz.images import gallery_html
@@ -12,10 +13,14 @@ from core.viz.palette import colour_ids
 from core.viz.tables import cluster_profiles, feature_frame
 from core.vocabulary import (cluster_name, cluster_names, gallery_caption_note, majority_caption,
                              sample_captions)
-from ui.cache import run_store
+from ui.cache import run_store, training_worker
+from ui.progress import describe, fraction
 from ui.state import require_result
 from ui.text import plain
+from ui.worker import FAILED, FINISHED, RUNNING, TrainingJob
 
+PROJECTION_JOB = "explore_projection_job"  # ((run, method), TrainingJob) of a projection being computed
+POLL_SECONDS = 0.5
 PLACED = "explore_placed"  # {run id: {"placement", "names", "images"}}: new images placed in a run
 MAX_PLACED = 2000          # placed in the server process: kept small enough to take seconds
 
@@ -28,31 +33,78 @@ data = result.dataset
 st.caption(result.summary())
 
 controls = st.columns(3)
+# a run opens on a projection it has (UMAP unless it was saved with PCA only); another is computed on demand
+first = next((i for i, m in enumerate(PROJECTIONS) if m in result.projections), 0)
 method = controls[0].radio("Projection", list(PROJECTIONS), format_func=PROJECTIONS.get, horizontal=True,
-                           key="explore_projection", help="UMAP keeps neighbourhoods; PCA is instant and linear.")
+                           index=first, key="explore_projection", help="UMAP keeps neighbourhoods; PCA is instant and linear.")
 colour_options = ["Cluster", "True label"] if data.has_labels else ["Cluster"]
 colour_by = controls[1].radio("Colour by", colour_options, horizontal=True, key="explore_colour")
 
-if method not in result.projections:
-    note = "" if method != "umap" or umap_is_warm() else " The first UMAP in this server compiles for 20-30 s."
-    with st.spinner(f"Projecting {len(result.embedding):,} points with {PROJECTIONS[method]}...{note}"):
-        result.projection(method)
-points = result.projection(method)
 
-true_names = [data.label_name(int(y)) for y in data.labels] if data.has_labels else None
-if colour_by == "Cluster":
-    groups, names, colours = result.labels, cluster_names(np.unique(result.labels)), colour_ids(result.labels)
-else:  # each true label takes the colour of the cluster it is matched to, so colours do not reshuffle
-    groups, names = data.labels, {int(y): data.label_name(int(y)) for y in np.unique(data.labels)}
-    colours = colour_ids(data.labels, clusters=result.labels)
-figure = projection_scatter(points, groups, group_names=names, indices=data.indices, clusters=result.labels,
-                            true_names=true_names, colour_by=colour_by, colour_ids=colours,
-                            title=result.projection_title(method))
+
+@st.fragment(run_every=POLL_SECONDS)
+def projection_progress(job: TrainingJob) -> None:
+    snap = job.snapshot()
+    if snap.status != RUNNING:
+        st.rerun(scope="app")
+    st.progress(fraction(snap), text=describe(snap))
+    if st.button("Cancel", key="explore_projection_cancel", icon=":material/stop:"):
+        job.cancel()
+        st.rerun(scope="app")
+
+
+def missing_projection(method: str):
+    """The `method` points of a run saved without them: computed on the spot when that is instant (a
+    small PCA), else by the training process (queued with the runs, with progress and Cancel). None,
+    after showing where the work stands, while they are not there."""
+    if computes_inline(method, result.embedding):
+        return result.projection(method)
+    key = (result.run_id if result.run_id is not None else id(result), method)
+    pending = st.session_state.get(PROJECTION_JOB)
+    if pending is None or pending[0] != key:
+        task = ProjectionTask(method, random_state=result.config.seed, run_id=result.run_id,
+                              embedding=result.embedding if result.run_id is None else None)
+        pending = (key, training_worker().submit(TrainingJob(task)))
+        st.session_state[PROJECTION_JOB] = pending
+    job = pending[1]
+    if not job.done:
+        note = "" if method != "umap" or umap_is_warm() else " The training process compiles UMAP once."
+        st.info(f"This run was saved without its {PROJECTIONS[method]} projection: the training process is "
+                f"computing it now, once ({len(result.embedding):,} points).{note}", icon=":material/hourglass_top:")
+        projection_progress(job)
+        return None
+    if job.status == FINISHED:
+        st.session_state[PROJECTION_JOB] = None
+        result.projections[method] = job.result
+        return job.result
+    if job.status == FAILED:
+        st.error(f"The {PROJECTIONS[method]} projection failed: {plain(job.error)}", icon=":material/error:")
+    else:
+        st.warning(f"The {PROJECTIONS[method]} projection was cancelled.", icon=":material/stop_circle:")
+    if st.button(f"Compute the {PROJECTIONS[method]} projection", key="explore_projection_again",
+                 icon=":material/refresh:"):
+        st.session_state[PROJECTION_JOB] = None
+        st.rerun()
+    return None
+
+
+points = result.projections.get(method)
+if points is None:
+    points = missing_projection(method)
 placed = st.session_state.get(PLACED, {}).get(result.run_id)
-if placed is not None and method in placed["placement"].points:
-    add_new_points(figure, placed["placement"].points[method], placed["placement"].labels, placed["names"])
-st.plotly_chart(figure, key="explore_scatter")
-
+if points is not None:
+    true_names = [data.label_name(int(y)) for y in data.labels] if data.has_labels else None
+    if colour_by == "Cluster":
+        groups, names, colours = result.labels, cluster_names(np.unique(result.labels)), colour_ids(result.labels)
+    else:  # each true label takes the colour of the cluster it is matched to, so colours do not reshuffle
+        groups, names = data.labels, {int(y): data.label_name(int(y)) for y in np.unique(data.labels)}
+        colours = colour_ids(data.labels, clusters=result.labels)
+    figure = projection_scatter(points, groups, group_names=names, indices=data.indices, clusters=result.labels,
+                                true_names=true_names, colour_by=colour_by, colour_ids=colours,
+                                title=result.projection_title(method))
+    if placed is not None and method in placed["placement"].points:
+        add_new_points(figure, placed["placement"].points[method], placed["placement"].labels, placed["names"])
+    st.plotly_chart(figure, key="explore_scatter")
 
 def place_new_images() -> None:
     """Upload images (or pick a saved dataset of the run's shape) and let the run's model assign them."""

@@ -40,6 +40,22 @@ def _save_npz(path: Path, arrays: dict) -> None:
         np.savez_compressed(handle, **arrays)
 
 
+def add_saved_projection(directory: Path, run_id: int, method: str, points) -> None:
+    """Add (or replace) the `method` projection in the saved arrays of run `run_id`. The file is written
+    beside the old one and then swapped in, so a failure leaves the run as it was."""
+    import os
+
+    arrays, _ = read_saved_arrays(directory, run_id)
+    points = np.asarray(points, dtype=np.float32)
+    if points.shape != (len(arrays["labels"]), 2):
+        raise ValueError(f"a projection of run {run_id} must hold {len(arrays['labels']):,} points of 2 "
+                         f"coordinates, not an array of shape {points.shape}.")
+    arrays[f"projection_{method}"] = points
+    partial = directory / "arrays.npz.partial"
+    _save_npz(partial, arrays)
+    os.replace(partial, directory / "arrays.npz")
+
+
 def _split_view_data(view_data: dict) -> tuple[dict, dict]:
     arrays, plain = {}, {}
     for key, value in view_data.items():

@@ -627,6 +627,17 @@ class RunStore:
             dataset = self.datasets.load(record.dataset)  # this store's own library, wherever it is
         return read_artifacts(self.run_dir(run_id), record, dataset)
 
+    def add_projection(self, run_id: int, method: str, points) -> None:
+        """Keep a projection computed after run `run_id` finished (see core.runs.projections) with its
+        saved arrays, so it is not computed again."""
+        from core.runs.artifacts import add_saved_projection
+
+        self.check_writable()
+        record = self.get(run_id)
+        if record.status != FINISHED:
+            raise ValueError(f"run {run_id} is {record.status}: only finished runs keep projections.")
+        add_saved_projection(self.run_dir(run_id), run_id, method, points)
+
     # -- editing -----------------------------------------------------------------------------------
     def rename(self, run_id: int, name: str) -> None:
         name = clean_text(name).strip()
