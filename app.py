@@ -1,9 +1,13 @@
 """Deep clustering explorer: the router. Pages live in pages/, the modeling code in core/."""
-import core  # noqa: F401  (sets TensorFlow's log level before anything imports it)
-import streamlit as st
+from ui.serve import wait_for_preload
+
+wait_for_preload()  # under `python -m ui.serve` (scripts/run_app.sh) the modules below were imported at start
+import core  # noqa: E402, F401  (sets TensorFlow's log level before anything imports it)
+import streamlit as st  # noqa: E402
 
 from ui.access import access_granted, access_page
 from ui.cache import run_store, training_worker
+from ui.prefetch import prefetch_chart_code
 from ui.sidebar import show_sidebar
 from ui.state import init_state, remember_form, sync_result_with_url
 
@@ -16,6 +20,7 @@ remember_form()
 # Less empty space above page titles (Streamlit's default is about 6rem), so a 1280x720 screen shows the
 # first chart of a page without scrolling.
 st.html("<style>[data-testid='stMainBlockContainer']{padding-top:2.2rem}</style>")
+prefetch_chart_code()
 try:
     run_store()  # opening the store marks runs a previous server left running as interrupted
 except Exception as error:  # StoreError (unwritable folder, newer schema): every page needs the store

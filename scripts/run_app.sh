@@ -3,4 +3,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup_venv.sh requirements.txt
-exec .venv/bin/streamlit run app.py "$@"
+exec .venv/bin/python -m ui.serve "$@"  # streamlit run app.py, with its first imports made while it starts

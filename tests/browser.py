@@ -1,4 +1,5 @@
-"""Helpers to serve the app with `streamlit run` and drive it in Debian's Chromium (tests and docs)."""
+"""Helpers to serve the app as the README's run command does (`python -m ui.serve`, i.e. `streamlit run
+app.py` with the training process started with the server) and drive it in Debian's Chromium."""
 import contextlib
 import os
 import socket
@@ -22,13 +23,14 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def serve_app(log_path: Path, env: dict | None = None):
+def serve_app(log_path: Path, env: dict | None = None, *, plain_streamlit: bool = False):
     """Run the app on a free localhost port (with `env` added to the environment); yields its URL once it
-    answers its health check."""
+    answers its health check. `plain_streamlit`: `streamlit run app.py`, as someone may start it by hand."""
     port = free_port()
+    command = ["streamlit", "run", str(ROOT / "app.py")] if plain_streamlit else ["ui.serve"]
     with open(log_path, "w") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless=true",
+            [sys.executable, "-m", *command, "--server.headless=true",
              f"--server.port={port}", "--server.address=127.0.0.1", "--browser.gatherUsageStats=false"],
             cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})},
         )

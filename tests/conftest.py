@@ -13,6 +13,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ["DEEP_CLUSTERING_HOME"] = tempfile.mkdtemp(prefix="test-run-store-")
 # The pretrained image network runs with random weights in tests: the same code, no download.
 os.environ["DEEP_CLUSTERING_IMAGENET_WEIGHTS"] = "random"
+# The app's training processes yield the CPU to its server; here they share 2 cores with the suite's own
+# processes, and a test waiting on one must not see it starved.
+os.environ["DEEP_CLUSTERING_WORKER_NICENESS"] = "0"
 
 import core  # noqa: E402,F401  (quiets TensorFlow for every test)
 

@@ -120,7 +120,8 @@ def test_sweep_restart_the_server_then_find_compare_and_report(tmp_path, screens
         expect(page.get_by_text("3 of 3 runs done")).to_be_visible(timeout=300_000)
         shoot(page, screenshots, "9_sweep_done")
 
-    with serve_app(tmp_path / "second.log", env=store) as url, fresh_window(window) as page:
+    # started by hand this time (`streamlit run app.py`): a page's URL as the first visit still gets app.py
+    with serve_app(tmp_path / "second.log", env=store, plain_streamlit=True) as url, fresh_window(window) as page:
         page.goto(f"{url}/runs")
         expect(page.get_by_role("heading", name="Runs", exact=True)).to_be_visible(timeout=60_000)
         expect(page.get_by_text("3 of 3 runs.")).to_be_visible(timeout=30_000)

@@ -5,7 +5,7 @@ import streamlit as st
 
 from core.data import DATASETS, Dataset, load_dataset
 from core.runs import RunStore
-from ui.worker import TrainingWorker
+from ui.worker import TrainingWorker, adopt_prestarted
 
 
 def cached_dataset(name: str, options: tuple = ()) -> Dataset:
@@ -35,5 +35,6 @@ def run_store() -> RunStore:
 
 @st.cache_resource(show_spinner=False)
 def training_worker() -> TrainingWorker:
-    """The server's training process, started with the first page load so it is warm by the first click."""
-    return TrainingWorker(run_store().directory)
+    """The server's training process: the one started with the server (ui.serve), else one started
+    with the first page load, so that it is warm by the first click."""
+    return adopt_prestarted(run_store().directory) or TrainingWorker(run_store().directory)

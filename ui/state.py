@@ -72,10 +72,17 @@ def show_result(result: ClusteringResult) -> None:
     st.session_state[RESULT] = result
 
 
+FIRST_LINE_WAIT = 0.5  # seconds a click on Train waits for the worker's first progress line
+
+
 def start_job(job: TrainingJob) -> None:
+    """Send `job` to the training process. A warm, idle worker answers within tens of milliseconds:
+    waiting that long here lets the page drawn after the click show the first progress line at once,
+    not "Preparing..." until the next poll; a busy or starting worker costs at most FIRST_LINE_WAIT."""
     from ui.cache import training_worker
 
     st.session_state[JOB] = training_worker().submit(job)
+    st.session_state[JOB].wait_for_progress(FIRST_LINE_WAIT)
 
 
 def _url_run() -> Optional[int]:

@@ -16,6 +16,7 @@ import os
 import queue
 import sys
 import threading
+from pathlib import Path
 import time
 import traceback
 import types
@@ -65,6 +66,8 @@ class ProgressThrottle:
 
 
 GRACE_SECONDS = 5.0  # after a cancel, how long a step that cannot stop (UMAP, spectral) may run on
+WORKER_NICENESS = 10  # the training process yields the CPU to the server; alone, it trains at full speed
+NICENESS_ENV = "DEEP_CLUSTERING_WORKER_NICENESS"  # tests set 0: their workers share 2 cores with the suite
 WARMUP_ENV = "DEEP_CLUSTERING_WARMUP"  # "0": no UMAP warm-up in the worker (tests restart workers often)
 
 
@@ -83,6 +86,10 @@ def _worker_main(requests, events, controls, store_dir, parent_pid) -> None:
     from core.runs import RunStore, StoreError
     from core.runs.runner import ProcessStopped, record_run
 
+    try:  # the web server (and a browser on the same machine) come first: pages stay quick while it trains
+        os.nice(int(os.environ.get(NICENESS_ENV, WORKER_NICENESS)))
+    except (AttributeError, OSError):  # no nice on Windows
+        pass
     quiet_tensorflow_import()
     store = RunStore(store_dir)
     if os.environ.get(WARMUP_ENV, "1") != "0":
@@ -196,6 +203,7 @@ class TrainingJob:
     _worker: Optional["TrainingWorker"] = None
     _done: threading.Event = field(default_factory=threading.Event)
     _worker_done: threading.Event = field(default_factory=threading.Event)
+    _heard: threading.Event = field(default_factory=threading.Event)  # a first report (or the end) came
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def _report(self, kind: str, payload, *, from_worker: bool = True) -> None:
@@ -209,6 +217,7 @@ class TrainingJob:
                 return
             if kind == "progress":
                 self.event = payload
+                self._heard.set()
                 if payload.end_of_epoch and payload.loss is not None:
                     self.losses.append({"phase": payload.phase, "epoch": payload.epoch, "loss": payload.loss})
                 return
@@ -220,6 +229,7 @@ class TrainingJob:
                 self.result = payload  # a task's small result (a cluster-count scan)
             elif kind == FAILED:
                 self.error = payload
+        self._heard.set()
         self._done.set()
 
     def cancel(self) -> None:
@@ -252,6 +262,10 @@ class TrainingJob:
         """Block until the job ends (for the page); True if it did within `timeout`."""
         return self._done.wait(timeout)
 
+    def wait_for_progress(self, timeout: Optional[float] = None) -> bool:
+        """Block until the job's first progress line (or its end); True if it came within `timeout`."""
+        return self._heard.wait(timeout)
+
     def wait_for_worker(self, timeout: Optional[float] = None) -> bool:
         """Block until the worker itself is done with the job (after a cancel: until it stopped)."""
         return self._worker_done.wait(timeout)
@@ -268,6 +282,22 @@ class TrainingJob:
                 waiting = self._worker.waiting_reason(self)
             return JobSnapshot(self.status, self.event, list(self.losses), end - self.started, waiting,
                                self.error, self.result, self.config, self.run_id, self.stopping)
+
+
+_prestarted: dict = {}  # {store folder: TrainingWorker} started with the server, before any page asked
+
+
+def prestart(store_dir) -> None:
+    """Start the training process now, before a page asks for one (``python -m ui.serve`` does, while
+    the server starts): it then imports TensorFlow while nobody waits, not during the first page's drawing."""
+    key = str(Path(store_dir).resolve())
+    if key not in _prestarted:
+        _prestarted[key] = TrainingWorker(store_dir)
+
+
+def adopt_prestarted(store_dir) -> Optional["TrainingWorker"]:
+    """The worker :func:`prestart` started for `store_dir`, handed over once; None when there is none."""
+    return _prestarted.pop(str(Path(store_dir).resolve()), None)
 
 
 class TrainingWorker:

@@ -1,0 +1,42 @@
+"""Have the browser load Streamlit's Plotly chart code while a person reads the first page.
+
+Streamlit loads each kind of element's code the first time a page shows one. Plotly's is 4.7 MB of
+JavaScript: parsing it made the first chart of a browser session (the first visit to Explore after a
+classical run, whose Train page shows no loss curve) take 1.5-2 s instead of 0.3-0.5 s. A moment after
+the first page is drawn, a dynamic ``import()`` of that same file has the browser fetch, compile and
+run it in the background (a ``modulepreload`` link only fetches and compiles: 1.1 s was left); the
+first chart then finds the module loaded, since a module is loaded once per URL. Nothing is shown.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Optional
+
+import streamlit as st
+
+PREFETCH_DELAY_MS = 1500  # after the first page is drawn: the prefetch must not slow the first paint
+
+
+@lru_cache(maxsize=1)
+def plotly_chunk() -> Optional[str]:
+    """The file name of Streamlit's Plotly chart chunk (hashed per Streamlit release), or None."""
+    folder = Path(st.__file__).parent / "static" / "static" / "js"
+    found = sorted(folder.glob("PlotlyChart.*.js"))
+    return found[0].name if found else None
+
+
+def prefetch_chart_code() -> None:
+    """Import, once per browser tab, Streamlit's Plotly chunk in the background (our own constant
+    script: no user input reaches it)."""
+    name = plotly_chunk()
+    if name is None or not name.replace(".", "").replace("_", "").replace("-", "").isalnum():
+        return
+    st.html(f"""<script>
+if (!window.dcChartCodeAsked) {{
+  window.dcChartCodeAsked = true;
+  setTimeout(function () {{
+    import(new URL("./static/js/{name}", document.baseURI).href).catch(function () {{}});
+  }}, {PREFETCH_DELAY_MS});
+}}
+</script>""", unsafe_allow_javascript=True)
