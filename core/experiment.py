@@ -94,10 +94,14 @@ class ClusteringResult:
         return self.projections[method]
 
     def projection_title(self, method: str) -> str:
-        """"UMAP of the autoencoder embedding (10-d)": what a projection chart shows."""
+        """"UMAP of the autoencoder embedding (10-d)": what a projection chart shows. A space that is a
+        UMAP manifold already (N2D) reads "The UMAP manifold (10-d), drawn in 2-D by UMAP"."""
         from core.projection import PROJECTIONS
 
-        return f"{PROJECTIONS.get(method, method)} of the {self.silhouette_space}"
+        name, space = PROJECTIONS.get(method, method), self.silhouette_space
+        if space.startswith("UMAP manifold"):
+            return f"The {space}, drawn in 2-D by {name}"
+        return f"{name} of the {space}"
 
     @property
     def silhouette_space(self) -> str:

@@ -55,7 +55,7 @@ def test_train_on_digits_then_explore_and_metrics(page, server, screenshots):
     expect(page.get_by_role("heading", name="Explore", exact=True)).to_be_visible(timeout=30_000)
     scatter = page.locator(".js-plotly-plot").first
     expect(scatter).to_be_visible(timeout=60_000)
-    expect(page.get_by_text("UMAP of the UMAP manifold (10-d)")).to_be_visible()  # N2D, the default
+    expect(page.get_by_text("The UMAP manifold (10-d), drawn in 2-D by UMAP")).to_be_visible()  # N2D, the default
     expect(page.locator(".dc-gallery img").first).to_be_visible(timeout=30_000)
     assert page.locator(".dc-gallery img").count() >= 8
     shoot(page, screenshots, "4_explore")

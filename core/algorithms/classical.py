@@ -15,6 +15,7 @@ from sklearn.neighbors import NearestNeighbors
 
 from core.algorithms.autoencoder import _AutoencoderClustering, fit_gaussian_mixture, nearest_center
 from core.algorithms.base import ClusteringAlgorithm, Interval, OneOf
+from core.algorithms.n2d import ManifoldMixtureView
 
 SPACES = ("pixels", "autoencoder", "imagenet")
 K_DISTANCE_MAX_POINTS = 2000  # points kept of the k-distance curve for the view
@@ -374,7 +375,7 @@ class GaussianMixtureClustering(_SpaceClustering):
         return self.gmm_.predict(Z)
 
 
-class UMAPGMM(_SpaceClustering):
+class UMAPGMM(ManifoldMixtureView, _SpaceClustering):
     __doc__ = f"""UMAP to a few dimensions, then a Gaussian mixture: N2D's clustering step on any space.
 
     On raw pixels it is a strong reference (on 8x8 digits it matches N2D); on a pretrained network's
@@ -429,11 +430,6 @@ class UMAPGMM(_SpaceClustering):
     def _fit(self, X: np.ndarray) -> None:
         super()._fit(X)
         self.embedding_ = self._manifold  # where the mixture was fitted (and its silhouette belongs)
-
-    def view_data(self) -> dict:
-        """Confidence only: the mixture's means live in the UMAP space and cannot be decoded."""
-        self._check_fitted()
-        return {"confidence": self.probabilities_.max(axis=1).astype(np.float32)}
 
 
 class Spectral(_SpaceClustering):

@@ -17,7 +17,16 @@ def umap_manifold(Z: np.ndarray, n_clusters: int, *, umap_dim, n_neighbors: int,
     return umap_embed(Z, dim, n_neighbors=n_neighbors, min_dist=min_dist, random_state=random_state)
 
 
-class N2D(_AutoencoderClustering):
+class ManifoldMixtureView:
+    """The Model page's view of a Gaussian mixture fitted in a UMAP manifold (N2D, UMAP + GMM): each
+    image's confidence only, since the mixture's means live in the manifold and cannot be decoded."""
+
+    def view_data(self) -> dict:
+        self._check_fitted()
+        return {"confidence": self.probabilities_.max(axis=1).astype(np.float32)}
+
+
+class N2D(ManifoldMixtureView, _AutoencoderClustering):
     """"Not too deep" clustering: learn an embedding, find its manifold with UMAP, cluster with a GMM.
 
     The autoencoder compresses the images; UMAP, run on the embedding with small `min_dist`,
@@ -102,11 +111,6 @@ class N2D(_AutoencoderClustering):
 
     def progress_plan(self) -> list:
         return [("pretrain", float(self.epochs)), ("cluster", 15.0)]  # UMAP takes about 15 epochs' time
-
-    def view_data(self) -> dict:
-        """Confidence only: the mixture's means live in the UMAP space and cannot be decoded."""
-        self._check_fitted()
-        return {"confidence": self.probabilities_.max(axis=1).astype(np.float32)}
 
     def transform(self, X) -> np.ndarray:
         """The autoencoder's embedding of `X` (the UMAP step cannot place new samples)."""
