@@ -95,7 +95,10 @@ def show_pretrained(store, entries) -> None:
     """The pretrained autoencoders kept for reuse, and deleting some (runs keep their own saved models)."""
     st.dataframe(pd.DataFrame({"Pretrained autoencoder": [e.describe() for e in entries],
                                "Reused": [int(e.info.get("uses", 0)) for e in entries],
-                               "MB": [round(e.size_bytes / 2**20, 2) for e in entries]}), hide_index=True)
+                               "MB": [round(e.size_bytes / 2**20, 2) for e in entries]}), hide_index=True,
+                 column_config={"Pretrained autoencoder": st.column_config.TextColumn(width="large"),
+                                "Reused": st.column_config.NumberColumn(width="small"),
+                                "MB": st.column_config.NumberColumn(width="small", format="%.2f")})
     keys = {e.key: e.describe() for e in entries}
     chosen = st.multiselect("Pretrained autoencoders to delete", list(keys), key="runs_pretrained",
                             format_func=lambda key: f"{keys[key]} · {key[:8]}",

@@ -1,4 +1,5 @@
 """The pages, driven with streamlit's AppTest: pick digits, set sliders, train, then look around."""
+import re
 import time
 
 import pytest
@@ -90,6 +91,21 @@ def test_pixel_kmeans_has_no_training_loss_and_says_so():
     at.switch_page("pages/metrics.py").run()
     assert "has no training loss" in texts(at)
     assert at.session_state["result"].metrics.nmi > 0.6
+
+
+def test_the_page_drawn_after_a_click_on_train_shows_the_first_progress_line():
+    at = train(new_app(), "kmeans")  # the training process is warm now
+    at.selectbox(key="train_algorithm").set_value("ae_kmeans").run()
+    at.slider(key="train_ae_kmeans_epochs").set_value(300)
+    at.button(key="train").click().run()
+    job = at.session_state["job"]
+    try:
+        [bar] = at.get("progress")
+        # "0% · Preparing the data · 0 s elapsed", not "Preparing..." until the next poll half a second later
+        assert re.match(r"\d+% · ", bar.text), bar.text
+    finally:
+        job.cancel()
+        assert job.wait_for_worker(30)
 
 
 def test_cancel_stops_training_and_leaves_the_app_usable():
