@@ -222,6 +222,10 @@ def test_auto_architecture_is_convolutional_for_images_of_16_pixels_and_up():
     assert model.view_data()["centers"].shape == (3, 16, 16, 1)
     dense = build("ae_kmeans", n_clusters=3, architecture="dense").fit(data.images)
     assert dense.architecture_ == "dense" and isinstance(dense.autoencoder_, DenseAutoencoder)
+    vade = build("vade", n_clusters=3, epochs=3, vade_epochs=2, n_generated=2).fit(data.images)
+    assert vade.architecture_ == "convolutional" and isinstance(vade.autoencoder_, ConvAutoencoder)
+    assert vade.view_data()["generated"].shape == (3, 2, 16, 16, 1)  # images drawn from each component
+    np.testing.assert_array_equal(vade.predict(data.images), vade.labels_)
     # A method clustering pixels keeps them flat, whatever the architecture would be.
     som = build("som", n_clusters=3, space="pixels").fit(data.images)
     assert som.embedding_.shape == (120, 256)
@@ -242,3 +246,15 @@ def test_a_mixture_survives_a_cluster_that_umap_collapsed():
         GaussianMixture(10, covariance_type="full", n_init=5, random_state=2).fit(manifold)
     labels = fit_gaussian_mixture(manifold, 10, n_init=5, random_state=2).predict(manifold)
     assert len(np.unique(labels)) == 10
+
+
+def test_xla_compiles_dense_steps_only(monkeypatch):
+    """XLA speeds up the dense networks' steps and slows down the convolutional ones (bench/training_speed.py),
+    for a whole autoencoder and for a part of one (VaDE trains its decoder's layers)."""
+    from core.models.autoencoder import ConvAutoencoder, DenseAutoencoder, prefers_xla
+
+    conv, dense = ConvAutoencoder((16, 16, 1), 4), DenseAutoencoder(64, 4, (32,))
+    assert not prefers_xla(conv) and not prefers_xla(conv.decoder) and not prefers_xla(conv.encoder)
+    assert prefers_xla(dense) and prefers_xla(dense.decoder)
+    monkeypatch.setenv("DEEP_CLUSTERING_XLA", "0")
+    assert not prefers_xla(dense)

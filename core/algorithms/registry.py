@@ -161,7 +161,7 @@ ALGORITHMS: dict[str, AlgorithmSpec] = {
             "A variational autoencoder whose prior is a mixture of Gaussians, one per cluster (Jiang "
             "et al. 2017): a generative model, so it can draw new images of each cluster. A good choice "
             "to see what the model believes a cluster looks like; gives soft memberships.",
-            _AUTOENCODER_PARAMS + (
+            _AUTOENCODER_PARAMS + (_ARCHITECTURE,
                 ParamSpec("vade_epochs", "VaDE epochs", "int", FROM_ESTIMATOR, 0, 200, 1,
                           help="Passes training the variational objective after pretraining."),
                 ParamSpec("beta", "Prior weight (beta)", "choice", FROM_ESTIMATOR, options=(1.0, 2.0, 4.0, 8.0, 16.0),

@@ -148,14 +148,20 @@ def train_autoencoder(
 XLA_ENV = "DEEP_CLUSTERING_XLA"  # "0": never compile training steps with XLA
 
 
-def prefers_xla(autoencoder) -> bool:
-    """Whether a training step of `autoencoder` is compiled with XLA: yes for the dense networks, whose
-    steps it speeds up (8,040 -> 10,130 images a second on 2 CPU cores with oneDNN, d-500-500-2000-10 at
-    28x28, batch 256), no for the convolutional ones, which it slows down (5,900 -> 4,350 at batch 256,
-    5,410 -> 4,530 at 128); never when $DEEP_CLUSTERING_XLA is "0"."""
+def prefers_xla(model) -> bool:
+    """Whether a training step of `model` (an autoencoder, or a part of one such as VaDE's decoder) is
+    compiled with XLA: yes for dense networks, whose steps it speeds up (8,040 -> 10,130 images a second on
+    2 CPU cores with oneDNN, d-500-500-2000-10 at 28x28, batch 256), no for convolutional ones, which it
+    slows down (5,900 -> 4,350 at batch 256, 5,410 -> 4,530 at 128); never when $DEEP_CLUSTERING_XLA is "0"."""
     import os
 
-    return os.environ.get(XLA_ENV, "1") != "0" and not isinstance(autoencoder, ConvAutoencoder)
+    return os.environ.get(XLA_ENV, "1") != "0" and not _has_convolutions(model)
+
+
+def _has_convolutions(model) -> bool:
+    if isinstance(model, (ConvAutoencoder, keras.layers.Conv2D, keras.layers.Conv2DTranspose)):
+        return True
+    return any(_has_convolutions(layer) for layer in getattr(model, "layers", ()))
 
 
 def run_epochs(step_for_epoch, n: int, *, epochs: int, batch_size: int, seed: int,
