@@ -1,7 +1,7 @@
 """How many clusters? Sweep the cluster count on an embedding and score each count three ways."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Optional, Sequence
 
 import numpy as np
@@ -11,6 +11,7 @@ from sklearn.metrics import silhouette_score
 from sklearn.mixture import GaussianMixture
 
 from core.progress import PhaseReporter, ProgressCallback
+from core.tasks import RunEmbeddingTask
 
 SWEEP_MAX_SAMPLES = 3000   # a random sample this large keeps a 2..20 sweep to seconds
 SWEEP_MAX_FEATURES = 20    # the mixture runs on at most this many PCA components (full covariances)
@@ -114,25 +115,18 @@ def sweep_cluster_counts(embedding, ks: Sequence[int] = range(2, 21), *, max_sam
 
 
 @dataclass(frozen=True)
-class ClusterCountScan:
-    """The cluster-count scan as a task for the training process (the web server runs no k-means):
-    the embedding of finished run `run_id`, read from the store there, or `embedding` itself when the
-    result was never saved. `run(store, callback)` returns the :class:`ClusterCountSweep`."""
+class ClusterCountScan(RunEmbeddingTask):
+    """The cluster-count scan as a task for the training process (the web server runs no k-means) on a
+    run's embedding (:class:`core.tasks.RunEmbeddingTask`). `run(store, callback)` returns the
+    :class:`ClusterCountSweep`."""
 
     ks: tuple
     random_state: int = 0
-    run_id: Optional[int] = None
-    embedding: Optional[np.ndarray] = field(default=None, repr=False, compare=False)
 
     @property
     def title(self) -> str:
-        where = f" of run {self.run_id}" if self.run_id is not None else ""
-        return f"the cluster-count scan{where} ({self.ks[0]} to {self.ks[-1]} clusters)"
+        return f"the cluster-count scan{self.of_run} ({self.ks[0]} to {self.ks[-1]} clusters)"
 
     def run(self, store, callback: Optional[ProgressCallback] = None) -> ClusterCountSweep:
-        from core.runs.artifacts import read_saved_arrays
-
-        embedding = self.embedding
-        if embedding is None:
-            embedding = read_saved_arrays(store.run_dir(self.run_id), self.run_id)[0]["embedding"]
-        return sweep_cluster_counts(embedding, self.ks, random_state=self.random_state, callback=callback)
+        return sweep_cluster_counts(self.load_embedding(store), self.ks, random_state=self.random_state,
+                                    callback=callback)

@@ -4,12 +4,11 @@ import streamlit as st
 from core.model_selection import ClusterCountScan
 from core.viz.figures import cluster_count_sweep
 from ui.cache import training_worker
-from ui.progress import describe, fraction
+from ui.progress import task_progress
 from ui.state import SWEEPS, TAKEN_N_CLUSTERS, require_result
 from ui.text import plain
-from ui.worker import CANCELLED, FAILED, FINISHED, RUNNING, TrainingJob
+from ui.worker import CANCELLED, FAILED, FINISHED, TrainingJob
 
-POLL_SECONDS = 0.5
 SCAN_JOB = "cluster_scan_job"  # (result key, TrainingJob) of this session's scan, until its outcome is shown
 
 st.title("How many clusters?")
@@ -37,21 +36,10 @@ if st.button("Run the sweep", type="primary", key="sweep_run", icon=":material/q
     running = True
 
 
-@st.fragment(run_every=POLL_SECONDS)
-def scan_progress(job: TrainingJob) -> None:
-    snap = job.snapshot()
-    if snap.status != RUNNING:
-        st.rerun(scope="app")
-    st.progress(fraction(snap), text=describe(snap))
-    if st.button("Cancel", key="sweep_cancel", icon=":material/stop:"):
-        job.cancel()
-        st.rerun(scope="app")
-
-
 if pending is not None:
     pending_key, job = pending
     if running:
-        scan_progress(job)
+        task_progress(job, cancel_key="sweep_cancel")
         st.stop()
     st.session_state[SCAN_JOB] = None
     if job.status == FINISHED:

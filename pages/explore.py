@@ -14,13 +14,12 @@ from core.viz.tables import cluster_profiles, feature_frame
 from core.vocabulary import (cluster_name, cluster_names, gallery_caption_note, majority_caption,
                              sample_captions)
 from ui.cache import run_store, training_worker
-from ui.progress import describe, fraction
+from ui.progress import task_progress
 from ui.state import require_result
 from ui.text import plain
-from ui.worker import FAILED, FINISHED, RUNNING, TrainingJob
+from ui.worker import FAILED, FINISHED, TrainingJob
 
 PROJECTION_JOB = "explore_projection_job"  # ((run, method), TrainingJob) of a projection being computed
-POLL_SECONDS = 0.5
 PLACED = "explore_placed"  # {run id: {"placement", "names", "images"}}: new images placed in a run
 MAX_PLACED = 2000          # placed in the server process: kept small enough to take seconds
 
@@ -42,17 +41,6 @@ colour_by = controls[1].radio("Colour by", colour_options, horizontal=True, key=
 
 
 
-@st.fragment(run_every=POLL_SECONDS)
-def projection_progress(job: TrainingJob) -> None:
-    snap = job.snapshot()
-    if snap.status != RUNNING:
-        st.rerun(scope="app")
-    st.progress(fraction(snap), text=describe(snap))
-    if st.button("Cancel", key="explore_projection_cancel", icon=":material/stop:"):
-        job.cancel()
-        st.rerun(scope="app")
-
-
 def missing_projection(method: str):
     """The `method` points of a run saved without them: computed on the spot when that is instant (a
     small PCA), else by the training process (queued with the runs, with progress and Cancel). None,
@@ -71,7 +59,7 @@ def missing_projection(method: str):
         note = "" if method != "umap" or umap_is_warm() else " The training process compiles UMAP once."
         st.info(f"This run was saved without its {PROJECTIONS[method]} projection: the training process is "
                 f"computing it now, once ({len(result.embedding):,} points).{note}", icon=":material/hourglass_top:")
-        projection_progress(job)
+        task_progress(job, cancel_key="explore_projection_cancel")
         return None
     if job.status == FINISHED:
         st.session_state[PROJECTION_JOB] = None

@@ -8,12 +8,10 @@ from core.algorithms import ALGORITHMS
 from ui.cache import run_store, training_worker
 from ui.runs import load_run
 from ui.config_form import config_form, config_problem, load_config_into_form
-from ui.progress import describe, fraction, job_title, show_losses, timings_table
+from ui.progress import POLL_SECONDS, describe, fraction, job_title, show_losses, timings_table
 from ui.text import plain
 from ui.state import FORM, TAKEN_N_CLUSTERS, current_job, current_result, start_job
 from ui.worker import CANCELLED, FAILED, FINISHED, RUNNING, TrainingJob
-
-POLL_SECONDS = 0.5
 
 st.title("Train")
 taken = st.session_state.pop(TAKEN_N_CLUSTERS, None)

@@ -7,6 +7,8 @@ from core.viz.figures import loss_curve
 from ui.text import plain
 from ui.worker import RUNNING
 
+POLL_SECONDS = 0.5  # how often a page asks the training process how a job is going
+
 
 def fraction(snap) -> float:
     """How far the whole run is, for its progress bar (not just the current phase)."""
@@ -29,6 +31,19 @@ def describe(snap) -> str:
         parts.append(f"about {left:.0f} s left in this phase")
     parts.append(f"{snap.elapsed:.0f} s elapsed")
     return " · ".join(parts)
+
+
+@st.fragment(run_every=POLL_SECONDS)
+def task_progress(job, cancel_key: str) -> None:
+    """The progress bar of a task queued with the runs (the cluster-count scan, a projection), with
+    Cancel; the whole page is drawn again once the task has ended, to show its outcome."""
+    snap = job.snapshot()
+    if snap.status != RUNNING:
+        st.rerun(scope="app")
+    st.progress(fraction(snap), text=describe(snap))
+    if st.button("Cancel", key=cancel_key, icon=":material/stop:"):
+        job.cancel()
+        st.rerun(scope="app")
 
 
 def show_losses(snap, key: str) -> None:

@@ -7,12 +7,13 @@ server. The projection is added to the run's saved arrays, so it is computed onc
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Optional
 
 import numpy as np
 
 from core.progress import PhaseReporter, ProgressCallback
+from core.tasks import RunEmbeddingTask
 
 INLINE_PCA_VALUES = 5_000_000  # a PCA of at most this many embedding values takes well under 0.3 s
 
@@ -24,32 +25,25 @@ def computes_inline(method: str, embedding: np.ndarray) -> bool:
 
 
 @dataclass(frozen=True)
-class ProjectionTask:
-    """Project the embedding of finished run `run_id` (read from the store in the training process), or
-    `embedding` itself for a result never saved, with `method`; `run(store, callback)` returns the
-    (n, 2) points and, for a saved run, adds them to its saved arrays."""
+class ProjectionTask(RunEmbeddingTask):
+    """Project a run's embedding (:class:`core.tasks.RunEmbeddingTask`) with `method`; `run(store,
+    callback)` returns the (n, 2) points and, for a saved run, adds them to its saved arrays."""
 
     method: str
     random_state: int = 0
-    run_id: Optional[int] = None
-    embedding: Optional[np.ndarray] = field(default=None, repr=False, compare=False)
 
     @property
     def title(self) -> str:
         from core.projection import PROJECTIONS
 
-        where = f" of run {self.run_id}" if self.run_id is not None else ""
-        return f"the {PROJECTIONS.get(self.method, self.method)} projection{where}"
+        return f"the {PROJECTIONS.get(self.method, self.method)} projection{self.of_run}"
 
     def run(self, store, callback: Optional[ProgressCallback] = None) -> np.ndarray:
         from core.projection import PROJECTIONS, project_2d, umap_is_warm
-        from core.runs.artifacts import read_saved_arrays
 
         if self.method not in PROJECTIONS:
             raise ValueError(f"unknown projection {self.method!r}; choose one of {', '.join(PROJECTIONS)}.")
-        embedding = self.embedding
-        if embedding is None:
-            embedding = read_saved_arrays(store.run_dir(self.run_id), self.run_id)[0]["embedding"]
+        embedding = self.load_embedding(store)
         report = PhaseReporter(callback, "project")
         note = "" if self.method != "umap" or umap_is_warm() else " (first time in this process: compiling)"
         report(f"Projecting {len(embedding):,} points with {PROJECTIONS[self.method]}{note}", 0.0)
