@@ -11,8 +11,8 @@ free port with a temporary store, and measures in headless Chromium at 1280x720:
   starting its training process and importing the first page's modules), and in a new tab 8 s later;
 - click to progress: with the worker warm, from the click on Train (the default N2D on digits) to the
   first progress line with a percentage (then the run is cancelled);
-- page switch: on a finished run (k-means on pixels), from a click on Metrics (and on Explore) to its
-  first chart drawn.
+- page switch: on a finished run (k-means on pixels), 2 s after its result line appeared (a person
+  reading it), from a click on Metrics (and on Explore) to its first chart drawn.
 
 The peer, measured in the same run and browser: a bare two-page Streamlit app whose pages are a title
 and one Plotly scatter of as many points as digits; its page switch is the floor this app stands on.
@@ -145,6 +145,7 @@ def main() -> None:
             choose(page, "Algorithm", "Classical · k-means on pixels")
             page.get_by_role("button", name="Train", exact=True).click()
             expect(page.get_by_text("Finished in")).to_be_visible(timeout=120_000)
+            page.wait_for_timeout(2_000)  # a person reads the result's line before moving on
             for name in ("Explore", "Metrics", "Explore", "Metrics"):
                 clicked = time.perf_counter()
                 page.get_by_role("link", name=name).first.click()

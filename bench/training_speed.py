@@ -93,7 +93,7 @@ def main() -> None:
                                                         architecture="dense", **common))]:
         model.fit(images)
         row(title, steady_speed(model.history_, "cluster", n), peer, dense_fit)
-    vade = VaDE(10, vade_epochs=epochs, **common).fit(images)
+    vade = VaDE(10, vade_epochs=epochs, architecture="dense", **common).fit(images)
     row("VaDE", steady_speed(vade.history_, "vade", n), peer, dense_fit)
     som = SelfOrganizingMap(10, som_epochs=epochs * 5, architecture="dense", **common).fit(images)
     row("self-organizing map (on the 10-d embedding)", steady_speed(som.history_, "som", n), peer, dense_fit)
