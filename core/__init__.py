@@ -15,9 +15,9 @@ __version__ = "0.1.0"
 # be set before the first `import tensorflow`, which is why this happens in the package's __init__.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-# oneDNN stays on (TensorFlow's default on x86): on 2 cores it makes the convolutional autoencoder's
-# steps 1.7x and the dense ones 1.25x as fast (bench/training_speed.py); its start-up note is silenced
-# with the rest in quiet_tensorflow_import.
+# oneDNN stays on (TensorFlow's default on x86): on 2 cores it made the convolutional autoencoder's
+# steps 1.3-1.7x and the dense ones 1.07-1.25x as fast (two runs of bench/training_speed.py); its
+# start-up note is silenced with the rest in quiet_tensorflow_import.
 
 
 @contextmanager
