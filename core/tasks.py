@@ -17,6 +17,13 @@ class RunEmbeddingTask:
     run_id: Optional[int] = None
     embedding: Optional[np.ndarray] = field(default=None, repr=False, compare=False)
 
+    @classmethod
+    def on_result(cls, result, **fields):
+        """The task on `result`'s run: by its id when it was saved (the embedding is read there), else
+        carrying the embedding itself."""
+        saved = result.run_id is not None
+        return cls(run_id=result.run_id, embedding=None if saved else result.embedding, **fields)
+
     @property
     def of_run(self) -> str:
         """" of run 4" (empty for a result never saved), for titles."""

@@ -29,8 +29,7 @@ pending = st.session_state.get(SCAN_JOB)
 running = pending is not None and not pending[1].done
 if st.button("Run the sweep", type="primary", key="sweep_run", icon=":material/query_stats:", disabled=running):
     # The k-means and mixtures run in the training process, queued with the runs: never in the web server.
-    task = ClusterCountScan(tuple(range(low, high + 1)), random_state=result.config.seed, run_id=result.run_id,
-                            embedding=result.embedding if result.run_id is None else None)
+    task = ClusterCountScan.on_result(result, ks=tuple(range(low, high + 1)), random_state=result.config.seed)
     pending = (key, training_worker().submit(TrainingJob(task)))
     st.session_state[SCAN_JOB] = pending
     running = True

@@ -11,7 +11,7 @@ from ui.config_form import config_form, config_problem, load_config_into_form
 from ui.progress import POLL_SECONDS, describe, fraction, job_title, show_losses, timings_table
 from ui.text import plain
 from ui.state import FORM, TAKEN_N_CLUSTERS, current_job, current_result, start_job
-from ui.worker import CANCELLED, FAILED, FINISHED, RUNNING, TrainingJob
+from ui.worker import CANCELLED, FAILED, FINISHED, RUNNING, TrainingJob, is_task
 
 st.title("Train")
 taken = st.session_state.pop(TAKEN_N_CLUSTERS, None)
@@ -43,7 +43,7 @@ def live_progress(job: TrainingJob, own: bool) -> None:
         st.rerun(scope="app")  # let the whole page show the outcome and re-enable Train
     if not own:
         where = f"sweep run {job.sweep_id}" if job.sweep_id else "another tab"
-        doing = "Training" if hasattr(job.config, "algorithm") else "Running"  # or a task: the cluster-count scan
+        doing = "Running" if is_task(job.config) else "Training"
         st.info(f"{doing} {job_title(job.config)} (started from {where}).", icon=":material/sync:")
     st.progress(fraction(snap), text=describe(snap))
     cancel, keep = st.columns([1, 3])

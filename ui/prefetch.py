@@ -2,9 +2,10 @@
 
 Streamlit loads each kind of element's code the first time a page shows one. Plotly's is 4.7 MB of
 JavaScript: parsing it made the first chart of a browser session (the first visit to Explore after a
-classical run, whose Train page shows no loss curve) take 1.5-2 s instead of 0.3-0.5 s. Before a chart is needed, a dynamic ``import()`` of that same file has it fetched, compiled and run in the
-background (a ``modulepreload`` link only fetches and compiles: 1.1 s was left); the first chart then
-finds the module loaded, since a module is loaded once per URL. Nothing is shown.
+classical run, whose Train page shows no loss curve) take 1.5-2 s instead of 0.3-0.5 s. Before a chart
+is needed, a dynamic ``import()`` of that same file has it fetched, compiled and run in the background
+(a ``modulepreload`` link only fetches and compiles: 1.1 s was left); the first chart then finds the
+module loaded, since a module is loaded once per URL. Nothing is shown.
 
 It waits 6 s after the first page is drawn, then for the browser to be idle: run 1.5 s after the
 first paint it held the browser's main thread while a person was still moving the first sliders, and

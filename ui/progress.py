@@ -5,7 +5,7 @@ import streamlit as st
 
 from core.viz.figures import loss_curve
 from ui.text import plain
-from ui.worker import RUNNING
+from ui.worker import RUNNING, is_task
 
 POLL_SECONDS = 0.5  # how often a page asks the training process how a job is going
 
@@ -55,7 +55,7 @@ def show_losses(snap, key: str) -> None:
 def job_title(config) -> str:
     from core.algorithms import ALGORITHMS
 
-    if not hasattr(config, "algorithm"):  # a task queued with the runs (the cluster-count scan)
+    if is_task(config):
         return config.title
 
     return f"{ALGORITHMS[config.algorithm].title} on {plain(config.dataset)}"  # shown as Markdown: name escaped

@@ -3,7 +3,7 @@ import streamlit as st
 
 from ui.cache import training_worker
 from ui.progress import job_title
-from ui.worker import RUNNING
+from ui.worker import RUNNING, is_task
 from ui.text import plain
 from ui.state import current_job, current_result, result_heading
 
@@ -17,7 +17,7 @@ def show_sidebar() -> None:
         else:
             others = training_worker().active_jobs()
             if others:
-                doing = "training" if hasattr(others[0].config, "algorithm") else "running"  # a run, or a scan
+                doing = "running" if is_task(others[0].config) else "training"
                 st.caption(f"This server is {doing} {job_title(others[0].config)}"
                            + (f" ({len(others) - 1} more queued)" if len(others) > 1 else "")
                            + ": progress on the Train page" + (" and Sweeps." if others[0].sweep_id else "."))

@@ -143,7 +143,7 @@ def _worker_main(requests, events, controls, store_dir, parent_pid) -> None:
                 raise StopTraining()
 
         try:
-            if hasattr(config, "run"):  # a task (the cluster-count scan): its small result crosses as it is
+            if is_task(config):  # its small result crosses as it is
                 events.put((FINISHED, job_id, config.run(store, callback)))
                 continue
             result = record_run(config, store, callback=callback, name=options.get("name"),
@@ -184,7 +184,7 @@ class JobSnapshot:
 class TrainingJob:
     """One run of `run_experiment` in the worker, with its progress, outcome and a cancel switch.
 
-    `config` may also be a task with ``run(store, callback)`` and a ``title`` (the cluster-count scan):
+    `config` may also be a task (:func:`is_task`: the cluster-count scan, a projection):
     it runs in the same queue, reports and cancels the same way, and its result is ``job.result``."""
 
     config: RunConfig
@@ -226,7 +226,7 @@ class TrainingJob:
             if kind == FINISHED and isinstance(payload, int):
                 self.run_id = payload  # the result is read back from the store: read_result()
             elif kind == FINISHED:
-                self.result = payload  # a task's small result (a cluster-count scan)
+                self.result = payload  # a task's small result (a scan's scores, a projection's points)
             elif kind == FAILED:
                 self.error = payload
         self._heard.set()
@@ -282,6 +282,12 @@ class TrainingJob:
                 waiting = self._worker.waiting_reason(self)
             return JobSnapshot(self.status, self.event, list(self.losses), end - self.started, waiting,
                                self.error, self.result, self.config, self.run_id, self.stopping)
+
+
+def is_task(config) -> bool:
+    """True for a task queued with the runs (core.tasks: the cluster-count scan, a projection), which has
+    ``run(store, callback)`` and a ``title``; False for a run's RunConfig."""
+    return hasattr(config, "run")
 
 
 _prestarted: dict = {}  # {store folder: TrainingWorker} started with the server, before any page asked

@@ -7,14 +7,18 @@ from core.algorithms.autoencoder import ARCHITECTURES, _AutoencoderClustering, f
 from core.algorithms.base import Interval, OneOf
 
 
+def manifold_dim(umap_dim, n_clusters: int, n_samples: int) -> int:
+    """The UMAP manifold's dimensions: `umap_dim` (None: `n_clusters`), at most the samples less two."""
+    return int(min(umap_dim or n_clusters, max(n_samples - 2, 1)))
+
+
 def umap_manifold(Z: np.ndarray, n_clusters: int, *, umap_dim, n_neighbors: int, min_dist: float,
                   random_state: int) -> np.ndarray:
-    """UMAP of `Z` to `umap_dim` dimensions (None: `n_clusters`, at most the samples less two): the space
-    N2D and UMAP + GMM fit their mixture in."""
+    """UMAP of `Z` to :func:`manifold_dim` dimensions: the space N2D and UMAP + GMM fit their mixture in."""
     from core.projection import umap_embed
 
-    dim = int(min(umap_dim or n_clusters, max(len(Z) - 2, 1)))
-    return umap_embed(Z, dim, n_neighbors=n_neighbors, min_dist=min_dist, random_state=random_state)
+    return umap_embed(Z, manifold_dim(umap_dim, n_clusters, len(Z)), n_neighbors=n_neighbors, min_dist=min_dist,
+                      random_state=random_state)
 
 
 class ManifoldMixtureView:
@@ -96,7 +100,8 @@ class N2D(ManifoldMixtureView, _AutoencoderClustering):
         self._pretrain(inputs)
         report = self._reporter("cluster")
         with self._timed("manifold"):
-            report(f"Finding the manifold: UMAP of the embedding to {self.umap_dim or self.n_clusters} dimensions", 0.0)
+            dim = manifold_dim(self.umap_dim, self.n_clusters, len(inputs))
+            report(f"Finding the manifold: UMAP of the embedding to {dim} dimensions", 0.0)
             self.latent_ = encode(self.autoencoder_, inputs)
             self.embedding_ = umap_manifold(self.latent_, self.n_clusters, umap_dim=self.umap_dim,
                                             n_neighbors=self.umap_neighbors, min_dist=self.umap_min_dist,
