@@ -15,11 +15,13 @@ from typing import Optional
 import numpy as np
 
 from core.algorithms import DEFAULT_ALGORITHM, get_algorithm
-from core.data import DEFAULT_DATASET, DEFAULT_PREPROCESSING, Dataset, load_dataset, preprocess, stratified_subsample
+from core.data import (DATASETS, DEFAULT_DATASET, DEFAULT_PREPROCESSING, PREPROCESSING, Dataset, load_dataset, preprocess,
+                       stratified_subsample)
 from core.metrics import MetricReport, evaluate
+from core.params import ParameterError
 from core.progress import PhaseReporter, ProgressCallback, RunProgress, TrainingCancelled
-from core.projection import project_2d
-from core.vocabulary import embedding_space, run_seconds
+from core.projection import PROJECTIONS, project_2d, umap_is_warm
+from core.vocabulary import embedding_space, format_seconds, run_seconds, setting_label
 
 
 @dataclass(frozen=True)
@@ -96,8 +98,6 @@ class ClusteringResult:
     def projection_title(self, method: str) -> str:
         """"UMAP of the autoencoder embedding (10-d)": what a projection chart shows. A space that is a
         UMAP manifold already (N2D) reads "The UMAP manifold (10-d), drawn in 2-D by UMAP"."""
-        from core.projection import PROJECTIONS
-
         name, space = PROJECTIONS.get(method, method), self.silhouette_space
         if space.startswith("UMAP manifold"):
             return f"The {space}, drawn in 2-D by {name}"
@@ -127,8 +127,6 @@ class ClusteringResult:
 
     def description(self) -> str:
         """"Autoencoder + k-means on digits · 1,797 images · 10 clusters · 72.1 s": the run without scores."""
-        from core.vocabulary import format_seconds
-
         return (f"{self.algorithm_title} on {self.config.dataset} · {self.dataset.n_samples:,} images · "
                 f"{self.n_clusters} clusters · {format_seconds(self.total_seconds)}")
 
@@ -180,9 +178,6 @@ def check_config(config: RunConfig, dataset: Optional[Dataset] = None) -> Datase
     Raises ValueError naming the setting as the form labels it and what it allows; KeyError for an
     unknown algorithm or dataset; DatasetUnavailable when the data cannot be loaded.
     """
-    from core.data import DATASETS, PREPROCESSING
-    from core.projection import PROJECTIONS
-
     spec = get_algorithm(config.algorithm)
     if config.n_clusters is not None:
         whole_number("Number of clusters", config.n_clusters, 2)
@@ -217,7 +212,10 @@ def check_config(config: RunConfig, dataset: Optional[Dataset] = None) -> Datase
         raise ValueError(f"Number of clusters must be at most {n_used:,}, the samples of this run; "
                          f"got {n_clusters:,}.")
     n_features = int(np.prod(dataset.images.shape[1:]))
-    spec.build(n_clusters, random_state=config.seed, **config.params).check_parameters(n_used, n_features)
+    try:
+        spec.build(n_clusters, random_state=config.seed, **config.params).check_parameters(n_used, n_features)
+    except ParameterError as error:  # said with the labels the form and the command line show
+        raise ValueError(error.say(lambda name: setting_label(name, config.algorithm))) from None
     return dataset
 
 
@@ -280,8 +278,6 @@ def run_experiment(config: RunConfig, *, callback: Optional[ProgressCallback] = 
     )
     if config.projection:
         report = PhaseReporter(callback, "project")
-        from core.projection import PROJECTIONS, umap_is_warm
-
         note = "" if config.projection != "umap" or umap_is_warm() else " (first time in this process: compiling, about 20-30 s)"
         report(f"Projecting the embedding to 2-D with {PROJECTIONS[config.projection]}{note}", 0.0)
         start = time.perf_counter()

@@ -16,6 +16,26 @@ class _FromEstimator:
 FROM_ESTIMATOR = _FromEstimator()
 
 
+class ParameterError(ValueError):
+    """A parameter value an estimator does not take, or one that does not fit the data.
+
+    The message names parameters by their own names (``"latent_dim" must be ...``); `names` lists them,
+    so that the edge that speaks to a person (the form, the command line) can say each as the person
+    knows it with :meth:`say`. `template` holds each name as ``{name}``.
+    """
+
+    def __init__(self, template: str, *names: str):
+        self.template, self.names = template, names
+        super().__init__(self.say(lambda name: name))
+
+    def say(self, label) -> str:
+        """The message with each parameter as ``"label(name)"``."""
+        text = self.template
+        for name in self.names:
+            text = text.replace("{" + name + "}", f'"{label(name)}"')
+        return text
+
+
 @dataclass(frozen=True)
 class ParamSpec:
     """One tunable parameter: how the UI shows it and its default.

@@ -32,6 +32,4 @@ class RunEmbeddingTask:
     def load_embedding(self, store) -> np.ndarray:
         if self.embedding is not None:
             return self.embedding
-        from core.runs.artifacts import read_saved_arrays
-
-        return read_saved_arrays(store.run_dir(self.run_id), self.run_id)[0]["embedding"]
+        return store.embedding(self.run_id)

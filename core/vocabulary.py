@@ -6,9 +6,13 @@ here once, so "cluster 3", "Number of clusters" and "2-D projection (UMAP)" read
 """
 from __future__ import annotations
 
+import math
 from typing import Iterable, Mapping, Optional, Sequence
 
 import numpy as np
+
+from core.algorithms import ALGORITHMS
+from core.data import PREPROCESSING
 
 # Metrics, in the order every table and chart shows them.
 METRICS = ("ACC", "NMI", "ARI", "Purity", "Silhouette")
@@ -65,14 +69,10 @@ def setting_label(name: str, algorithm: Optional[str] = None) -> str:
     if name in RUN_SETTINGS:
         return RUN_SETTINGS[name]
     if algorithm is not None:
-        from core.algorithms import ALGORITHMS
-
         spec = ALGORITHMS.get(algorithm)
         for param in (spec.params if spec else ()):
             if param.name == name:
                 return param.label
-    from core.algorithms import ALGORITHMS
-
     for spec in ALGORITHMS.values():  # any algorithm's label for a shared name (Latent size, Epochs)
         for param in spec.params:
             if param.name == name:
@@ -103,8 +103,6 @@ def format_value(value) -> str:
 
 
 def preprocessing_label(name: str) -> str:
-    from core.data import PREPROCESSING
-
     return PREPROCESSING.get(name, name)
 
 
@@ -114,8 +112,6 @@ def used_params(algorithm: str, params: Mapping) -> dict:
     A parameter that only applies with another setting (the autoencoder's latent size and epochs when a
     classical method clusters pixels, say) is left out when that setting rules it out.
     """
-    from core.algorithms import ALGORITHMS
-
     spec = ALGORITHMS.get(algorithm)
     if spec is None:
         return dict(params)
@@ -127,8 +123,6 @@ def used_params(algorithm: str, params: Mapping) -> dict:
 def run_settings(config, *, n_samples: Optional[int] = None, n_clusters: Optional[int] = None) -> list[tuple]:
     """[(label, value text)] of everything a run used: data, cluster count, the algorithm's used
     parameters, preprocessing and seed. The one parameter table of the pages, the report and exports."""
-    from core.algorithms import ALGORITHMS
-
     spec = ALGORITHMS.get(config.algorithm)
     rows = [("Dataset", config.dataset)]
     if n_samples is not None:
@@ -222,3 +216,42 @@ def gallery_caption_note(data) -> str:
     """What the captions of a gallery say, in a sentence."""
     what = "file name" if data.file_names is not None else "dataset index"
     return f"Captions: {what} · label." if data.has_labels else f"Captions: {what}."
+
+
+def column_label(column: str, table=None) -> str:
+    """What the user sees for a column of :func:`runs_table`: "Number of clusters" for `k`, "Images",
+    "Algorithm", "Duration (s)", a parameter's label for `p:<name>` (the label the algorithms using it
+    among `table`'s runs give it when they agree, else its plain shared label), metrics as they are."""
+    fixed = {"k": "n_clusters", "images": "images", "algorithm": "algorithm"}
+    if column in fixed:
+        return setting_label(fixed[column])
+    if column == "seconds":
+        return "Duration (s)"
+    if column == "silhouette space":
+        return "Silhouette space"
+    if not column.startswith("p:"):
+        return column
+    name = column[2:]
+    if table is not None and column in table and "algorithm" in table:
+        users = algorithm_names(table.loc[table[column].notna(), "algorithm"])
+        labels = {setting_label(name, algorithm) for algorithm in users}
+        if len(labels) == 1:
+            return labels.pop()
+    return setting_label(name)
+
+
+def algorithm_names(titles) -> list[str]:
+    """Registry names of the algorithms whose titles (the table's "algorithm" column) are `titles`."""
+    by_title = {spec.title: name for name, spec in ALGORITHMS.items()}
+    return sorted({by_title.get(t, t) for t in titles})
+
+
+def value_text(column: str, value) -> str:
+    """A cell of the runs table as the pages print it ("-" where the run did not use the setting)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    if column == "p:preprocessing":
+        return preprocessing_label(str(value))
+    if column in METRICS:
+        return f"{float(value):.3f}"
+    return format_value(value.item() if isinstance(value, np.generic) else value)

@@ -5,11 +5,12 @@ import pandas as pd
 import streamlit as st
 
 from core.runs import FINISHED
-from core.runs.compare import (METRICS, agreement, column_label, default_rank_metric, hyperparameter_columns,
-                               leaderboard, match_clusters, relabel, runs_table, silhouette_spaces)
+from core.metrics import match_clusters, relabel
+from core.runs.compare import (METRICS, agreement, default_rank_metric, hyperparameter_columns, leaderboard, runs_table,
+                               silhouette_spaces)
 from core.viz.compare import LEGEND_UNDER, metric_bars, metric_scatter, parallel_coordinates
 from core.viz.figures import projection_scatter
-from core.vocabulary import METRIC_HELP, cluster_names
+from core.vocabulary import METRIC_HELP, cluster_names, column_label
 from ui.cache import run_store
 
 MAX_DEFAULT = 8

@@ -7,7 +7,7 @@ from core.data.imports import (MAX_FILE_MB, MAX_SAMPLES, MAX_SIDE, MIN_SAMPLES, 
                                guess_label_column, load_table, read_upload, skipped_summary)
 from core.data.library import DatasetNotFound, suggest_name
 from core.runs.store import DatasetInUse, StoreError
-from core.viz.images import image_grid
+from core.data.images import image_grid
 from core.vocabulary import format_bytes
 from ui.cache import run_store
 from ui.state import FORM

@@ -5,7 +5,8 @@ import streamlit as st
 
 from core.viz.figures import (CERTAIN_CONFIDENCE, cluster_profiles_heatmap, confidence_box, dendrogram_figure,
                               is_certain, k_distance_curve, label_change_curve, som_hits_heatmap, transition_heatmap)
-from core.viz.images import displayable, gallery_html, image_grid
+from core.data.images import image_grid
+from core.viz.images import displayable, gallery_html
 from core.viz.tables import feature_frame
 from core.vocabulary import cluster_name, sample_name
 from ui.state import require_result

@@ -3,6 +3,7 @@ import pytest
 
 from core.algorithms import ALGORITHMS, PixelKMeans
 from core.metrics import nmi
+from core.params import ParameterError
 from core.progress import TrainingCancelled
 
 FAST = {"epochs": 2, "latent_dim": 4, "hidden_units": (32, 16), "filters": (8, 16), "batch_size": 64,
@@ -153,8 +154,10 @@ def test_bad_input_and_parameters_are_clear_errors(synthetic):
     bad[3, 0, 0, 0] = np.nan
     with pytest.raises(ValueError, match="NaN"):
         build("ae_kmeans").fit(bad)
-    with pytest.raises(ValueError, match='"Latent size" must be an integer >= 2'):
-        build("ae_kmeans", latent_dim=0).fit(X)
+    with pytest.raises(ParameterError, match='"latent_dim" must be an integer >= 2') as raised:
+        build("ae_kmeans", latent_dim=0).fit(X)  # an estimator names its parameter; the edges say its label
+    assert raised.value.names == ("latent_dim",)
+    assert raised.value.say(lambda name: "Latent size").startswith('"Latent size" must be')
     with pytest.raises(ValueError, match="hidden_units"):
         build("ae_kmeans", hidden_units=(32, -1)).fit(X)
 

@@ -11,6 +11,7 @@ from core.experiment import RunConfig
 from core.runs import RunStore
 from core.runs import compare as runs
 from core.viz import compare as viz
+from core import vocabulary
 from core.vocabulary import METRICS
 from tests.conftest import ROOT
 
@@ -180,12 +181,12 @@ def table():
 
 
 def test_column_labels_are_the_user_facing_setting_labels(table):
-    assert runs.column_label("k") == "Number of clusters"
-    assert runs.column_label("p:latent_dim", table) == "Latent size"
-    assert runs.column_label("p:epochs", table) == "Epochs"
-    assert runs.column_label("algorithm") == "Algorithm" and runs.column_label("seconds") == "Duration (s)"
+    assert vocabulary.column_label("k") == "Number of clusters"
+    assert vocabulary.column_label("p:latent_dim", table) == "Latent size"
+    assert vocabulary.column_label("p:epochs", table) == "Epochs"
+    assert vocabulary.column_label("algorithm") == "Algorithm" and vocabulary.column_label("seconds") == "Duration (s)"
     spaces = pd.DataFrame({"algorithm": ["Agglomerative (hierarchical)", "DBSCAN"], "p:space": ["pixels", "pixels"]})
-    assert runs.column_label("p:space", spaces) == "Cluster in"
+    assert vocabulary.column_label("p:space", spaces) == "Cluster in"
 
 
 def test_parallel_coordinates_gaps_ticks_titles_and_hover(table):

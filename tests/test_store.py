@@ -252,7 +252,8 @@ def test_sweep_grid_and_its_validation():
 
 
 def test_matching_two_runs_recovers_a_relabelling(digits):
-    from core.runs.compare import agreement, match_clusters, relabel
+    from core.metrics import match_clusters, relabel
+    from core.runs.compare import agreement
 
     labels = digits.labels
     permuted = (labels + 3) % 10

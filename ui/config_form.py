@@ -11,7 +11,7 @@ from core.data.registry import dataset_label
 from core.viz.tables import feature_frame
 from core.experiment import RunConfig, check_config, default_n_clusters
 from core.runs import StoreError
-from core.viz.images import image_grid
+from core.data.images import image_grid
 from ui.cache import cached_dataset, run_store
 from ui.text import plain
 from ui.state import FORM

@@ -25,6 +25,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.utils.validation import check_is_fitted
 
+from core.params import ParameterError
 from core.progress import PhaseReporter, ProgressCallback
 
 
@@ -169,13 +170,13 @@ class ClusteringAlgorithm(ClusterMixin, BaseEstimator):
         return X
 
     def check_parameters(self, n_samples: Optional[int] = None, n_features: Optional[int] = None) -> None:
-        """Raise ValueError, naming the parameter as the app labels it, when a parameter is not allowed,
+        """Raise ParameterError, naming the parameter, when a parameter is not allowed,
         or does not fit data of `n_samples` samples of `n_features` values (each check runs when its
         count is given). `fit` calls this first; the app calls it before it records a run."""
         for name, constraint in self._parameter_constraints.items():
             value = getattr(self, name)
             if not constraint.accepts(value):
-                raise ValueError(f'"{self._label(name)}" must be {constraint}; got {value!r}.')
+                raise ParameterError(f"{{{name}}} must be {constraint}; got {value!r}.", name)
         self._validate_parameters(n_samples, n_features)
 
     def _validate_new_data(self, X) -> np.ndarray:
@@ -206,12 +207,5 @@ class ClusteringAlgorithm(ClusterMixin, BaseEstimator):
         latent_dim = getattr(self, "latent_dim", None)
         if (latent_dim is not None and n_features is not None and getattr(self, "_uses_autoencoder", False)
                 and latent_dim >= n_features):
-            raise ValueError(f"\"{self._label('latent_dim')}\" must be smaller than the {n_features} values of each "
-                             f"sample, or the autoencoder learns nothing; got {latent_dim}.")
-
-    @classmethod
-    def _label(cls, name: str) -> str:
-        """What the app calls parameter `name` of this estimator ("Latent size"), else the name itself."""
-        from core.algorithms.registry import parameter_label
-
-        return parameter_label(cls, name)
+            raise ParameterError(f"{{latent_dim}} must be smaller than the {n_features} values of each "
+                                 f"sample, or the autoencoder learns nothing; got {latent_dim}.", "latent_dim")

@@ -268,17 +268,8 @@ ALGORITHMS: dict[str, AlgorithmSpec] = {
     ]
 }
 # The first thing a new user runs shows deep clustering at its best at a reasonable time: N2D measured
-# NMI 0.91 on digits (AE + k-means 0.76) in about the same time (README, "Every algorithm").
+# NMI 0.91 on digits (AE + k-means 0.76) in about the same time (docs/benchmarks.md).
 DEFAULT_ALGORITHM = "n2d"
-
-
-def parameter_label(estimator: type, name: str) -> str:
-    """How the app labels parameter `name` of `estimator` ("Latent size"), for messages; the name itself
-    for a parameter the form does not show."""
-    for spec in ALGORITHMS.values():
-        if spec.estimator is estimator and spec.param(name) is not None:
-            return spec.param(name).label
-    return name
 
 
 def get_algorithm(name: str) -> AlgorithmSpec:

@@ -21,6 +21,7 @@ from sklearn.cluster import KMeans
 
 from core.algorithms.autoencoder import ARCHITECTURES, _AutoencoderClustering
 from core.algorithms.base import Interval, OneOf
+from core.params import ParameterError
 
 SPACES = ("latent", "pixels")
 NODE_CLUSTERINGS = ("ward", "kmeans")
@@ -136,9 +137,9 @@ class SelfOrganizingMap(_AutoencoderClustering):
         super()._validate_parameters(n_samples, n_features)
         n_nodes = self.grid_rows * self.grid_cols
         if n_nodes < self.n_clusters:
-            raise ValueError(
+            raise ParameterError(
                 f"a {self.grid_rows} x {self.grid_cols} map has {n_nodes} nodes, fewer than the "
-                f"{self.n_clusters} clusters asked for; raise {self._label('grid_rows')} or {self._label('grid_cols')}."
+                f"{self.n_clusters} clusters asked for; raise {{grid_rows}} or {{grid_cols}}.", "grid_rows", "grid_cols"
             )
         if self.sigma_start is not None and self.sigma_start < self.sigma_end:
             raise ValueError(

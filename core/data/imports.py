@@ -21,7 +21,7 @@ from typing import BinaryIO, Iterable, Optional, Sequence, Union
 
 import numpy as np
 
-# Limits, stated in the README. The server's own upload limit is `server.maxUploadSize` in
+# Limits, stated in docs/own-data.md. The server's own upload limit is `server.maxUploadSize` in
 # .streamlit/config.toml (the same number of megabytes as MAX_FILE_MB).
 MAX_FILE_MB = 200              # size of one uploaded or added file
 MAX_EXPANDED_MB = 1024         # total size of an archive's contents once expanded (zip bombs)

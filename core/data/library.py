@@ -23,7 +23,10 @@ from typing import Iterable, Optional
 
 import numpy as np
 
+from core.data.builtin import DATASETS
 from core.data.dataset import Dataset
+from core.data.images import image_grid
+from core.home import default_store_dir
 from core.data.imports import ImportedData, InvalidUpload
 
 FORMAT_VERSION = 1
@@ -109,8 +112,6 @@ def suggest_name(file_name: str, library: Optional["DatasetLibrary"] = None) -> 
 
 
 def builtin_names() -> list:
-    from core.data.registry import DATASETS
-
     return list(DATASETS)
 
 
@@ -229,8 +230,6 @@ class DatasetLibrary:
         if data.kind == "images":
             from PIL import Image
 
-            from core.viz.images import image_grid
-
             Image.fromarray(image_grid(data.images01(32), n_cols=8, size=32)).save(folder / "thumbnail.png")
 
     def rename(self, old: str, new: str) -> str:
@@ -269,6 +268,4 @@ def features_as_images(features: np.ndarray) -> np.ndarray:
 
 def default_library() -> DatasetLibrary:
     """The library of the default run store (``$DEEP_CLUSTERING_HOME/datasets``)."""
-    from core.runs.store import default_store_dir
-
     return DatasetLibrary(default_store_dir() / "datasets")

@@ -115,7 +115,7 @@ def write_preview(path: Path, result: ClusteringResult) -> None:
     table: each cluster's mean feature profile as a row of gray cells, dark = low, light = high)."""
     from PIL import Image
 
-    from core.viz.images import image_grid
+    from core.data.images import image_grid
 
     if result.dataset.is_table:
         from core.viz.tables import cluster_profiles

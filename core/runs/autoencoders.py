@@ -27,6 +27,8 @@ from typing import Optional
 
 import numpy as np
 
+from core.home import folder_size
+
 WEIGHTS, INFO = "weights.npz", "info.json"
 MAX_KEPT_BYTES = 2 * 2 ** 30  # past this, the least recently used are deleted (a dense 28x28 network is ~13 MB)
 KEY_CHARACTERS = set("0123456789abcdef")
@@ -131,8 +133,6 @@ class AutoencoderLibrary:
     def entries(self) -> list[PretrainedEntry]:
         """Every kept autoencoder, the most recently used first (damaged entries are listed with what
         could be read, so that they can be removed)."""
-        from core.runs.store import folder_size
-
         if not self.directory.is_dir():
             return []
         found = []

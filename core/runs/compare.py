@@ -1,15 +1,13 @@
 """Comparing runs: a flat table of records, matched cluster colours and agreement between two labellings."""
 from __future__ import annotations
 
-import math
-from typing import Optional, Sequence
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
 from sklearn.metrics import adjusted_rand_score
 
-from core.metrics import match_clusters, relabel  # noqa: F401  (one home: core.metrics)
-from core.vocabulary import METRICS, format_value, preprocessing_label, setting_label
+from core.vocabulary import METRICS, column_label, value_text
 
 
 def runs_table(records: Sequence) -> pd.DataFrame:
@@ -111,47 +109,6 @@ def leaderboard(table: pd.DataFrame, metric: str, settings: Sequence[str] = ()) 
     if len(silhouette_spaces(ordered)) > 1:
         board["Silhouette space"] = ordered["silhouette space"].fillna("-").to_numpy()
     return board.reset_index(drop=True)
-
-
-def column_label(column: str, table: Optional[pd.DataFrame] = None) -> str:
-    """What the user sees for a column of :func:`runs_table`: "Number of clusters" for `k`, "Images",
-    "Algorithm", "Duration (s)", a parameter's label for `p:<name>` (the label the algorithms using it
-    among `table`'s runs give it when they agree, else its plain shared label), metrics as they are."""
-    fixed = {"k": "n_clusters", "images": "images", "algorithm": "algorithm"}
-    if column in fixed:
-        return setting_label(fixed[column])
-    if column == "seconds":
-        return "Duration (s)"
-    if column == "silhouette space":
-        return "Silhouette space"
-    if not column.startswith("p:"):
-        return column
-    name = column[2:]
-    if table is not None and column in table and "algorithm" in table:
-        users = algorithm_names(table.loc[table[column].notna(), "algorithm"])
-        labels = {setting_label(name, algorithm) for algorithm in users}
-        if len(labels) == 1:
-            return labels.pop()
-    return setting_label(name)
-
-
-def algorithm_names(titles) -> list[str]:
-    """Registry names of the algorithms whose titles (the table's "algorithm" column) are `titles`."""
-    from core.algorithms import ALGORITHMS
-
-    by_title = {spec.title: name for name, spec in ALGORITHMS.items()}
-    return sorted({by_title.get(t, t) for t in titles})
-
-
-def value_text(column: str, value) -> str:
-    """A cell of the runs table as the pages print it ("-" where the run did not use the setting)."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "-"
-    if column == "p:preprocessing":
-        return preprocessing_label(str(value))
-    if column in METRICS:
-        return f"{float(value):.3f}"
-    return format_value(value.item() if isinstance(value, np.generic) else value)
 
 
 def agreement(labels_a, labels_b) -> float:

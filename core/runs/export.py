@@ -39,7 +39,7 @@ def cluster_folders_zip(result: ClusteringResult) -> bytes:
 
     from PIL import Image
 
-    from core.viz.images import to_uint8
+    from core.data.images import to_uint8
     from core.vocabulary import cluster_name
 
     data = result.dataset

@@ -16,7 +16,7 @@ import numpy as np
 from core.metrics import contingency_in_matched_order
 from core.vocabulary import cluster_name, cluster_names, majority_caption
 from core.viz.figures import cluster_sizes_bar, contingency_heatmap, loss_curve, metrics_bar, projection_scatter
-from core.viz.images import image_grid
+from core.data.images import image_grid
 
 MAX_GALLERY_CLUSTERS = 30
 IMAGES_PER_CLUSTER = 16

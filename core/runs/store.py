@@ -25,7 +25,6 @@ import re
 import shutil
 import socket
 import sqlite3
-import sys
 import unicodedata
 from contextlib import closing, contextmanager
 from dataclasses import asdict, dataclass, field
@@ -36,9 +35,8 @@ from typing import Iterable, Optional
 import numpy as np
 
 from core.experiment import ClusteringResult, RunConfig
+from core.home import STORE_ENV, default_store_dir, folder_size
 
-STORE_ENV = "DEEP_CLUSTERING_HOME"
-APP_DIR_NAME = "deep-clustering-explorer"
 DB_NAME = "runs.sqlite"
 
 RUNNING, FINISHED, CANCELLED, FAILED, INTERRUPTED = "running", "finished", "cancelled", "failed", "interrupted"
@@ -60,20 +58,6 @@ class DatasetInUse(ValueError):
 
 class StoreError(RuntimeError):
     """The store cannot be used (unreadable file, or a schema newer than this version of the code)."""
-
-
-def default_store_dir() -> Path:
-    """`$DEEP_CLUSTERING_HOME` when set, else this app's folder in the user's data directory."""
-    override = os.environ.get(STORE_ENV)
-    if override:
-        return Path(override).expanduser()
-    if sys.platform == "win32":
-        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
-    elif sys.platform == "darwin":
-        base = Path.home() / "Library" / "Application Support"
-    else:
-        base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
-    return base / APP_DIR_NAME
 
 
 # -- schema ---------------------------------------------------------------------------------------
@@ -176,18 +160,6 @@ def process_token(pid: int) -> str:
         return f"{boot}:{stat.rsplit(')', 1)[1].split()[19]}"  # field 22, starttime; the name may hold spaces
     except (OSError, IndexError, ValueError):
         return ""
-
-
-def folder_size(folder: Path) -> int:
-    """Bytes of the files under `folder` (0 when it is missing)."""
-    total = 0
-    for path in Path(folder).rglob("*"):
-        try:
-            if path.is_file():
-                total += path.stat().st_size
-        except OSError:
-            pass
-    return total
 
 
 def _partial_owner(name: str) -> tuple:
@@ -606,6 +578,13 @@ class RunStore:
 
     def run_dir(self, run_id: int) -> Path:
         return self.artifacts_root / str(int(run_id))
+
+    def embedding(self, run_id: int) -> np.ndarray:
+        """The embedding finished run `run_id` was clustered in, read from its folder (DamagedRun when
+        its arrays cannot be read)."""
+        from core.runs.artifacts import read_saved_arrays
+
+        return read_saved_arrays(self.run_dir(run_id), run_id)[0]["embedding"]
 
     def load_result(self, run_id: int, dataset=None) -> ClusteringResult:
         """A finished run as a ClusteringResult, ready for the pages, without retraining.

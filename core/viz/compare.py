@@ -15,9 +15,9 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.colors import sample_colorscale
 
+from core.algorithms import ALGORITHMS
 from core.viz import figures as _figures
-from core.runs.compare import algorithm_names, column_label, value_text  # noqa: F401  (one home: core.runs.compare)
-from core.vocabulary import METRIC_HELP, METRICS
+from core.vocabulary import METRIC_HELP, METRICS, algorithm_names, column_label, value_text
 
 METRIC_COLOURS = {"ACC": "#1f77b4", "NMI": "#2ca02c", "ARI": "#9467bd", "Purity": "#8c564b", "Silhouette": "#ff7f0e"}
 COLOURSCALE = "Viridis"
@@ -124,8 +124,6 @@ def _category_axis(column: str, title: str, values: pd.Series) -> Axis:
 def comparison_axes(table: pd.DataFrame, hyperparameters: Sequence[str], metrics: Sequence[str]) -> list[Axis]:
     """The axes of :func:`parallel_coordinates`: each hyperparameter (numeric or categorical), then each
     metric any run has, on a fixed scale from min(0, lowest) to 1 so metrics read on the same scale."""
-    from core.algorithms import ALGORITHMS
-
     axes = []
     for column in hyperparameters:
         values = table[column]
