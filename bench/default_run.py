@@ -16,7 +16,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core.experiment import RunConfig  # noqa: E402
-from ui.worker import FINISHED, TrainingJob, TrainingWorker  # noqa: E402
+from core.runs import FINISHED  # noqa: E402
+from ui.worker import TrainingJob, TrainingWorker  # noqa: E402
 
 
 def timed_run(worker: TrainingWorker, config: RunConfig):

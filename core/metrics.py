@@ -16,6 +16,15 @@ from sklearn.metrics.cluster import contingency_matrix
 
 SILHOUETTE_MAX_SAMPLES = 5000
 
+# The metrics, in the order every table and chart shows them (their one-line meanings: core.vocabulary).
+METRICS = ("ACC", "NMI", "ARI", "Purity", "Silhouette")
+LABEL_METRICS = ("ACC", "NMI", "ARI", "Purity")  # the ones that need true labels
+# What runs are ranked by unless a person chooses: NMI where there are true labels (steadier than ACC),
+# else the silhouette, which needs none.
+RANKING_METRICS = ("NMI", "Silhouette")
+# The few a compact table (a sweep's progress) shows: the ranking ones and ACC, the papers' headline.
+HEADLINE_METRICS = ("NMI", "ACC", "Silhouette")
+
 
 def _check_pair(labels_true, labels_pred) -> tuple[np.ndarray, np.ndarray]:
     labels_true = np.asarray(labels_true)
@@ -43,11 +52,17 @@ def contingency(labels_true, labels_pred) -> tuple[np.ndarray, np.ndarray, np.nd
     return contingency_matrix(labels_pred, labels_true), clusters, classes
 
 
+def _matched_cells(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, columns) of the one-to-one matching of a contingency table's rows to its columns that
+    maximises the counts matched: the one call of the Hungarian algorithm."""
+    return linear_sum_assignment(counts, maximize=True)
+
+
 def hungarian_matching(source, target) -> dict:
     """The one-to-one map from the ids of labelling `source` to those of `target` (same samples) that
     maximises the samples they share (Hungarian algorithm). Ids left over on the larger side are absent."""
     counts, source_ids, target_ids = contingency(target, source)
-    rows, cols = linear_sum_assignment(counts, maximize=True)
+    rows, cols = _matched_cells(counts)
     return {source_ids[r].item(): target_ids[c].item() for r, c in zip(rows, cols)}
 
 
@@ -98,7 +113,7 @@ def contingency_in_matched_order(labels_true, labels_pred) -> tuple[np.ndarray, 
 def clustering_accuracy(labels_true, labels_pred) -> float:
     """Best accuracy over one-to-one matchings of clusters to classes (1.0 for any relabelling of the truth)."""
     counts, _, _ = contingency(labels_true, labels_pred)
-    rows, cols = linear_sum_assignment(counts, maximize=True)
+    rows, cols = _matched_cells(counts)
     return float(counts[rows, cols].sum() / counts.sum())
 
 
@@ -178,11 +193,7 @@ class MetricReport:
 
     def as_dict(self) -> dict:
         """Flat mapping of metric name to value (None where undefined), in the order of `METRICS`."""
-        from core.vocabulary import METRICS
-
-        values = {"ACC": self.accuracy, "NMI": self.nmi, "ARI": self.ari, "Purity": self.purity,
-                  "Silhouette": self.silhouette.score}
-        return {name: values[name] for name in METRICS}
+        return dict(zip(METRICS, (self.accuracy, self.nmi, self.ari, self.purity, self.silhouette.score)))
 
     def to_record(self) -> dict:
         return asdict(self)

@@ -1,19 +1,68 @@
-"""How a tunable parameter (of an algorithm or a dataset) is described to the UI."""
+"""Parameters, declared once: what an estimator's parameter accepts (a constraint), and how a form shows it.
+
+An estimator declares each of its parameters as a :class:`Param` in its own module: the constraint `fit`
+checks, and for those the form shows, the label, the form's range and step or options, and a line of
+help. The form, the command line, sweeps and messages read a :class:`ParamSpec`, the form's view of a
+`Param` with the estimator's default filled in. Datasets declare their options as ParamSpecs directly.
+"""
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
 from typing import Any, Optional, Sequence
 
 
-class _FromEstimator:
-    def __repr__(self) -> str:
-        return "FROM_ESTIMATOR"
 
 
-# An algorithm parameter's default: the estimator's own (filled in by AlgorithmSpec), so the form and
-# the estimator cannot disagree.
-FROM_ESTIMATOR = _FromEstimator()
+class Interval:
+    """An allowed numeric range for a parameter: ``Interval(int, 1, None)`` means integers >= 1."""
+
+    def __init__(self, kind, low=None, high=None, *, low_open: bool = False, allow_none: bool = False):
+        self.kind, self.low, self.high, self.low_open, self.allow_none = kind, low, high, low_open, allow_none
+
+    def accepts(self, value) -> bool:
+        if value is None:
+            return self.allow_none
+        if isinstance(value, bool):
+            return False
+        numeric = numbers.Integral if self.kind is int else numbers.Real
+        if not isinstance(value, numeric) or not math.isfinite(value):  # NaN passes every comparison
+            return False
+        if self.low is not None and (value < self.low or (self.low_open and value == self.low)):
+            return False
+        return self.high is None or value <= self.high
+
+    def __str__(self) -> str:
+        kind = "an integer" if self.kind is int else "a number"
+        low = "" if self.low is None else f"{'>' if self.low_open else '>='} {self.low}"
+        high = "" if self.high is None else f"<= {self.high}"
+        text = f"{kind} {' and '.join(p for p in (low, high) if p)}".strip()
+        return f"left empty or {text}" if self.allow_none else text
+
+
+class OneOf:
+    """An allowed set of values."""
+
+    def __init__(self, *options):
+        self.options = options
+
+    def accepts(self, value) -> bool:
+        return value in self.options
+
+    def __str__(self) -> str:
+        return "one of " + ", ".join(repr(o) for o in self.options)
+
+
+class PositiveInts:
+    """A non-empty sequence of positive integers (e.g. hidden layer widths)."""
+
+    def accepts(self, value) -> bool:
+        return (isinstance(value, (tuple, list)) and len(value) > 0
+                and all(isinstance(v, numbers.Integral) and not isinstance(v, bool) and v > 0 for v in value))
+
+    def __str__(self) -> str:
+        return "a non-empty sequence of positive integers"
 
 
 class ParameterError(ValueError):
@@ -112,3 +161,45 @@ class ParamSpec:
             raise ValueError(f"{self.label} must be a finite number; got {value}.")
         if (self.low is not None and value < self.low) or (self.high is not None and value > self.high):
             raise ValueError(f"{self.label} must be {self.range_text()}; got {value:g}.")
+
+
+@dataclass(frozen=True)
+class Param:
+    """One parameter of an estimator, declared once beside it.
+
+    `constraint` is what `fit` accepts (:class:`Interval`, :class:`OneOf`, :class:`PositiveInts`). A
+    parameter with a `label` is on the form: `low` (default: the constraint's own lower bound), `high` and
+    `step` give a number box's range, `options` the values a choice offers (default: all a
+    :class:`OneOf` allows). The default is the estimator's own (its constructor's), never written twice.
+    """
+
+    name: str
+    constraint: Any
+    label: str = ""
+    help: str = ""
+    low: Optional[float] = None
+    high: Optional[float] = None
+    step: Optional[float] = None
+    options: Sequence[Any] = ()
+    advanced: bool = False
+    applies_when: tuple = ()
+
+    @property
+    def on_form(self) -> bool:
+        return bool(self.label)
+
+    def spec(self, default) -> ParamSpec:
+        """The form's view of this parameter, with the estimator's `default`."""
+        constraint = self.constraint
+        options = tuple(self.options) or (constraint.options if isinstance(constraint, OneOf) else ())
+        if options:
+            kind = "choice"
+        elif isinstance(constraint, Interval) and constraint.kind is int:
+            kind = "int"
+        elif isinstance(constraint, Interval):
+            kind = "optional_float" if constraint.allow_none else "float"
+        else:
+            raise TypeError(f"the form cannot show {self.name!r}: {constraint} has no box or options.")
+        low = self.low if self.low is not None or kind == "choice" else constraint.low
+        return ParamSpec(self.name, self.label, kind, default, low, self.high, self.step, options, self.help,
+                         self.advanced, self.applies_when)

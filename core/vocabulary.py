@@ -13,9 +13,9 @@ import numpy as np
 
 from core.algorithms import ALGORITHMS
 from core.data import PREPROCESSING
+from core.metrics import LABEL_METRICS, METRICS  # noqa: F401  (imported from here by pages, beside the words)
 
-# Metrics, in the order every table and chart shows them.
-METRICS = ("ACC", "NMI", "ARI", "Purity", "Silhouette")
+# What each metric means, in a line (the metrics themselves and their order: core.metrics.METRICS).
 METRIC_HELP = {
     "ACC": "Accuracy after the best one-to-one matching of clusters to true labels (Hungarian algorithm).",
     "NMI": "Normalised mutual information between clusters and true labels (0 to 1).",
@@ -24,7 +24,6 @@ METRIC_HELP = {
     "Silhouette": "How far apart the clusters are compared with their width, in the space they were made in "
                   "(-1 to 1). Needs no labels, but only compares runs clustered in the same space.",
 }
-LABEL_METRICS = ("ACC", "NMI", "ARI", "Purity")  # the ones that need true labels
 
 # Settings of a run that are not an algorithm's own parameters.
 RUN_SETTINGS = {

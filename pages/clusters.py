@@ -7,7 +7,8 @@ from ui.cache import training_worker
 from ui.progress import task_progress
 from ui.state import SWEEPS, TAKEN_N_CLUSTERS, require_result
 from ui.text import plain
-from ui.worker import CANCELLED, FAILED, FINISHED, TrainingJob
+from core.runs import CANCELLED, FAILED, FINISHED
+from ui.worker import TrainingJob
 
 SCAN_JOB = "cluster_scan_job"  # (result key, TrainingJob) of this session's scan, until its outcome is shown
 

@@ -17,7 +17,8 @@ from ui.cache import run_store, training_worker
 from ui.progress import task_progress
 from ui.state import require_result
 from ui.text import plain
-from ui.worker import FAILED, FINISHED, TrainingJob
+from core.runs import FAILED, FINISHED
+from ui.worker import TrainingJob
 
 PROJECTION_JOB = "explore_projection_job"  # ((run, method), TrainingJob) of a projection being computed
 PLACED = "explore_placed"  # {run id: {"placement", "names", "images"}}: new images placed in a run

@@ -4,7 +4,7 @@ import zlib
 import pandas as pd
 import streamlit as st
 
-from core.runs import FINISHED, RUNNING, StoreError
+from core.runs import CANCELLED, FAILED, FINISHED, INTERRUPTED, RUNNING, StoreError
 from core.runs.compare import runs_table
 from core.vocabulary import METRICS, format_seconds, run_settings, setting_label
 from ui.cache import run_store, training_worker
@@ -17,8 +17,8 @@ from ui.text import plain
 SELECTED = "runs_selected"  # the id of the run on screen: plain state, never a widget's, so that a rename
                             # (which changes the picker's labels) cannot move the page to another run
 CONFIRM_DELETE = "runs_confirm_delete"
-STATUS_ICONS = {"finished": ":material/check_circle:", "running": ":material/pending:",
-                "cancelled": ":material/stop_circle:", "failed": ":material/error:", "interrupted": ":material/warning:"}
+STATUS_ICONS = {FINISHED: ":material/check_circle:", RUNNING: ":material/pending:", CANCELLED: ":material/stop_circle:",
+                FAILED: ":material/error:", INTERRUPTED: ":material/warning:"}
 
 st.title("Runs")
 store = run_store()
@@ -213,7 +213,7 @@ with details:
     st.markdown(f"**Status:** {status_line}" + (f" · {format_seconds(record.duration)}" if record.duration else "")
                 + f" · started {record.started_at.replace('T', ' ')[:19]} UTC")
     if record.message:
-        (st.error if record.status == "failed" else st.info)(plain(record.message))
+        (st.error if record.status == FAILED else st.info)(plain(record.message))
     ours = any(job.run_id == run_id for job in training_worker().active_jobs())
     if record.status == RUNNING and ours:
         st.info("Still training: follow it on the Train page (or the Sweeps page for a sweep).")

@@ -4,12 +4,14 @@ import streamlit as st
 
 from core.algorithms import ALGORITHMS, DEFAULT_ALGORITHM
 from core.cli import command_line
+from core.metrics import HEADLINE_METRICS
+from core.runs import FINISHED
 from core.runs.runner import axis_value, describe_point, parse_axis_value, sweep_axes, sweep_configs
 from ui.cache import run_store, training_worker
 from ui.config_form import config_form, config_problem
 from ui.progress import describe, fraction, job_title
 from ui.text import plain
-from ui.worker import RUNNING, SweepJob, TrainingJob
+from ui.worker import SweepJob, TrainingJob
 
 POLL_SECONDS = 1.0
 NO_SECOND = "(nothing)"
@@ -118,9 +120,9 @@ def sweep_table(sweep: SweepJob) -> pd.DataFrame:
     for job in sweep.jobs:
         record = stored.get(job.run_id) if job.run_id is not None else None
         row = {"run": job.run_id, **{axes_names.get(a, a): axis_value(job.config, a) for a in sweep.axes},
-               "status": job.status if job.status != RUNNING or job.event is not None else "queued"}
+               "status": job.shown_status}
         scores = record.scores if record is not None else {}
-        row.update({"NMI": scores.get("NMI"), "ACC": scores.get("ACC"), "Silhouette": scores.get("Silhouette")})
+        row.update({metric: scores.get(metric) for metric in HEADLINE_METRICS})
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -145,7 +147,7 @@ def sweep_progress(sweep: SweepJob) -> None:
     if snap.running:
         st.session_state["sweep_seen_running"] = sweep.sweep_id
     st.dataframe(sweep_table(sweep), hide_index=True, key=f"sweep_table_{sweep.sweep_id}",
-                 column_config={m: st.column_config.NumberColumn(m, format="%.3f") for m in ("NMI", "ACC", "Silhouette")})
+                 column_config={m: st.column_config.NumberColumn(m, format="%.3f") for m in HEADLINE_METRICS})
 
 
 if latest is not None:
@@ -162,7 +164,7 @@ if earlier:
     st.subheader("Earlier sweeps")
     for sweep in earlier[:10]:
         runs = store.list_runs(sweep_id=sweep.id)
-        finished = [r for r in runs if r.status == "finished"]
+        finished = [r for r in runs if r.status == FINISHED]
         labels = sweep_axes(sweep.base_config.algorithm)
         grid = " × ".join(f"{labels.get(a, a)} ({', '.join(map(str, v))})" for a, v in sweep.axes.items())
         text, button = st.columns([4, 1])

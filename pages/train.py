@@ -11,7 +11,8 @@ from ui.config_form import config_form, config_problem, load_config_into_form
 from ui.progress import POLL_SECONDS, describe, fraction, job_title, show_losses, timings_table
 from ui.text import plain
 from ui.state import FORM, TAKEN_N_CLUSTERS, current_job, current_result, start_job
-from ui.worker import CANCELLED, FAILED, FINISHED, RUNNING, TrainingJob, is_task
+from core.runs import CANCELLED, FAILED, FINISHED, RUNNING
+from ui.worker import TrainingJob, is_task
 
 st.title("Train")
 taken = st.session_state.pop(TAKEN_N_CLUSTERS, None)

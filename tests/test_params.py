@@ -6,7 +6,7 @@ import inspect
 import pytest
 
 from core.algorithms import ALGORITHMS
-from core.algorithms.base import Interval, OneOf
+from core.params import Interval, OneOf
 from core.experiment import RunConfig, check_config
 from core.runs import RunStore
 
@@ -17,10 +17,9 @@ SYNTHETIC = {"n_samples": 200}
 def test_the_form_and_the_estimator_agree_on_every_parameter(name):
     spec = ALGORITHMS[name]
     signature = inspect.signature(spec.estimator).parameters
-    constraints = spec.estimator._parameter_constraints
     for p in spec.params:
         assert p.default == signature[p.name].default, (name, p.name)
-        constraint = constraints[p.name]
+        constraint = spec.estimator.parameter(p.name).constraint
         assert constraint.accepts(p.default), (name, p.name, p.default)
         if p.kind == "choice":
             assert all(constraint.accepts(option) for option in p.options), (name, p.name, p.options)
@@ -68,7 +67,8 @@ BAD_CONFIGS = [
     (dict(params={"epochs": -4}), "Epochs must be from 1 to 300; got -4"),
     (dict(params={"latent": 3}), "has no setting latent"),
     (dict(dataset_options={"n_samples": 200, "noise": float("nan")}), "Pixel noise must be a finite number"),
-    (dict(algorithm="som", params={"grid_rows": 2, "grid_cols": 2}), "a 2 x 2 map has 4 nodes, fewer than the 5"),
+    (dict(algorithm="som", params={"grid_rows": 2, "grid_cols": 2}),
+     "a 2 x 2 map has 4 nodes, fewer than the 5 clusters asked for; raise \"Map rows\" or \"Map columns\""),
 ]
 
 

@@ -93,11 +93,11 @@ def test_progress_reports_and_cancellation(synthetic):
 
 
 @pytest.mark.parametrize("params, message", [
-    (dict(grid_rows=1, grid_cols=3), '"Map rows" must be an integer >= 2'),
-    (dict(grid_rows=0), '"Map rows" must be an integer >= 2'),
-    (dict(grid_cols=2.5), '"Map columns" must be an integer >= 2'),
+    (dict(grid_rows=1, grid_cols=3), '"grid_rows" must be an integer >= 2'),  # the form says "Map rows"
+    (dict(grid_rows=0), '"grid_rows" must be an integer >= 2'),
+    (dict(grid_cols=2.5), '"grid_cols" must be an integer >= 2'),
     (dict(sigma_start=0.2, sigma_end=0.5), "sigma_start .* must be at least sigma_end"),
-    (dict(space="latent-ish"), '"Train the map on" must be one of'),
+    (dict(space="latent-ish"), '"space" must be one of'),
 ])
 def test_bad_parameters_raise(synthetic, params, message):
     with pytest.raises(ValueError, match=message):

@@ -74,8 +74,8 @@ def test_progress_reports_and_cancel(synthetic):
 
 
 @pytest.mark.parametrize("name, value, message", [
-    ("beta", 0.0, r'"Prior weight \(beta\)" must be a number > 0'),
-    ("vade_learning_rate", 2.0, '"VaDE learning rate" must be a number > 0 and <= 1'),
+    ("beta", 0.0, '"beta" must be a number > 0'),
+    ("vade_learning_rate", 2.0, '"vade_learning_rate" must be a number > 0 and <= 1'),
     ("n_generated", -1, '"n_generated" must be an integer >= 0'),
 ])
 def test_invalid_parameters(synthetic, name, value, message):

@@ -11,7 +11,8 @@ import pytest
 
 from core.experiment import RunConfig
 from core.runs import RunStore
-from ui.worker import CANCELLED, FAILED, FINISHED, SweepJob, TrainingJob, TrainingWorker
+from core.runs import CANCELLED, FAILED, FINISHED
+from ui.worker import SweepJob, TrainingJob, TrainingWorker
 
 
 def until(condition, timeout=240.0, what="the condition"):

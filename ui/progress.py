@@ -5,7 +5,8 @@ import streamlit as st
 
 from core.viz.figures import loss_curve
 from ui.text import plain
-from ui.worker import RUNNING, is_task
+from core.runs import RUNNING
+from ui.worker import is_task
 
 POLL_SECONDS = 0.5  # how often a page asks the training process how a job is going
 

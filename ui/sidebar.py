@@ -3,7 +3,8 @@ import streamlit as st
 
 from ui.cache import training_worker
 from ui.progress import job_title
-from ui.worker import RUNNING, is_task
+from core.runs import RUNNING
+from ui.worker import is_task
 from ui.text import plain
 from ui.state import current_job, current_result, result_heading
 

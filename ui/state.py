@@ -9,7 +9,8 @@ import streamlit as st
 
 from core.experiment import ClusteringResult
 from ui.text import plain
-from ui.worker import FINISHED, TrainingJob
+from core.runs import FINISHED
+from ui.worker import TrainingJob
 
 JOB = "job"          # the TrainingJob of this session (running or done), or None
 RESULT = "result"    # the latest finished ClusteringResult, or None
@@ -156,7 +157,6 @@ def require_result() -> Optional[ClusteringResult]:
 
 
 def _offer_latest_run() -> None:
-    from core.runs import FINISHED
     from ui.cache import run_store
 
     latest = next(iter(run_store().list_runs(status=FINISHED, limit=1)), None)

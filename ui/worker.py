@@ -26,8 +26,8 @@ from typing import Optional
 
 from core.experiment import ClusteringResult, RunConfig
 from core.progress import ProgressEvent
+from core.runs.status import CANCELLED, FAILED, FINISHED, QUEUED, RUNNING
 
-RUNNING, FINISHED, CANCELLED, FAILED = "running", "finished", "cancelled", "failed"
 
 
 @contextmanager
@@ -273,6 +273,11 @@ class TrainingJob:
     @property
     def done(self) -> bool:
         return self.status != RUNNING
+
+    @property
+    def shown_status(self) -> str:
+        """Its status as a table shows it: queued while it waits its turn in the training process."""
+        return QUEUED if self.status == RUNNING and self.event is None else self.status
 
     def snapshot(self) -> JobSnapshot:
         with self._lock:

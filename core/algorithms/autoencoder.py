@@ -7,7 +7,8 @@ from sklearn.mixture import GaussianMixture
 
 from sklearn.utils.metaestimators import available_if
 
-from core.algorithms.base import ClusteringAlgorithm, Interval, OneOf, PositiveInts
+from core.algorithms.base import ClusteringAlgorithm
+from core.params import Interval, OneOf, Param, PositiveInts
 
 
 KMEANS_BACKENDS = ("auto", "scikit-learn", "tensorflow")
@@ -94,6 +95,36 @@ def auto_batch_size(n_samples: int) -> int:
     return batch
 
 
+# The parameters every autoencoder method shares, declared once (core.params.Param).
+AUTOENCODER_PARAMETERS = (
+    Param("n_clusters", Interval(int, 1, None)),
+    Param("latent_dim", Interval(int, 2, None), "Latent size", high=64, step=1,
+          help="Size of the learned embedding. 10 is the usual choice for 10 classes."),
+    Param("hidden_units", PositiveInts()),
+    Param("epochs", Interval(int, 1, None), "Epochs", high=300, step=1,
+          help="Autoencoder training passes over the data. More epochs: lower reconstruction loss, longer wait."),
+    Param("batch_size", Interval(int, 1, None, allow_none=True), "Batch size",
+          options=(None, 32, 64, 128, 256, 512, 1024), advanced=True,
+          help="Images per training step. auto: 256, or fewer on small data so that an epoch has at "
+               "least 25 steps (64 for digits)."),
+    Param("learning_rate", Interval(float, 0, 1, low_open=True), "Learning rate",
+          options=(1e-4, 3e-4, 1e-3, 3e-3, 1e-2), advanced=True, help="Adam's step size. Lower it if the loss diverges."),
+    Param("input_dropout", Interval(float, 0, 0.9), "Input dropout (denoising)", high=0.5, step=0.05, advanced=True,
+          help="Fraction of pixels hidden from the encoder while training; 0 trains a plain autoencoder."),
+    Param("restart_every", Interval(int, 0, None), "Restart Adam every (epochs)", high=100, step=5, advanced=True,
+          help="Warm restarts of the optimiser; they gave better embeddings for clustering. 0: never."),
+    Param("random_state", Interval(int, 0, None)),
+)
+ARCHITECTURE = Param(
+    "architecture", OneOf(*ARCHITECTURES), "Autoencoder",
+    help="The network that learns the embedding. auto: convolutional for images of 16x16 pixels and up (it "
+         "sees strokes and shapes wherever they are), dense for smaller images such as 8x8 digits, and for tables.")
+KMEANS_BACKEND = Param(
+    "kmeans_backend", OneOf(*KMEANS_BACKENDS), "k-means by", advanced=True,
+    help="TensorFlow's batched k-means runs on a GPU when there is one; auto uses it only then "
+         "(scikit-learn is faster on a CPU). Both give the same clustering up to ties.")
+
+
 def _has_predict(estimator) -> bool:
     return hasattr(estimator, "_predict_embedding")
 
@@ -109,17 +140,8 @@ class _AutoencoderClustering(ClusteringAlgorithm):
     architecture = "dense"  # the methods that offer the choice take it as a parameter
     filters = (32, 64, 128)  # the convolutional network's filters (DCEC takes them as a parameter)
     kernel_sizes = (3, 3, 3)  # and its kernels (DCEC keeps its paper's 5-5-3)
-    _parameter_constraints = {
-        "n_clusters": Interval(int, 1, None),
-        "latent_dim": Interval(int, 2, None),
-        "hidden_units": PositiveInts(),
-        "epochs": Interval(int, 1, None),
-        "batch_size": Interval(int, 1, None, allow_none=True),
-        "learning_rate": Interval(float, 0, 1, low_open=True),
-        "input_dropout": Interval(float, 0, 0.9),
-        "restart_every": Interval(int, 0, None),
-        "random_state": Interval(int, 0, None),
-    }
+    deep = True
+    parameters = AUTOENCODER_PARAMETERS
 
     def __init__(self, n_clusters: int = 10, *, latent_dim: int = 10, hidden_units=(500, 500, 2000),
                  epochs: int = 75, batch_size=None, learning_rate: float = 1e-3,
@@ -317,12 +339,12 @@ class AutoencoderKMeans(_AutoencoderClustering):
     (1797, 10)
     """
 
+    name, title = "ae_kmeans", "Autoencoder + k-means"
+    description = ("Learns a compact embedding with an autoencoder, then runs k-means on it. The simplest deep "
+                   "method: compare it with k-means on pixels to see what the embedding alone adds, and decode each "
+                   "cluster's centre on the Model page.")
+    parameters = AUTOENCODER_PARAMETERS + (ARCHITECTURE, KMEANS_BACKEND)
     _cluster_title = "k-means"
-    _parameter_constraints = {
-        **_AutoencoderClustering._parameter_constraints,
-        "kmeans_backend": OneOf(*KMEANS_BACKENDS),
-        "architecture": OneOf(*ARCHITECTURES),
-    }
 
     def __init__(self, n_clusters: int = 10, *, latent_dim: int = 10, hidden_units=(500, 500, 2000),
                  epochs: int = 75, batch_size=None, learning_rate: float = 1e-3,
@@ -358,13 +380,16 @@ class AutoencoderGMM(_AutoencoderClustering):
     ``probabilities_`` (n_samples, n_clusters), the posterior of each component.
     """
 
+    name, title = "ae_gmm", "Autoencoder + GMM"
+    description = ("The same embedding, clustered by a Gaussian mixture: allows elongated clusters of "
+                   "different sizes and gives each image a membership probability.")
+    parameters = AUTOENCODER_PARAMETERS + (
+        ARCHITECTURE,
+        Param("covariance_type", OneOf("full", "diag", "tied", "spherical"), "Covariance", advanced=True,
+              help="Shape of each Gaussian: full is most flexible, spherical is k-means-like."),
+        Param("n_init", Interval(int, 1, None)),
+    )
     _cluster_title = "a Gaussian mixture"
-    _parameter_constraints = {
-        **_AutoencoderClustering._parameter_constraints,
-        "covariance_type": OneOf("full", "diag", "tied", "spherical"),
-        "n_init": Interval(int, 1, None),
-        "architecture": OneOf(*ARCHITECTURES),
-    }
 
     def __init__(self, n_clusters: int = 10, *, latent_dim: int = 10, hidden_units=(500, 500, 2000),
                  epochs: int = 75, batch_size=None, learning_rate: float = 1e-3,

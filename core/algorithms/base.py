@@ -1,8 +1,9 @@
 """The interface every clustering algorithm shares, in the spirit of scikit-learn's estimators.
 
-Parameters go to the constructor (stored under their own names, nothing derived), allowed values are
-declared once in `_parameter_constraints` and checked at the start of `fit`, and `fit` sets fitted
-attributes with a trailing underscore:
+Parameters go to the constructor (stored under their own names, nothing derived). Each estimator declares
+them once, in `parameters` (:class:`core.params.Param`: the constraint `fit` checks first, and the label,
+range and help of those the form shows), beside its registry `name`, `title`, `description`, whether it is
+`deep` and whether it `uses_n_clusters`. `fit` sets fitted attributes with a trailing underscore:
 
 ``labels_``      cluster of each sample (-1 for noise where an algorithm has it)
 ``embedding_``   the space the clustering was made in (pixels or a learned embedding), shape (N, d)
@@ -15,8 +16,6 @@ shown, and stored, without the fitted model.
 """
 from __future__ import annotations
 
-import math
-import numbers
 import time
 from contextlib import contextmanager
 from typing import Optional
@@ -29,65 +28,25 @@ from core.params import ParameterError
 from core.progress import PhaseReporter, ProgressCallback
 
 
-class Interval:
-    """An allowed numeric range for a parameter: ``Interval(int, 1, None)`` means integers >= 1."""
-
-    def __init__(self, kind, low=None, high=None, *, low_open: bool = False, allow_none: bool = False):
-        self.kind, self.low, self.high, self.low_open, self.allow_none = kind, low, high, low_open, allow_none
-
-    def accepts(self, value) -> bool:
-        if value is None:
-            return self.allow_none
-        if isinstance(value, bool):
-            return False
-        numeric = numbers.Integral if self.kind is int else numbers.Real
-        if not isinstance(value, numeric) or not math.isfinite(value):  # NaN passes every comparison
-            return False
-        if self.low is not None and (value < self.low or (self.low_open and value == self.low)):
-            return False
-        return self.high is None or value <= self.high
-
-    def __str__(self) -> str:
-        kind = "an integer" if self.kind is int else "a number"
-        low = "" if self.low is None else f"{'>' if self.low_open else '>='} {self.low}"
-        high = "" if self.high is None else f"<= {self.high}"
-        text = f"{kind} {' and '.join(p for p in (low, high) if p)}".strip()
-        return f"left empty or {text}" if self.allow_none else text
-
-
-class OneOf:
-    """An allowed set of values."""
-
-    def __init__(self, *options):
-        self.options = options
-
-    def accepts(self, value) -> bool:
-        return value in self.options
-
-    def __str__(self) -> str:
-        return "one of " + ", ".join(repr(o) for o in self.options)
-
-
-class PositiveInts:
-    """A non-empty sequence of positive integers (e.g. hidden layer widths)."""
-
-    def accepts(self, value) -> bool:
-        return (isinstance(value, (tuple, list)) and len(value) > 0
-                and all(isinstance(v, numbers.Integral) and not isinstance(v, bool) and v > 0 for v in value))
-
-    def __str__(self) -> str:
-        return "a non-empty sequence of positive integers"
-
-
 class ClusteringAlgorithm(ClusterMixin, BaseEstimator):
     """Base class: validation, seeding, timing and progress plumbing around `_fit`.
 
-    Subclasses declare `_parameter_constraints` and implement ``_fit(self, X, report)`` which sets
-    the fitted attributes. `X` reaches `_fit` validated, as float32 of shape (n_samples, ...) (images
+    Subclasses declare their `parameters` and what the app says of them, and implement ``_fit(self, X)``,
+    which sets the fitted attributes. `X` reaches `_fit` validated, as float32 of shape (n_samples, ...) (images
     stay NHWC; flatten where the method needs vectors).
     """
 
-    _parameter_constraints: dict = {}
+    name: str = ""             # the registry's key ("n2d"): runs, the command line and links use it
+    title: str = ""            # what a person reads ("N2D (autoencoder + UMAP + GMM)")
+    description: str = ""      # what it does and when to choose it, for the form
+    deep: bool = False
+    uses_n_clusters: bool = True
+    parameters: tuple = ()     # every constructor parameter, as core.params.Param
+
+    @classmethod
+    def parameter(cls, name: str):
+        """The declaration of parameter `name` (a :class:`core.params.Param`), or None."""
+        return next((p for p in cls.parameters if p.name == name), None)
 
     def fit(self, X, y=None, *, callback: Optional[ProgressCallback] = None, pretrained=None):
         """Cluster `X`, shape (n_samples, ...). `y` is ignored (present for API consistency).
@@ -173,10 +132,10 @@ class ClusteringAlgorithm(ClusterMixin, BaseEstimator):
         """Raise ParameterError, naming the parameter, when a parameter is not allowed,
         or does not fit data of `n_samples` samples of `n_features` values (each check runs when its
         count is given). `fit` calls this first; the app calls it before it records a run."""
-        for name, constraint in self._parameter_constraints.items():
-            value = getattr(self, name)
-            if not constraint.accepts(value):
-                raise ParameterError(f"{{{name}}} must be {constraint}; got {value!r}.", name)
+        for param in self.parameters:
+            value = getattr(self, param.name)
+            if not param.constraint.accepts(value):
+                raise ParameterError(f"{{{param.name}}} must be {param.constraint}; got {value!r}.", param.name)
         self._validate_parameters(n_samples, n_features)
 
     def _validate_new_data(self, X) -> np.ndarray:

@@ -14,11 +14,28 @@ from sklearn.mixture import GaussianMixture
 from sklearn.neighbors import NearestNeighbors
 
 from core.algorithms.autoencoder import _AutoencoderClustering, fit_gaussian_mixture, nearest_center
-from core.algorithms.base import ClusteringAlgorithm, Interval, OneOf
-from core.algorithms.n2d import ManifoldMixtureView
+from core.algorithms.base import ClusteringAlgorithm
+from core.algorithms.n2d import UMAP_PARAMETERS, ManifoldMixtureView
+from core.params import Interval, OneOf, Param
 
 SPACES = ("pixels", "autoencoder", "imagenet")
 K_DISTANCE_MAX_POINTS = 2000  # points kept of the k-distance curve for the view
+
+# Where a classical method clusters, and the autoencoder it trains there when asked.
+SPACE_PARAMETERS = (
+    Param("space", OneOf(*SPACES), "Cluster in",
+          help="The raw pixels; the embedding of an autoencoder trained first (latent size and epochs below "
+               "apply); or imagenet: the features of an image network pretrained on ImageNet (MobileNetV2, "
+               "weights downloaded once, about 9 MB), which groups photos by what they show rather than by "
+               "their colours."),
+    Param("latent_dim", Interval(int, 2, None), "Latent size (autoencoder space)", high=64, step=1, advanced=True,
+          help="Embedding size when clustering in the autoencoder's space.", applies_when=("space", ("autoencoder",))),
+    Param("epochs", Interval(int, 1, None), "Epochs (autoencoder space)", high=300, step=1, advanced=True,
+          help="Autoencoder training passes when clustering in the autoencoder's space.",
+          applies_when=("space", ("autoencoder",))),
+    Param("random_state", Interval(int, 0, None)),
+)
+N_CLUSTERS = Param("n_clusters", Interval(int, 1, None))
 
 
 class PixelKMeans(ClusteringAlgorithm):
@@ -47,11 +64,9 @@ class PixelKMeans(ClusteringAlgorithm):
     (1797,)
     """
 
-    _parameter_constraints = {
-        "n_clusters": Interval(int, 1, None),
-        "n_init": Interval(int, 1, None),
-        "random_state": Interval(int, 0, None),
-    }
+    name, title = "kmeans", "k-means on pixels"
+    description = "Classical k-means on the raw pixels, no learning: the baseline the deep methods should beat."
+    parameters = (N_CLUSTERS, Param("n_init", Interval(int, 1, None)), Param("random_state", Interval(int, 0, None)))
 
     def __init__(self, n_clusters: int = 10, *, n_init: int = 10, random_state: int = 0):
         self.n_clusters = n_clusters
@@ -91,12 +106,8 @@ class _SpaceClustering(_AutoencoderClustering):
     learning_rate = 1e-3
     input_dropout = 0.0
     restart_every = 25
-    _parameter_constraints = {
-        "space": OneOf(*SPACES),
-        "latent_dim": Interval(int, 2, None),
-        "epochs": Interval(int, 1, None),
-        "random_state": Interval(int, 0, None),
-    }
+    deep = False
+    parameters = SPACE_PARAMETERS
     _cluster_title = ""
 
     def _set_space(self, space, latent_dim, epochs, random_state):
@@ -158,8 +169,14 @@ class Agglomerative(_SpaceClustering):
         The whole tree in SciPy's linkage format (for the dendrogram).
     """
 
-    _parameter_constraints = {**_SpaceClustering._parameter_constraints, "n_clusters": Interval(int, 1, None),
-                              "linkage": OneOf("ward", "average", "complete")}
+    name, title = "agglomerative", "Agglomerative (hierarchical)"
+    description = ("Merges the closest groups step by step; the dendrogram shows the whole hierarchy. A good "
+                   "choice for small data (memory grows with the square of the sample count) and to see how "
+                   "clusters nest.")
+    parameters = (N_CLUSTERS, Param(
+        "linkage", OneOf("ward", "average", "complete"), "Linkage",
+        help="Ward: compact, even clusters (usually best). Average: follows elongated "
+             "shapes. Complete: tight groups of similar diameter.")) + SPACE_PARAMETERS
     _cluster_title = "agglomerative clustering"
 
     def __init__(self, n_clusters: int = 10, *, linkage: str = "ward", space: str = "pixels",
@@ -264,9 +281,19 @@ class DBSCANClustering(_SpaceClustering):
         The sorted k-distance curve the suggestion comes from.
     """
 
-    _parameter_constraints = {**_SpaceClustering._parameter_constraints,
-                              "eps": Interval(float, 0, None, low_open=True, allow_none=True),
-                              "min_samples": Interval(int, 2, None)}
+    name, title = "dbscan", "DBSCAN"
+    description = ("Finds dense regions and calls sparse points noise; the number of clusters is found, not set. "
+                   "A good choice for odd-shaped clusters of similar density with outliers, usually in a learned "
+                   "space rather than on raw pixels.")
+    uses_n_clusters = False
+    parameters = (
+        Param("eps", Interval(float, 0, None, low_open=True, allow_none=True), "Radius eps (empty: suggested)", step=0.05,
+              help="Neighbourhood radius. Leave empty for a suggestion read off the k-distance "
+                   "curve (the radius whose clusters score best, no labels used); the Model page "
+                   "shows the curve."),
+        Param("min_samples", Interval(int, 2, None), "Min samples", high=50, step=1,
+              help="Neighbours a point needs to be a core point; larger means more noise."),
+    ) + SPACE_PARAMETERS
     _cluster_title = "DBSCAN"
 
     def __init__(self, *, eps=None, min_samples: int = 5, space: str = "pixels", latent_dim: int = 10,
@@ -307,9 +334,15 @@ class HDBSCANClustering(_SpaceClustering):
         Strength of each sample's membership (0 for noise).
     """
 
-    _parameter_constraints = {**_SpaceClustering._parameter_constraints,
-                              "min_cluster_size": Interval(int, 2, None),
-                              "min_samples": Interval(int, 1, None, allow_none=True)}
+    name, title = "hdbscan", "HDBSCAN"
+    description = ("DBSCAN over all densities, keeping the most stable clusters: no radius to tune and copes "
+                   "with clusters of different density. The number of clusters is found, sparse points are noise.")
+    uses_n_clusters = False
+    parameters = (
+        Param("min_cluster_size", Interval(int, 2, None), "Min cluster size", high=200, step=1,
+              help="The smallest group counted as a cluster."),
+        Param("min_samples", Interval(int, 1, None, allow_none=True)),
+    ) + SPACE_PARAMETERS
     _cluster_title = "HDBSCAN"
 
     def __init__(self, *, min_cluster_size: int = 15, min_samples=None, space: str = "pixels",
@@ -349,9 +382,15 @@ class GaussianMixtureClustering(_SpaceClustering):
         Bayesian information criterion of the fitted mixture (lower is better).
     """
 
-    _parameter_constraints = {**_SpaceClustering._parameter_constraints, "n_clusters": Interval(int, 1, None),
-                              "covariance_type": OneOf("auto", "full", "diag", "tied", "spherical"),
-                              "n_init": Interval(int, 1, None)}
+    name, title = "gmm", "Gaussian mixture"
+    description = ("Each cluster a Gaussian: soft memberships and elliptical clusters of different sizes. A "
+                   "good choice in a low-dimensional learned space; on raw pixels it needs diagonal covariances.")
+    parameters = (
+        N_CLUSTERS,
+        Param("covariance_type", OneOf("auto", "full", "diag", "tied", "spherical"), "Covariance",
+              help="auto: full up to 100 features, else diag. Spherical behaves like k-means."),
+        Param("n_init", Interval(int, 1, None)),
+    ) + SPACE_PARAMETERS
     _cluster_title = "a Gaussian mixture"
 
     def __init__(self, n_clusters: int = 10, *, covariance_type: str = "auto", n_init: int = 3,
@@ -401,10 +440,11 @@ class UMAPGMM(ManifoldMixtureView, _SpaceClustering):
         samples, so there is no `predict`).
     """
 
-    _parameter_constraints = {**_SpaceClustering._parameter_constraints, "n_clusters": Interval(int, 1, None),
-                              "umap_dim": Interval(int, 1, None, allow_none=True),
-                              "umap_neighbors": Interval(int, 2, None), "umap_min_dist": Interval(float, 0, 1),
-                              "n_init": Interval(int, 1, None)}
+    name, title = "umap_gmm", "UMAP + GMM"
+    description = ("UMAP of the chosen space to a few dimensions, then a Gaussian mixture: N2D's clustering step "
+                   "without its autoencoder. A strong reference on raw pixels, and the way to cluster photos: choose "
+                   "imagenet in Cluster in.")
+    parameters = (N_CLUSTERS,) + UMAP_PARAMETERS + (Param("n_init", Interval(int, 1, None)),) + SPACE_PARAMETERS
     _cluster_title = "UMAP and a Gaussian mixture"
 
     def __init__(self, n_clusters: int = 10, *, umap_dim=None, umap_neighbors: int = 20, umap_min_dist: float = 0.0,
@@ -447,8 +487,11 @@ class Spectral(_SpaceClustering):
     random_state : int, default=0
     """
 
-    _parameter_constraints = {**_SpaceClustering._parameter_constraints, "n_clusters": Interval(int, 1, None),
-                              "n_neighbors": Interval(int, 2, None)}
+    name, title = "spectral", "Spectral clustering"
+    description = ("Cuts a nearest-neighbour graph where it is thinnest: follows connected, non-convex shapes "
+                   "that k-means splits. A good choice up to about 10,000 images.")
+    parameters = (N_CLUSTERS, Param("n_neighbors", Interval(int, 2, None), "Graph neighbours", high=50, step=1,
+                                    help="Neighbours per image in the affinity graph.")) + SPACE_PARAMETERS
     _cluster_title = "spectral clustering"
 
     def __init__(self, n_clusters: int = 10, *, n_neighbors: int = 10, space: str = "pixels",

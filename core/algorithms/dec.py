@@ -9,14 +9,35 @@ which preserves the local structure of the data that DEC's clustering loss alone
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import numpy as np
-from core.algorithms.autoencoder import ARCHITECTURES, KMEANS_BACKENDS, _AutoencoderClustering, run_kmeans
-from core.algorithms.base import Interval, OneOf, PositiveInts
+from core.algorithms.autoencoder import (ARCHITECTURE, AUTOENCODER_PARAMETERS, KMEANS_BACKEND, _AutoencoderClustering,
+                                         run_kmeans)
+from core.params import Interval, Param, PositiveInts
 from core.progress import StopTraining
 
 
 KERNEL_DISTANCE = 3.0  # RMS distance to the nearest centre inside the Student-t kernel (see _kernel_scale)
+
+
+# The clustering phase's parameters, shared by DEC, IDEC and DCEC.
+CLUSTERING_PHASE_PARAMETERS = (
+    Param("cluster_epochs", Interval(int, 0, None), "Clustering epochs (at most)", high=200, step=1,
+          help="Passes of the clustering phase after pretraining; it stops earlier once fewer "
+               "than the tolerance of labels change between target refreshes."),
+    Param("update_interval", Interval(int, 1, None, allow_none=True)),
+    Param("tol", Interval(float, 0, 1), "Stop when labels changed below", options=(0.0001, 0.001, 0.005, 0.01, 0.05),
+          advanced=True, help="Fraction of samples changing cluster between two refreshes of the target."),
+    Param("cluster_learning_rate", Interval(float, 0, 1, low_open=True), "Clustering learning rate",
+          options=(1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3), advanced=True, help="Adam's step size in the clustering phase."),
+    Param("alpha", Interval(float, 0, None, low_open=True)),
+    KMEANS_BACKEND,
+    Param("cluster_batch_size", Interval(int, 1, None)),
+)
+GAMMA = Param("gamma", Interval(float, 0, None, low_open=True), "Clustering loss weight (gamma)",
+              options=(0.01, 0.05, 0.1, 0.5, 1.0),
+              help="Weight of the clustering loss against reconstruction (0.1 in the IDEC and DCEC papers).")
 
 
 class DEC(_AutoencoderClustering):
@@ -58,17 +79,12 @@ class DEC(_AutoencoderClustering):
         Fraction of labels that changed at each refresh of the target distribution.
     """
 
-    _parameter_constraints = {
-        **_AutoencoderClustering._parameter_constraints,
-        "cluster_epochs": Interval(int, 0, None),
-        "update_interval": Interval(int, 1, None, allow_none=True),
-        "tol": Interval(float, 0, 1),
-        "cluster_learning_rate": Interval(float, 0, 1, low_open=True),
-        "alpha": Interval(float, 0, None, low_open=True),
-        "kmeans_backend": OneOf(*KMEANS_BACKENDS),
-        "cluster_batch_size": Interval(int, 1, None),
-        "architecture": OneOf(*ARCHITECTURES),
-    }
+    name, title = "dec", "DEC (deep embedded clustering)"
+    description = ("Pretrains the autoencoder, starts from k-means, then trains the encoder and the centres "
+                   "together so that confident assignments get more confident (Xie et al. 2016). Good when "
+                   "the autoencoder's embedding already separates the classes fairly well; shows each image's "
+                   "confidence and how labels moved.")
+    parameters = AUTOENCODER_PARAMETERS + (ARCHITECTURE,) + CLUSTERING_PHASE_PARAMETERS
     _title = "DEC"
 
     def __init__(self, n_clusters: int = 10, *, latent_dim: int = 10, hidden_units=(500, 500, 2000),
@@ -235,7 +251,10 @@ class IDEC(DEC):
         Weight of the clustering loss against the reconstruction loss (0.1 in the IDEC paper).
     """
 
-    _parameter_constraints = {**DEC._parameter_constraints, "gamma": Interval(float, 0, None, low_open=True)}
+    name, title = "idec", "IDEC (improved DEC)"
+    description = ("DEC that keeps training the decoder too, so the embedding cannot drift away from the "
+                   "images (Guo et al. 2017). Usually steadier than DEC; the same confidence view.")
+    parameters = DEC.parameters + (GAMMA,)
     _title = "IDEC"
 
     def __init__(self, n_clusters: int = 10, *, latent_dim: int = 10, hidden_units=(500, 500, 2000),
@@ -272,10 +291,12 @@ class DCEC(IDEC):
         As :class:`IDEC` (no ``hidden_units``); DCEC's paper uses ``gamma=0.1``.
     """
 
-    _parameter_constraints = {
-        **{k: v for k, v in IDEC._parameter_constraints.items() if k not in ("hidden_units", "architecture")},
-        "filters": PositiveInts(),
-    }
+    name, title = "dcec", "DCEC (convolutional)"
+    description = ("IDEC on a convolutional autoencoder (Guo et al. 2017): sees images as images, so it copes "
+                   "with shifted strokes and colour images of any size. Slower per epoch than the dense methods.")
+    parameters = tuple(  # no hidden layers or choice of network; input dropout is not offered on the form
+        replace(p, label="") if p.name == "input_dropout" else p
+        for p in IDEC.parameters if p.name not in ("hidden_units", "architecture")) + (Param("filters", PositiveInts()),)
     _title = "DCEC"
     architecture = "convolutional"
     kernel_sizes = (5, 5, 3)  # the paper's

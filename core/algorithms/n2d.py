@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.algorithms.autoencoder import ARCHITECTURES, _AutoencoderClustering, fit_gaussian_mixture
-from core.algorithms.base import Interval, OneOf
+from core.algorithms.autoencoder import ARCHITECTURE, AUTOENCODER_PARAMETERS, _AutoencoderClustering, fit_gaussian_mixture
+from core.params import Interval, OneOf, Param
 
 
 def manifold_dim(umap_dim, n_clusters: int, n_samples: int) -> int:
@@ -19,6 +19,16 @@ def umap_manifold(Z: np.ndarray, n_clusters: int, *, umap_dim, n_neighbors: int,
 
     return umap_embed(Z, manifold_dim(umap_dim, n_clusters, len(Z)), n_neighbors=n_neighbors, min_dist=min_dist,
                       random_state=random_state)
+
+
+# UMAP's manifold, as N2D and UMAP + GMM build it.
+UMAP_PARAMETERS = (
+    Param("umap_dim", Interval(int, 1, None, allow_none=True)),
+    Param("umap_neighbors", Interval(int, 2, None), "UMAP neighbours", high=100, step=1, advanced=True,
+          help="Neighbourhood size of the manifold: larger keeps more global structure."),
+    Param("umap_min_dist", Interval(float, 0, 1), "UMAP min distance", options=(0.0, 0.01, 0.05, 0.1, 0.25),
+          advanced=True, help="0 packs neighbours together, which suits clustering."),
+)
 
 
 class ManifoldMixtureView:
@@ -67,15 +77,16 @@ class N2D(ManifoldMixtureView, _AutoencoderClustering):
     tens of thousands of points) and cannot place new samples, so N2D has no `predict`.
     """
 
-    _parameter_constraints = {
-        **_AutoencoderClustering._parameter_constraints,
-        "umap_dim": Interval(int, 1, None, allow_none=True),
-        "umap_neighbors": Interval(int, 2, None),
-        "umap_min_dist": Interval(float, 0, 1),
-        "covariance_type": OneOf("full", "diag", "tied", "spherical"),
-        "n_init": Interval(int, 1, None),
-        "architecture": OneOf(*ARCHITECTURES),
-    }
+    name, title = "n2d", "N2D (autoencoder + UMAP + GMM)"
+    description = ("Autoencoder, then UMAP of its embedding to a few dimensions, then a Gaussian mixture "
+                   "(McConville et al. 2019). The default: the strongest method here on digits and on 28x28 images "
+                   "(a convolutional autoencoder for images of 16x16 and up), in about the time of the simplest deep "
+                   "one. It cannot place new images (its UMAP is not saved); for that, and to see inside the model, "
+                   "use the others.")
+    parameters = AUTOENCODER_PARAMETERS + (ARCHITECTURE,) + UMAP_PARAMETERS + (
+        Param("covariance_type", OneOf("full", "diag", "tied", "spherical")),
+        Param("n_init", Interval(int, 1, None)),
+    )
     _cluster_title = "UMAP and a Gaussian mixture"
 
     def __init__(self, n_clusters: int = 10, *, latent_dim: int = 10, hidden_units=(500, 500, 2000),

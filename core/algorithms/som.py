@@ -16,12 +16,13 @@ pixels 0.796 against 0.763 (k-means on the pixels themselves: 0.742). A 12 x 12 
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 from sklearn.cluster import KMeans
 
-from core.algorithms.autoencoder import ARCHITECTURES, _AutoencoderClustering
-from core.algorithms.base import Interval, OneOf
-from core.params import ParameterError
+from core.algorithms.autoencoder import ARCHITECTURE, AUTOENCODER_PARAMETERS, _AutoencoderClustering
+from core.params import Interval, OneOf, Param, ParameterError
 
 SPACES = ("latent", "pixels")
 NODE_CLUSTERINGS = ("ward", "kmeans")
@@ -101,18 +102,24 @@ class SelfOrganizingMap(_AutoencoderClustering):
     (144, 64)
     """
 
-    _parameter_constraints = {
-        **_AutoencoderClustering._parameter_constraints,
-        "space": OneOf(*SPACES),
-        "grid_rows": Interval(int, 2, None),
-        "grid_cols": Interval(int, 2, None),
-        "som_epochs": Interval(int, 1, None),
-        "sigma_start": Interval(float, 0, None, low_open=True, allow_none=True),
-        "sigma_end": Interval(float, 0, None, low_open=True),
-        "som_init": OneOf("random", "pca"),
-        "node_clustering": OneOf(*NODE_CLUSTERINGS),
-        "architecture": OneOf(*ARCHITECTURES),
-    }
+    name, title = "som", "Self-organizing map"
+    description = ("A grid of prototypes trained so that neighbouring nodes hold similar images (Kohonen), on "
+                   "the autoencoder's embedding or on raw pixels; the nodes are then grouped into clusters. A "
+                   "good choice to see the data laid out as a map: the Model page shows every node's prototype.")
+    parameters = (
+        Param("space", OneOf(*SPACES), "Train the map on",
+              help="The autoencoder's embedding (prototypes decoded into images), or the raw "
+                   "pixels (fast, fine for small images such as digits)."),
+        Param("grid_rows", Interval(int, 2, None), "Map rows", high=30, step=1, help="Rows of the map grid."),
+        Param("grid_cols", Interval(int, 2, None), "Map columns", high=30, step=1, help="Columns of the map grid."),
+        Param("som_epochs", Interval(int, 1, None), "Map epochs", high=200, step=1, advanced=True,
+              help="Batch-SOM updates; the neighbourhood shrinks from half the grid to 0.5 over them."),
+        Param("sigma_start", Interval(float, 0, None, low_open=True, allow_none=True)),
+        Param("sigma_end", Interval(float, 0, None, low_open=True)),
+        Param("som_init", OneOf("random", "pca")),
+        Param("node_clustering", OneOf(*NODE_CLUSTERINGS)),
+    ) + tuple(p if p.name in ("batch_size", "n_clusters", "random_state") else replace(p, applies_when=("space", ("latent",)))
+              for p in AUTOENCODER_PARAMETERS + (ARCHITECTURE,))  # the autoencoder's only on the latent space
 
     def __init__(self, n_clusters: int = 10, *, space: str = "latent", latent_dim: int = 10,
                  hidden_units=(500, 500, 2000), epochs: int = 75, batch_size=None,

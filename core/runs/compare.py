@@ -7,7 +7,8 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import adjusted_rand_score
 
-from core.vocabulary import METRICS, column_label, value_text
+from core.metrics import METRICS, RANKING_METRICS
+from core.vocabulary import column_label, value_text
 
 
 def runs_table(records: Sequence) -> pd.DataFrame:
@@ -74,10 +75,10 @@ def default_rank_metric(table: pd.DataFrame) -> str:
     """The metric a leaderboard of `table` ranks by unless told: NMI when the runs have true labels
     (it is steadier than accuracy), else the silhouette, else the first metric any run has."""
     present = [m for m in METRICS if m in table and table[m].notna().any()]
-    for metric in ("NMI", "Silhouette"):
+    for metric in RANKING_METRICS:
         if metric in present:
             return metric
-    return present[0] if present else "NMI"
+    return present[0] if present else RANKING_METRICS[0]
 
 
 def leaderboard(table: pd.DataFrame, metric: str, settings: Sequence[str] = ()) -> pd.DataFrame:

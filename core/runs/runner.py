@@ -14,7 +14,8 @@ from typing import Callable, Iterable, Optional, Sequence
 from core.experiment import (MAX_SEED, MIN_RUN_SAMPLES, ClusteringResult, RunConfig, check_config, run_experiment,
                              whole_number)
 from core.progress import ProgressCallback, TrainingCancelled
-from core.runs.store import CANCELLED, FAILED, HEARTBEAT_SECONDS, INTERRUPTED, RunStore
+from core.runs.status import CANCELLED, FAILED, INTERRUPTED
+from core.runs.store import HEARTBEAT_SECONDS, RunStore
 
 # Sweepable settings of a run that are not algorithm parameters.
 RUN_AXES = {"n_clusters": "Number of clusters", "seed": "Seed", "n_samples": "Sample size"}

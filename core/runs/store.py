@@ -36,11 +36,10 @@ import numpy as np
 
 from core.experiment import ClusteringResult, RunConfig
 from core.home import STORE_ENV, default_store_dir, folder_size
+from core.runs.status import CANCELLED, FAILED, FINISHED, INTERRUPTED, RUNNING
 
 DB_NAME = "runs.sqlite"
 
-RUNNING, FINISHED, CANCELLED, FAILED, INTERRUPTED = "running", "finished", "cancelled", "failed", "interrupted"
-STATUSES = (RUNNING, FINISHED, CANCELLED, FAILED, INTERRUPTED)
 INTERRUPTED_MESSAGE = ("The process running it stopped before the run finished (the server or command was "
                        "stopped or killed).")
 

@@ -17,9 +17,9 @@ from plotly.colors import sample_colorscale
 
 from core.algorithms import ALGORITHMS
 from core.viz import figures as _figures
+from core.viz.palette import METRIC_COLOURS
 from core.vocabulary import METRIC_HELP, METRICS, algorithm_names, column_label, value_text
 
-METRIC_COLOURS = {"ACC": "#1f77b4", "NMI": "#2ca02c", "ARI": "#9467bd", "Purity": "#8c564b", "Silhouette": "#ff7f0e"}
 COLOURSCALE = "Viridis"
 MISSING_COLOUR = "#b0b0b0"  # a run without the colouring metric (e.g. no labels for NMI)
 

@@ -6,7 +6,7 @@ from typing import Optional, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from core.viz.palette import PALETTE, cluster_color, cluster_symbol
+from core.viz.palette import METRIC_COLOURS, PALETTE, cluster_color, cluster_symbol
 from core.vocabulary import cluster_name
 
 # Plotly's toolbar (the modebar) shows in a band at the top right of a chart while the pointer is over it.
@@ -119,7 +119,7 @@ def metrics_bar(scores: dict) -> go.Figure:
     names = [k for k, v in scores.items() if v is not None]
     values = [scores[k] for k in names]
     fig = go.Figure(go.Bar(x=names, y=values, text=[f"{v:.3f}" for v in values], textposition="outside",
-                           marker_color=[PALETTE[0] if n != "Silhouette" else PALETTE[1] for n in names]))
+                           marker_color=[METRIC_COLOURS.get(n, PALETTE[0]) for n in names]))
     low = min(0.0, min(values, default=0.0) - 0.1)
     fig.update_layout(title="Scores", yaxis_range=[low, 1.1], height=360, **_LAYOUT)
     return fig

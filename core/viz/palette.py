@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 NOISE_COLOR = "#9e9e9e"
+# One colour per metric, the same in every chart (score bars of a run, Compare's grouped bars).
+METRIC_COLOURS = {"ACC": "#1f77b4", "NMI": "#2ca02c", "ARI": "#9467bd", "Purity": "#8c564b", "Silhouette": "#ff7f0e"}
 PALETTE = (
     "#0072B2",  # blue (Okabe-Ito)
     "#E69F00",  # orange (Okabe-Ito)
