@@ -265,9 +265,8 @@ def run_experiment(config: RunConfig, *, callback: Optional[ProgressCallback] = 
     report("Scoring the clustering", 0.0)
     start = time.perf_counter()
     embedding = np.asarray(estimator.embedding_)
-    architecture = estimator.architecture_ if getattr(estimator, "_uses_autoencoder", False) else None
-    space = embedding_space(config.algorithm, config.params, int(np.prod(embedding.shape[1:])), architecture)
-    metrics = evaluate(estimator.labels_, embedding, dataset.labels, random_state=config.seed, space=space)
+    metrics = evaluate(estimator.labels_, embedding, dataset.labels, random_state=config.seed,
+                       space=estimator.embedding_space_)
     timings["evaluate"] = time.perf_counter() - start
 
     result = ClusteringResult(

@@ -142,23 +142,13 @@ def run_settings(config, *, n_samples: Optional[int] = None, n_clusters: Optiona
 def embedding_space(algorithm: str, params: Mapping, n_features: Optional[int] = None,
                     architecture: Optional[str] = None) -> str:
     """The space a run's clusters were made in (where its silhouette is computed), e.g.
-    "autoencoder embedding (10-d)" or "pixels (64-d)"; `architecture` is the network the run fitted
-    ("convolutional" names it) when its setting was "auto"."""
-    values = used_params(algorithm, params)
-    space = values.get("space")
-    if algorithm in ("n2d", "umap_gmm"):
-        name = "UMAP manifold"
-    elif algorithm == "kmeans" or space == "pixels":
-        name = "pixels"
-    elif space == "imagenet":
-        name = "MobileNetV2 (ImageNet) features"
-    elif algorithm == "vade":
-        name = "VaDE latent means"
-    elif algorithm == "dcec" or "convolutional" in (architecture, values.get("architecture")):
-        name = "convolutional autoencoder embedding"
-    else:
-        name = "autoencoder embedding"
-    return f"{name} ({n_features}-d)" if n_features else name
+    "autoencoder embedding (10-d)" or "pixels (64-d)", as the algorithm's estimator names it
+    (``embedding_space_``); `architecture` is the network the run fitted when its setting was "auto".
+    For runs recorded before the space was."""
+    spec = ALGORITHMS[algorithm]
+    known = {p.name for p in spec.params}
+    estimator = spec.build(2, **{name: value for name, value in params.items() if name in known})
+    return estimator.space_text(n_features, architecture)
 
 
 def majority_caption(true_labels: Sequence, label_name=str) -> str:

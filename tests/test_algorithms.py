@@ -5,6 +5,7 @@ from core.algorithms import ALGORITHMS, PixelKMeans
 from core.metrics import nmi
 from core.params import ParameterError
 from core.progress import TrainingCancelled
+from tests.test_save_load import assert_round_trip
 
 FAST = {"epochs": 2, "latent_dim": 4, "hidden_units": (32, 16), "filters": (8, 16), "batch_size": 64,
         "cluster_epochs": 2, "vade_epochs": 2, "som_epochs": 2, "grid_rows": 4, "grid_cols": 4}
@@ -26,14 +27,14 @@ CONFIDENCE = {"ae_gmm", "dec", "idec", "dcec", "vade", "n2d", "hdbscan", "gmm", 
 CENTERS = {"ae_kmeans", "ae_gmm", "dec", "idec", "dcec", "kmeans"}
 
 
-def test_the_methods_that_place_new_images_are_the_ones_runs_can_apply():
-    from core.runs.apply import CANNOT_PLACE
-
-    assert PREDICTS == set(ALGORITHMS) - set(CANNOT_PLACE)
+def test_the_methods_that_place_new_images_say_so_and_the_others_say_why_not():
+    assert PREDICTS == {name for name, spec in ALGORITHMS.items() if spec.estimator.can_predict}
+    for spec in ALGORITHMS.values():
+        assert bool(spec.estimator.predict_rule) == spec.estimator.can_predict != bool(spec.estimator.cannot_predict)
 
 
 @pytest.mark.parametrize("name", list(ALGORITHMS))
-def test_every_algorithm_shapes_range_determinism_and_predict(name, synthetic):
+def test_every_algorithm_shapes_range_determinism_predict_and_round_trip(name, synthetic, tmp_path):
     X = synthetic.images
     first = build(name).fit(X)
     assert first.labels_.shape == (len(X),)
@@ -56,6 +57,7 @@ def test_every_algorithm_shapes_range_determinism_and_predict(name, synthetic):
         assert view["confidence"].shape == (len(X),) and np.all((view["confidence"] >= 0) & (view["confidence"] <= 1))
     if name in CENTERS:
         assert view["centers"].shape[1:] == X.shape[1:]
+    assert_round_trip(first, X, tmp_path)  # save, load, and the same fitted state and predictions
     second = build(name).fit(X)
     np.testing.assert_array_equal(first.labels_, second.labels_)  # seeded runs repeat
     np.testing.assert_allclose(first.embedding_, second.embedding_, rtol=1e-4, atol=1e-4)
@@ -154,7 +156,7 @@ def test_bad_input_and_parameters_are_clear_errors(synthetic):
     bad[3, 0, 0, 0] = np.nan
     with pytest.raises(ValueError, match="NaN"):
         build("ae_kmeans").fit(bad)
-    with pytest.raises(ParameterError, match='"latent_dim" must be an integer >= 2') as raised:
+    with pytest.raises(ParameterError, match='"latent_dim" must be an integer >= 1') as raised:
         build("ae_kmeans", latent_dim=0).fit(X)  # an estimator names its parameter; the edges say its label
     assert raised.value.names == ("latent_dim",)
     assert raised.value.say(lambda name: "Latent size").startswith('"Latent size" must be')

@@ -7,12 +7,12 @@ from core.algorithms.dec import DCEC, DEC, IDEC
 from core.algorithms.n2d import N2D
 from core.algorithms.som import SelfOrganizingMap
 from core.algorithms.vade import VaDE
-from core.algorithms.registry import ALGORITHMS, DEFAULT_ALGORITHM, AlgorithmSpec, get_algorithm
+from core.algorithms.registry import ALGORITHMS, DEFAULT_ALGORITHM, ESTIMATORS, AlgorithmSpec, get_algorithm, load_estimator
 from core.params import ParamSpec
 
 __all__ = [
     "ALGORITHMS", "DCEC", "DEC", "DEFAULT_ALGORITHM", "IDEC", "N2D", "Agglomerative", "AlgorithmSpec",
     "AutoencoderGMM", "AutoencoderKMeans", "ClusteringAlgorithm", "DBSCANClustering", "GaussianMixtureClustering",
     "HDBSCANClustering", "ParamSpec", "PixelKMeans", "SelfOrganizingMap", "Spectral", "UMAPGMM", "VaDE",
-    "get_algorithm",
+    "ESTIMATORS", "get_algorithm", "load_estimator",
 ]

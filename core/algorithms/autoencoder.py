@@ -98,7 +98,7 @@ def auto_batch_size(n_samples: int) -> int:
 # The parameters every autoencoder method shares, declared once (core.params.Param).
 AUTOENCODER_PARAMETERS = (
     Param("n_clusters", Interval(int, 1, None)),
-    Param("latent_dim", Interval(int, 2, None), "Latent size", high=64, step=1,
+    Param("latent_dim", Interval(int, 1, None), "Latent size", low=2, high=64, step=1,
           help="Size of the learned embedding. 10 is the usual choice for 10 classes."),
     Param("hidden_units", PositiveInts()),
     Param("epochs", Interval(int, 1, None), "Epochs", high=300, step=1,
@@ -126,7 +126,11 @@ KMEANS_BACKEND = Param(
 
 
 def _has_predict(estimator) -> bool:
-    return hasattr(estimator, "_predict_embedding")
+    return estimator.can_predict
+
+
+def _has_membership(estimator) -> bool:
+    return hasattr(estimator, "_membership")
 
 
 class _AutoencoderClustering(ClusteringAlgorithm):
@@ -159,7 +163,7 @@ class _AutoencoderClustering(ClusteringAlgorithm):
     @property
     def architecture_(self) -> str:
         """The network fitted: "dense" or "convolutional" (`architecture` resolved for the training data)."""
-        return resolve_architecture(self.architecture, self._image_shape)
+        return resolve_architecture(self.architecture, self.image_shape_)
 
     def _inputs(self, X: np.ndarray) -> np.ndarray:
         """`X` in the shape the network takes: NHWC for the convolutional autoencoder, else flattened."""
@@ -181,7 +185,6 @@ class _AutoencoderClustering(ClusteringAlgorithm):
         from core.models.autoencoder import train_autoencoder
 
         self.autoencoder_ = self._build_autoencoder(inputs)
-        self._input_shape = inputs.shape[1:]
         self.pretrain_key_ = pretrain_key(self._pretrain_settings(), inputs)
         library = getattr(self, "_pretrained", None)
         with self._timed("pretrain"):
@@ -242,6 +245,13 @@ class _AutoencoderClustering(ClusteringAlgorithm):
         methods that offer a pixel space)."""
         return True
 
+    def _space_name(self, architecture=None) -> str:
+        if not self._uses_autoencoder:
+            return "pixels"
+        if "convolutional" in (architecture, self.architecture):
+            return "convolutional autoencoder embedding"
+        return "autoencoder embedding"
+
     def _encode(self, inputs: np.ndarray) -> np.ndarray:
         """The space the method clusters: the autoencoder's embedding of `inputs`, or `inputs`."""
         from core.models.autoencoder import encode
@@ -285,6 +295,11 @@ class _AutoencoderClustering(ClusteringAlgorithm):
     def predict(self, X) -> np.ndarray:
         """The cluster of each sample of `X` (new samples included)."""
         return np.asarray(self._predict_embedding(self.transform(X))).astype(np.int64)
+
+    @available_if(_has_membership)
+    def predict_proba(self, X) -> np.ndarray:
+        """Each sample's membership of every cluster, (n_samples, n_clusters), rows summing to 1."""
+        return np.asarray(self._membership(self.transform(X)), dtype=np.float64)
 
 
 class AutoencoderKMeans(_AutoencoderClustering):
@@ -345,6 +360,8 @@ class AutoencoderKMeans(_AutoencoderClustering):
                    "cluster's centre on the Model page.")
     parameters = AUTOENCODER_PARAMETERS + (ARCHITECTURE, KMEANS_BACKEND)
     _cluster_title = "k-means"
+    can_predict = True
+    predict_rule = "each image joins its nearest cluster centre"
 
     def __init__(self, n_clusters: int = 10, *, latent_dim: int = 10, hidden_units=(500, 500, 2000),
                  epochs: int = 75, batch_size=None, learning_rate: float = 1e-3,
@@ -407,6 +424,12 @@ class AutoencoderGMM(_AutoencoderClustering):
                                          random_state=self.random_state)
         self.probabilities_ = self.gmm_.predict_proba(Z)
         return self.probabilities_.argmax(axis=1)
+
+    can_predict = True
+    predict_rule = "each image joins the Gaussian most likely to have made it"
+
+    def _membership(self, Z):
+        return self.gmm_.predict_proba(Z)
 
     def _predict_embedding(self, Z):
         return self.gmm_.predict(Z)

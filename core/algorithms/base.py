@@ -16,19 +16,26 @@ shown, and stored, without the fitted model.
 """
 from __future__ import annotations
 
+import json
+import sys
+import tempfile
 import time
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Optional
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClusterMixin
-from sklearn.utils.validation import check_is_fitted
+from sklearn import config_context
+from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
+from sklearn.utils.validation import check_array, check_is_fitted
 
+from core import quiet_tensorflow_import
+from core.algorithms.assignment import mixture_arrays, mixture_from_arrays
 from core.params import ParameterError
 from core.progress import PhaseReporter, ProgressCallback
 
 
-class ClusteringAlgorithm(ClusterMixin, BaseEstimator):
+class ClusteringAlgorithm(ClusterMixin, TransformerMixin, BaseEstimator):
     """Base class: validation, seeding, timing and progress plumbing around `_fit`.
 
     Subclasses declare their `parameters` and what the app says of them, and implement ``_fit(self, X)``,
@@ -42,6 +49,9 @@ class ClusteringAlgorithm(ClusterMixin, BaseEstimator):
     deep: bool = False
     uses_n_clusters: bool = True
     parameters: tuple = ()     # every constructor parameter, as core.params.Param
+    can_predict: bool = False  # whether `predict` places new samples (a saved model then can too)
+    cannot_predict: str = ""   # if not, why not, said to a person
+    predict_rule: str = ""     # if so, how it places a sample, said to a person
 
     @classmethod
     def parameter(cls, name: str):
@@ -64,13 +74,17 @@ class ClusteringAlgorithm(ClusterMixin, BaseEstimator):
         self.check_parameters(len(X), int(np.prod(X.shape[1:])))
         self.timings_ = {}
         self.history_ = []
-        self._image_shape = X.shape[1:]
+        self.image_shape_ = tuple(int(v) for v in X.shape[1:])
+        self.n_features_in_ = int(np.prod(self.image_shape_))
         self._n_samples = len(X)
         self._callback, self._pretrained = callback, pretrained
         try:
-            self._fit(X)
+            with config_context(array_api_dispatch=False):  # NumPy throughout; scikit-learn's mixture refuses
+                self._fit(X)                                 # its k-means start when dispatch is on
         finally:
             self._callback = self._pretrained = None
+        self.embedding_space_ = self.space_text(int(np.prod(np.shape(self.embedding_)[1:])),
+                                                getattr(self, "architecture_", None))
         return self
 
     def fit_predict(self, X, y=None, *, callback: Optional[ProgressCallback] = None, pretrained=None) -> np.ndarray:
@@ -107,23 +121,109 @@ class ClusteringAlgorithm(ClusterMixin, BaseEstimator):
     def _as_images(self, vectors) -> np.ndarray:
         """Rows of `vectors` (pixels) reshaped to the training images' shape, for display."""
         vectors = np.asarray(vectors, dtype=np.float32)
-        shape = self._image_shape if len(self._image_shape) == 3 else (*self._image_shape, 1, 1)[:3]
+        shape = self.image_shape_ if len(self.image_shape_) == 3 else (*self.image_shape_, 1, 1)[:3]
         return vectors.reshape(len(vectors), *shape)
 
     def _check_fitted(self):
-        check_is_fitted(self, "labels_")
+        check_is_fitted(self)  # fitted, or loaded from a folder
+
+    # -- the space it clusters in -----------------------------------------------------------------
+    def _space_name(self, architecture: Optional[str] = None) -> str:
+        """What the space this estimator clusters in is called ("pixels", "autoencoder embedding");
+        `architecture` is the network fitted, where there is one."""
+        return "pixels"
+
+    def space_text(self, n_features: Optional[int] = None, architecture: Optional[str] = None) -> str:
+        """The space clustered, as a person reads it: "autoencoder embedding (10-d)" (``embedding_space_``
+        once fitted; from the parameters alone before, for runs recorded without it)."""
+        name = self._space_name(architecture)
+        return f"{name} ({n_features}-d)" if n_features else name
+
+    # -- save and load ----------------------------------------------------------------------------
+    def save(self, folder, *, training_arrays: bool = True) -> None:
+        """Write this fitted estimator to `folder`: its parameters and fitted facts as JSON
+        (``params.json``), its fitted arrays and numbers as an npz read without pickle (``state.npz``;
+        a Gaussian mixture as its arrays), and its networks in the Keras format (``encoder.keras``,
+        ``decoder.keras``; weights of a whole model beside them). `training_arrays=False` leaves out
+        ``labels_`` and ``embedding_`` (a run keeps them with its other arrays). :meth:`load` reads it back.
+        """
+        self._check_fitted()
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        fitted = {name: value for name, value in vars(self).items() if name.endswith("_") and not name.startswith("_")}
+        if not training_arrays:
+            fitted = {name: value for name, value in fitted.items() if name not in ("labels_", "embedding_")}
+        arrays, facts = {}, {}
+        for name, value in fitted.items():
+            if isinstance(value, np.ndarray) and value.dtype != object:
+                arrays[name] = value
+            elif isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+                arrays[name] = np.asarray(value)  # fitted numbers, as runs have always kept them
+            elif hasattr(value, "covariances_") and name == "gmm_":
+                arrays.update(mixture_arrays(value))
+            elif _is_plain(value):
+                facts[name] = value
+        _save_networks(folder, fitted)
+        np.savez_compressed(folder / STATE_FILE, **arrays)
+        params = json.loads(json.dumps(self.get_params(), default=str))
+        (folder / PARAMS_FILE).write_text(json.dumps(
+            {"format": MODEL_FORMAT, "estimator": type(self).__name__, "name": self.name, "params": params,
+             "fitted": facts}, indent=1), encoding="utf-8")
+
+    def __getstate__(self):
+        """Pickled as it is saved: its networks as their .keras files, never as Python objects."""
+        state = super().__getstate__()
+        networks = {name: value for name, value in state.items() if _is_network(value)}
+        if networks:
+            with tempfile.TemporaryDirectory() as folder:
+                _save_networks(Path(folder), networks)
+                state["_network_files"] = {p.name: p.read_bytes() for p in Path(folder).iterdir()}
+            state = {name: value for name, value in state.items() if name not in networks}
+        return state
+
+    def __setstate__(self, state):
+        files = state.pop("_network_files", None)
+        super().__setstate__(state)
+        if files:
+            with tempfile.TemporaryDirectory() as folder:
+                for name, data in files.items():
+                    (Path(folder) / name).write_bytes(data)
+                self.autoencoder_ = _load_networks(Path(folder))
+
+    @classmethod
+    def load(cls, folder, *, image_shape=None):
+        """The estimator :meth:`save` wrote to `folder`, ready to `predict` and `transform` (networks are
+        loaded with Keras' safe mode on). A model saved before its samples' shape was recorded takes
+        `image_shape`. Raises ValueError when the folder holds another estimator."""
+        folder = Path(folder)
+        saved = json.loads((folder / PARAMS_FILE).read_text(encoding="utf-8"))
+        if saved.get("estimator") != cls.__name__:
+            raise ValueError(f"{folder} holds a {saved.get('estimator')}, not a {cls.__name__}.")
+        params = {name: tuple(value) if isinstance(value, list) else value
+                  for name, value in saved["params"].items()}
+        estimator = cls(**params)
+        with np.load(folder / STATE_FILE, allow_pickle=False) as stored:
+            arrays = {key: stored[key] for key in stored.files}
+        for name, value in arrays.items():
+            if name.endswith("_"):
+                setattr(estimator, name, value.item() if value.ndim == 0 else value)
+        if "gmm_means" in arrays:
+            estimator.gmm_ = mixture_from_arrays(arrays)
+        for name, value in saved.get("fitted", {}).items():
+            setattr(estimator, name, tuple(value) if name in ("image_shape_", "grid_shape_") else value)
+        if getattr(estimator, "image_shape_", None) is None and image_shape is not None:
+            estimator.image_shape_ = tuple(int(v) for v in image_shape)
+        networks = _load_networks(folder)
+        if networks is not None:
+            estimator.autoencoder_ = networks
+        return estimator
 
     # -- validation -------------------------------------------------------------------------------
     @staticmethod
     def _validate_data(X) -> np.ndarray:
-        X = np.asarray(X)
-        if X.dtype == object or not np.issubdtype(X.dtype, np.number):
-            raise ValueError(f"X must be numeric, got dtype {X.dtype}.")
-        if X.ndim < 2:
-            raise ValueError(f"X must have shape (n_samples, n_features) or (n_samples, H, W, C); got {X.shape}.")
-        if len(X) < 2:
-            raise ValueError(f"need at least 2 samples to cluster, got {len(X)}.")
-        X = X.astype(np.float32, copy=False)
+        """`X` as float32 of shape (n_samples, ...), at least 2 samples, finite (scikit-learn's check_array:
+        its messages for sparse, complex, object and 1-D input)."""
+        X = check_array(X, dtype=np.float32, allow_nd=True, ensure_min_samples=2, ensure_all_finite=False)
         if not np.all(np.isfinite(X)):
             raise ValueError("X contains NaN or infinite values; clean or drop those samples first.")
         return X
@@ -142,17 +242,13 @@ class ClusteringAlgorithm(ClusterMixin, BaseEstimator):
         """`X` for predict / transform: validated like training data and of the training samples' shape
         (an image of another size is refused, not reshaped)."""
         self._check_fitted()
-        X = np.asarray(X)
-        if X.ndim < 2 or X.dtype == object or not np.issubdtype(X.dtype, np.number):
-            raise ValueError(f"new samples must be numeric arrays of shape (n_samples, {', '.join(map(str, self._image_shape))}); "
-                             f"got {X.shape}.")
-        if tuple(X.shape[1:]) != tuple(self._image_shape):
-            raise ValueError(f"new samples must have the shape the model was trained on, "
-                             f"{'x'.join(map(str, self._image_shape))}; got {'x'.join(map(str, X.shape[1:]))}.")
-        if len(X) == 0:
-            return X.astype(np.float32)
-        X = X.astype(np.float32, copy=False)
-        if not np.all(np.isfinite(X)):
+        X = check_array(X, dtype=np.float32, allow_nd=True, ensure_min_samples=0, ensure_all_finite=False)
+        expected, got = tuple(self.image_shape_), tuple(X.shape[1:])
+        if got != expected:
+            raise ValueError(f"X has {int(np.prod(got))} features, but {type(self).__name__} is expecting "
+                             f"{int(np.prod(expected))} features as input: new samples must have the shape the model "
+                             f"was trained on, {'x'.join(map(str, expected))}; got {'x'.join(map(str, got))}.")
+        if len(X) and not np.all(np.isfinite(X)):
             raise ValueError("new samples contain NaN or infinite values; clean or drop those samples first.")
         return X
 
@@ -166,5 +262,72 @@ class ClusteringAlgorithm(ClusterMixin, BaseEstimator):
         latent_dim = getattr(self, "latent_dim", None)
         if (latent_dim is not None and n_features is not None and getattr(self, "_uses_autoencoder", False)
                 and latent_dim >= n_features):
-            raise ParameterError(f"{{latent_dim}} must be smaller than the {n_features} values of each "
-                                 f"sample, or the autoencoder learns nothing; got {latent_dim}.", "latent_dim")
+            raise ParameterError(f"{{latent_dim}} must be smaller than the {n_features} values of each sample "
+                                 f"(n_features = {n_features}), or the autoencoder learns nothing; got {latent_dim}.",
+                                 "latent_dim")
+
+
+MODEL_FORMAT = 2  # 1: runs saved before estimators saved themselves (no "format", no fitted facts)
+PARAMS_FILE, STATE_FILE = "params.json", "state.npz"
+NETWORK_PARTS = ("encoder", "decoder", "posterior")
+
+
+def _is_plain(value) -> bool:
+    """Whether `value` is kept as JSON: text, truth values, and lists, tuples and dicts of them and numbers."""
+    try:
+        return isinstance(value, (str, bool, list, tuple, dict)) and json.loads(json.dumps(value)) is not None
+    except (TypeError, ValueError):
+        return False
+
+
+class SavedAutoencoder:
+    """An autoencoder read back from a model folder: its encoder and decoder, as encode and decode use them."""
+
+    def __init__(self, encoder, decoder=None):
+        self.encoder, self.decoder = encoder, decoder
+        self.latent_dim = int(encoder.output_shape[-1])
+
+
+def _is_network(value) -> bool:
+    """Whether `value` is a Keras model, or a saved autoencoder read back (without importing Keras when
+    nothing can hold a model: importing it would cost seconds)."""
+    if isinstance(value, SavedAutoencoder):
+        return True
+    if "keras" not in sys.modules:
+        return False
+    import keras
+
+    return isinstance(value, keras.Model)
+
+
+def _save_networks(folder: Path, fitted: dict) -> None:
+    """Every fitted Keras network: its encoder, decoder and posterior parts as ``<part>.keras``, and the
+    weights the parts do not hold (VaDE's mixture prior) as ``<attribute>.weights.h5``."""
+    for attribute, model in fitted.items():
+        if not _is_network(model):
+            continue
+        import keras
+
+        covered = set()
+        for part in NETWORK_PARTS:
+            sub = getattr(model, part, None)
+            if isinstance(sub, keras.Model):
+                covered.update(id(w) for w in sub.weights)
+                if not (folder / f"{part}.keras").exists():
+                    sub.save(folder / f"{part}.keras")
+        if isinstance(model, keras.Model) and any(id(w) not in covered for w in model.weights):
+            model.save_weights(folder / f"{attribute.rstrip('_')}.weights.h5")
+
+
+def _load_networks(folder: Path) -> Optional[SavedAutoencoder]:
+    """The encoder and decoder saved in `folder` (safe mode on: a file cannot run code it carries), or None."""
+    if not (folder / "encoder.keras").is_file():
+        return None
+    quiet_tensorflow_import()
+    import keras
+
+    def read(part):
+        path = folder / f"{part}.keras"
+        return keras.models.load_model(path, compile=False, safe_mode=True) if path.is_file() else None
+
+    return SavedAutoencoder(read("encoder"), read("decoder"))

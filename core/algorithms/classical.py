@@ -14,6 +14,7 @@ from sklearn.mixture import GaussianMixture
 from sklearn.neighbors import NearestNeighbors
 
 from core.algorithms.autoencoder import _AutoencoderClustering, fit_gaussian_mixture, nearest_center
+from core.algorithms.assignment import nearest_row
 from core.algorithms.base import ClusteringAlgorithm
 from core.algorithms.n2d import UMAP_PARAMETERS, ManifoldMixtureView
 from core.params import Interval, OneOf, Param
@@ -28,7 +29,7 @@ SPACE_PARAMETERS = (
                "apply); or imagenet: the features of an image network pretrained on ImageNet (MobileNetV2, "
                "weights downloaded once, about 9 MB), which groups photos by what they show rather than by "
                "their colours."),
-    Param("latent_dim", Interval(int, 2, None), "Latent size (autoencoder space)", high=64, step=1, advanced=True,
+    Param("latent_dim", Interval(int, 1, None), "Latent size (autoencoder space)", low=2, high=64, step=1, advanced=True,
           help="Embedding size when clustering in the autoencoder's space.", applies_when=("space", ("autoencoder",))),
     Param("epochs", Interval(int, 1, None), "Epochs (autoencoder space)", high=300, step=1, advanced=True,
           help="Autoencoder training passes when clustering in the autoencoder's space.",
@@ -67,6 +68,8 @@ class PixelKMeans(ClusteringAlgorithm):
     name, title = "kmeans", "k-means on pixels"
     description = "Classical k-means on the raw pixels, no learning: the baseline the deep methods should beat."
     parameters = (N_CLUSTERS, Param("n_init", Interval(int, 1, None)), Param("random_state", Interval(int, 0, None)))
+    can_predict = True
+    predict_rule = "each image joins its nearest cluster centre"
 
     def __init__(self, n_clusters: int = 10, *, n_init: int = 10, random_state: int = 0):
         self.n_clusters = n_clusters
@@ -78,16 +81,21 @@ class PixelKMeans(ClusteringAlgorithm):
         report("Clustering pixels with k-means", 0.0)
         flat = X.reshape(len(X), -1)
         with self._timed("cluster"):
-            self._kmeans = KMeans(self.n_clusters, n_init=self.n_init, random_state=self.random_state).fit(flat)
-        self.labels_ = self._kmeans.labels_.astype(np.int64)
-        self.cluster_centers_ = self._kmeans.cluster_centers_
-        self.inertia_ = float(self._kmeans.inertia_)
+            kmeans = KMeans(self.n_clusters, n_init=self.n_init, random_state=self.random_state).fit(flat)
+        self.labels_ = kmeans.labels_.astype(np.int64)
+        self.cluster_centers_ = kmeans.cluster_centers_
+        self.inertia_ = float(kmeans.inertia_)
         self.embedding_ = flat
         report("Clustering pixels with k-means", 1.0)
 
     def predict(self, X) -> np.ndarray:
+        """The cluster of each sample of `X`: its nearest centre."""
+        return nearest_row(self.transform(X), self.cluster_centers_)
+
+    def transform(self, X) -> np.ndarray:
+        """The space `X` is clustered in: its pixels, flattened."""
         X = self._validate_new_data(X)
-        return self._kmeans.predict(X.reshape(len(X), -1)).astype(np.int64)
+        return X.reshape(len(X), -1)
 
     def view_data(self) -> dict:
         """The cluster centres as images (each is the mean image of its cluster)."""
@@ -122,6 +130,9 @@ class _SpaceClustering(_AutoencoderClustering):
 
     def _inputs(self, X: np.ndarray) -> np.ndarray:
         return X if self.space == "imagenet" else super()._inputs(X)  # the network takes images as images
+
+    def _space_name(self, architecture=None) -> str:
+        return "MobileNetV2 (ImageNet) features" if self.space == "imagenet" else super()._space_name(architecture)
 
     def _encode(self, inputs: np.ndarray) -> np.ndarray:
         """The space clustered: pixels, the autoencoder's embedding, or a pretrained network's features."""
@@ -170,6 +181,7 @@ class Agglomerative(_SpaceClustering):
     """
 
     name, title = "agglomerative", "Agglomerative (hierarchical)"
+    cannot_predict = "agglomerative clustering builds one tree of the images it was given, with no rule for new ones"
     description = ("Merges the closest groups step by step; the dendrogram shows the whole hierarchy. A good "
                    "choice for small data (memory grows with the square of the sample count) and to see how "
                    "clusters nest.")
@@ -282,6 +294,7 @@ class DBSCANClustering(_SpaceClustering):
     """
 
     name, title = "dbscan", "DBSCAN"
+    cannot_predict = "DBSCAN keeps no model of its clusters, only which images were dense enough"
     description = ("Finds dense regions and calls sparse points noise; the number of clusters is found, not set. "
                    "A good choice for odd-shaped clusters of similar density with outliers, usually in a learned "
                    "space rather than on raw pixels.")
@@ -335,6 +348,7 @@ class HDBSCANClustering(_SpaceClustering):
     """
 
     name, title = "hdbscan", "HDBSCAN"
+    cannot_predict = "HDBSCAN keeps no model of its clusters for new images here"
     description = ("DBSCAN over all densities, keeping the most stable clusters: no radius to tune and copes "
                    "with clusters of different density. The number of clusters is found, sparse points are noise.")
     uses_n_clusters = False
@@ -352,7 +366,10 @@ class HDBSCANClustering(_SpaceClustering):
         self._set_space(space, latent_dim, epochs, random_state)
 
     def _cluster_embedding(self, Z):
-        model = HDBSCAN(min_cluster_size=self.min_cluster_size, min_samples=self.min_samples, copy=True).fit(Z)
+        # on fewer images than the smallest cluster, the largest allowed (it crashed on 12 images before)
+        size = int(min(self.min_cluster_size, len(Z)))
+        samples = None if self.min_samples is None else int(min(self.min_samples, len(Z)))
+        model = HDBSCAN(min_cluster_size=size, min_samples=samples, copy=True).fit(Z)
         self.membership_ = model.probabilities_.astype(np.float32)
         return model.labels_
 
@@ -410,6 +427,12 @@ class GaussianMixtureClustering(_SpaceClustering):
         self.bic_ = float(self.gmm_.bic(Z))
         return self.probabilities_.argmax(axis=1)
 
+    can_predict = True
+    predict_rule = "each image joins the Gaussian most likely to have made it"
+
+    def _membership(self, Z):
+        return self.gmm_.predict_proba(Z)
+
     def _predict_embedding(self, Z):
         return self.gmm_.predict(Z)
 
@@ -441,6 +464,7 @@ class UMAPGMM(ManifoldMixtureView, _SpaceClustering):
     """
 
     name, title = "umap_gmm", "UMAP + GMM"
+    cannot_predict = "its UMAP manifold is not saved with the run, and a new UMAP would move every point"
     description = ("UMAP of the chosen space to a few dimensions, then a Gaussian mixture: N2D's clustering step "
                    "without its autoencoder. A strong reference on raw pixels, and the way to cluster photos: choose "
                    "imagenet in Cluster in.")
@@ -488,6 +512,7 @@ class Spectral(_SpaceClustering):
     """
 
     name, title = "spectral", "Spectral clustering"
+    cannot_predict = "spectral clustering cuts a graph of the images it was given, with no rule for new ones"
     description = ("Cuts a nearest-neighbour graph where it is thinnest: follows connected, non-convex shapes "
                    "that k-means splits. A good choice up to about 10,000 images.")
     parameters = (N_CLUSTERS, Param("n_neighbors", Interval(int, 2, None), "Graph neighbours", high=50, step=1,
@@ -501,6 +526,8 @@ class Spectral(_SpaceClustering):
         self._set_space(space, latent_dim, epochs, random_state)
 
     def _cluster_embedding(self, Z):
+        if self.n_clusters >= len(Z):  # each image its own cluster (the eigensolver needs fewer clusters than images)
+            return np.arange(len(Z))
         model = SpectralClustering(self.n_clusters, affinity="nearest_neighbors",
                                    n_neighbors=int(min(self.n_neighbors, len(Z) - 1)),
                                    assign_labels="cluster_qr", random_state=self.random_state).fit(Z)

@@ -14,6 +14,7 @@ from dataclasses import replace
 import numpy as np
 from core.algorithms.autoencoder import (ARCHITECTURE, AUTOENCODER_PARAMETERS, KMEANS_BACKEND, _AutoencoderClustering,
                                          run_kmeans)
+from core.algorithms.assignment import student_t
 from core.params import Interval, Param, PositiveInts
 from core.progress import StopTraining
 
@@ -157,7 +158,6 @@ class DEC(_AutoencoderClustering):
         encoder, decoder = self.autoencoder_.encoder, self.autoencoder_.decoder
         embedding = encode(self.autoencoder_, flat)
         scale = self._kernel_scale(embedding, initial_centers)
-        self._scale = scale
         centers = tf.Variable((initial_centers * scale).astype(np.float32), name="cluster_centers")
         variables = encoder.trainable_variables + [centers]
         if uses_decoder:
@@ -233,13 +233,16 @@ class DEC(_AutoencoderClustering):
         self.cluster_centers_ = centers.numpy() / scale
         self.kernel_scale_ = float(scale)  # saved: new images are assigned with the same kernel
         self.embedding_ = encode(self.autoencoder_, flat)
-        self._centers = centers
+
+    can_predict = True
+    predict_rule = "each image joins its nearest cluster centre"
+
+    def _membership(self, Z):
+        """The Student-t soft assignment the clustering phase trained, from the public centres and kernel."""
+        return student_t(Z, self.cluster_centers_, scale=self.kernel_scale_, alpha=float(self.alpha))
 
     def _predict_embedding(self, Z):
-        from core.models.clustering import soft_assignments
-
-        return np.asarray(soft_assignments(Z.astype(np.float32) * self._scale, self._centers,
-                                           float(self.alpha))).argmax(axis=1)
+        return self._membership(Z).argmax(axis=1)
 
 
 class IDEC(DEC):

@@ -35,6 +35,9 @@ class ManifoldMixtureView:
     """The Model page's view of a Gaussian mixture fitted in a UMAP manifold (N2D, UMAP + GMM): each
     image's confidence only, since the mixture's means live in the manifold and cannot be decoded."""
 
+    def _space_name(self, architecture=None) -> str:
+        return "UMAP manifold"
+
     def view_data(self) -> dict:
         self._check_fitted()
         return {"confidence": self.probabilities_.max(axis=1).astype(np.float32)}
@@ -78,6 +81,7 @@ class N2D(ManifoldMixtureView, _AutoencoderClustering):
     """
 
     name, title = "n2d", "N2D (autoencoder + UMAP + GMM)"
+    cannot_predict = "N2D's UMAP manifold is not saved with the run, and a new UMAP would move every point"
     description = ("Autoencoder, then UMAP of its embedding to a few dimensions, then a Gaussian mixture "
                    "(McConville et al. 2019). The default: the strongest method here on digits and on 28x28 images "
                    "(a convolutional autoencoder for images of 16x16 and up), in about the time of the simplest deep "

@@ -2,12 +2,14 @@
 (name, title, description, parameters; core.algorithms.base). `AlgorithmSpec` is the form's view of one."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 import inspect
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Optional, Sequence
 
 from core.algorithms.autoencoder import AutoencoderGMM, AutoencoderKMeans
-from core.algorithms.base import ClusteringAlgorithm
+from core.algorithms.base import PARAMS_FILE, ClusteringAlgorithm
 from core.algorithms.classical import (UMAPGMM, Agglomerative, DBSCANClustering, GaussianMixtureClustering,
                                        HDBSCANClustering, PixelKMeans, Spectral)
 from core.algorithms.dec import DCEC, DEC, IDEC
@@ -78,3 +80,14 @@ def get_algorithm(name: str) -> AlgorithmSpec:
     if name not in ALGORITHMS:
         raise KeyError(f"unknown algorithm {name!r}; available: {', '.join(ALGORITHMS)}.")
     return ALGORITHMS[name]
+
+
+def load_estimator(folder, *, image_shape=None) -> ClusteringAlgorithm:
+    """The estimator saved in `folder` (by :meth:`ClusteringAlgorithm.save`, or by a run of an earlier
+    release, which takes `image_shape`), whichever algorithm it is. Raises ValueError for a folder that
+    holds none of this app's estimators, OSError when its files cannot be read."""
+    saved = json.loads((Path(folder) / PARAMS_FILE).read_text(encoding="utf-8"))
+    by_class = {cls.__name__: cls for cls in ESTIMATORS}
+    if saved.get("estimator") not in by_class:
+        raise ValueError(f"{folder} holds no estimator of this app (it names {saved.get('estimator')!r}).")
+    return by_class[saved["estimator"]].load(folder, image_shape=image_shape)

@@ -22,6 +22,7 @@ import numpy as np
 from sklearn.cluster import KMeans
 
 from core.algorithms.autoencoder import ARCHITECTURE, AUTOENCODER_PARAMETERS, _AutoencoderClustering
+from core.algorithms.assignment import nearest_row
 from core.params import Interval, OneOf, Param, ParameterError
 
 SPACES = ("latent", "pixels")
@@ -162,7 +163,6 @@ class SelfOrganizingMap(_AutoencoderClustering):
     def _fit(self, X: np.ndarray) -> None:
         from core.models.som import best_matching_units, hit_counts, train_som
 
-        self._image_shape = _image_shape(X)
         inputs = self._inputs(X)
         if self._uses_autoencoder:
             self._pretrain(inputs)
@@ -220,10 +220,11 @@ class SelfOrganizingMap(_AutoencoderClustering):
         return node_labels, centres.astype(np.float32)
 
     # -- new samples ------------------------------------------------------------------------------
-    def _predict_embedding(self, Z):
-        from core.models.som import best_matching_units
+    can_predict = True
+    predict_rule = "each image joins the cluster of its nearest map node"
 
-        return self.node_labels_[best_matching_units(Z, self.prototypes_)[0]]
+    def _predict_embedding(self, Z):
+        return self.node_labels_[nearest_row(Z, self.prototypes_)]
 
     def best_matching_units(self, X) -> np.ndarray:
         """The map node (index into `prototypes_`) nearest to each sample of `X`."""
@@ -242,7 +243,7 @@ class SelfOrganizingMap(_AutoencoderClustering):
             images = decode(self.autoencoder_, self.prototypes_)
         else:
             images = self.prototypes_
-        images = np.clip(np.asarray(images, dtype=np.float32).reshape((len(images),) + self._image_shape), 0.0, 1.0)
+        images = np.clip(np.asarray(images, dtype=np.float32).reshape((len(images),) + _display_shape(self.image_shape_)), 0.0, 1.0)
         return {
             "som_prototype_images": images,
             "som_hits": self.hits_.copy(),
@@ -251,10 +252,11 @@ class SelfOrganizingMap(_AutoencoderClustering):
         }
 
 
-def _image_shape(X: np.ndarray) -> tuple:
-    """(H, W, C) of the images in `X`: NHWC kept, (N, H, W) given one channel, vectors as (d, 1, 1)."""
-    if X.ndim == 4:
-        return tuple(int(v) for v in X.shape[1:])
-    if X.ndim == 3:
-        return (int(X.shape[1]), int(X.shape[2]), 1)
-    return (int(np.prod(X.shape[1:])), 1, 1)
+def _display_shape(sample_shape) -> tuple:
+    """(H, W, C) of samples of `sample_shape`: images kept, (H, W) given one channel, vectors as (d, 1, 1)."""
+    shape = tuple(int(v) for v in sample_shape)
+    if len(shape) == 3:
+        return shape
+    if len(shape) == 2:
+        return (*shape, 1)
+    return (int(np.prod(shape)), 1, 1)

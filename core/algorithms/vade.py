@@ -13,6 +13,7 @@ import numpy as np
 from sklearn.mixture import GaussianMixture
 
 from core.algorithms.autoencoder import ARCHITECTURE, AUTOENCODER_PARAMETERS, _AutoencoderClustering
+from core.algorithms.assignment import diagonal_mixture_posterior
 from core.params import Interval, Param
 
 
@@ -174,8 +175,18 @@ class VaDE(_AutoencoderClustering):
             images = (images - low) / max(high - low, 1e-12)
         return np.clip(images, 0.0, 1.0).astype(np.float32)
 
+    can_predict = True
+    predict_rule = "each image joins the mixture component most likely to have made it"
+
+    def _space_name(self, architecture=None) -> str:
+        return "VaDE latent means"
+
+    def _membership(self, Z):
+        """p(c | z) under the fitted mixture prior, from its public arrays."""
+        return diagonal_mixture_posterior(Z, self.weights_, self.means_, self.variances_)
+
     def _predict_embedding(self, Z):
-        return self._probabilities(np.asarray(Z, dtype=np.float32)).argmax(axis=1)
+        return self._membership(Z).argmax(axis=1)
 
     def progress_plan(self) -> list:
         return [("pretrain", float(self.epochs)), ("init", 1.0), ("cluster", float(self.vade_epochs))]

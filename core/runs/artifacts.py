@@ -6,14 +6,14 @@ Files in a run folder:
                   the full dataset) and true_labels when the data has them
 ``view.npz``      the array part of the algorithm's view data; ``view.json`` the rest (numbers, names)
 ``preview.png``   a few images of each cluster, one row per cluster
-``model/``        the trained model: Keras models in the Keras format (``*.keras``, whole-model weights in
-                  ``*.weights.h5``), fitted arrays in ``state.npz``, parameters in ``params.json``
+``model/``        the fitted estimator, as its own ``save`` writes it (read back by
+                  ``core.algorithms.load_estimator``): networks in the Keras format (``*.keras``, whole-model
+                  weights in ``*.weights.h5``), fitted arrays in ``state.npz``, parameters in ``params.json``
 """
 from __future__ import annotations
 
 import io
 import json
-import sys
 import zipfile
 from pathlib import Path
 
@@ -25,7 +25,10 @@ PREVIEW_PER_CLUSTER = 8
 PREVIEW_MAX_CLUSTERS = 20
 MODEL_README = """Trained model of run {run_id}: {title} ({algorithm}) on {dataset}.
 
-Load the Keras parts with
+With this project's code, the whole estimator, ready to place new images (preprocessed as the run's were):
+    from core.algorithms import load_estimator
+    model = load_estimator(".")                         # then model.predict(X), model.transform(X)
+Without it, load the Keras parts with
     import keras
     encoder = keras.models.load_model("encoder.keras")    # images (flattened for dense models) -> embedding
     decoder = keras.models.load_model("decoder.keras")    # embedding -> images
@@ -68,46 +71,10 @@ def _split_view_data(view_data: dict) -> tuple[dict, dict]:
     return arrays, plain
 
 
-def _keras_models(estimator) -> dict:
-    """The fitted Keras models an estimator holds, by attribute name (autoencoder_, vade_...)."""
-    if "keras" not in sys.modules:  # nothing can hold a Keras model then; importing it would cost seconds
-        return {}
-    import keras
-
-    return {name: value for name, value in vars(estimator).items()
-            if name.endswith("_") and not name.startswith("_") and isinstance(value, keras.Model)}
-
-
 def write_model(directory: Path, estimator) -> None:
-    """Save `estimator`'s trained state to `directory` (see the module docstring)."""
-    directory.mkdir(parents=True, exist_ok=True)
-    for attribute, model in _keras_models(estimator).items():
-        import keras
-
-        covered = set()
-        for part in ("encoder", "decoder", "posterior"):
-            sub = getattr(model, part, None)
-            if isinstance(sub, keras.Model):
-                covered.update(id(w) for w in sub.weights)
-                if not (directory / f"{part}.keras").exists():
-                    sub.save(directory / f"{part}.keras")
-        if any(id(w) not in covered for w in model.weights):  # e.g. VaDE's mixture prior
-            model.save_weights(directory / f"{attribute.rstrip('_')}.weights.h5")
-    state = {name: value for name, value in vars(estimator).items()
-             if name.endswith("_") and not name.startswith("_") and isinstance(value, np.ndarray)
-             and value.dtype != object and name not in ("labels_", "embedding_")}  # those are in arrays.npz
-    state.update({name: np.asarray(value) for name, value in vars(estimator).items()  # fitted numbers
-                  if name.endswith("_") and not name.startswith("_") and not isinstance(value, bool)
-                  and isinstance(value, (int, float, np.integer, np.floating))})
-    mixture = getattr(estimator, "gmm_", None)
-    if mixture is not None and hasattr(mixture, "means_"):  # what new images need to be assigned (core/runs/apply)
-        state.update(gmm_weights=mixture.weights_, gmm_means=mixture.means_, gmm_covariances=mixture.covariances_,
-                     gmm_precisions_cholesky=mixture.precisions_cholesky_,
-                     gmm_covariance_type=np.asarray(mixture.covariance_type))
-    _save_npz(directory / "state.npz", state)
-    params = json.loads(json.dumps(estimator.get_params(), default=str))
-    (directory / "params.json").write_text(json.dumps({"estimator": type(estimator).__name__, "params": params},
-                                                      indent=2))
+    """Save `estimator`'s trained state to `directory` (its own :meth:`save`; labels and embedding are in
+    ``arrays.npz``)."""
+    estimator.save(directory, training_arrays=False)
 
 
 def write_preview(path: Path, result: ClusteringResult) -> None:

@@ -1,0 +1,57 @@
+"""scikit-learn's estimator checks (sklearn.utils.estimator_checks) on every estimator, deep ones included.
+
+    .venv/bin/python bench/estimator_checks.py                 # every algorithm
+    .venv/bin/python bench/estimator_checks.py dec vade        # some
+
+The suite runs the full checks on the classical estimators (tests/test_estimator_checks.py) and a subset on
+the deep ones; this runs all of them on the deep ones too, with tiny networks (one epoch, a latent size of
+1) so that the dozens of fits each check makes take minutes, not hours. It prints, per estimator, the
+checks passed, skipped and failed, with the reason of each that did not pass. SCIPY_ARRAY_API=1 is set so
+that the array-API check runs instead of being skipped. Runs in CI? No: by hand.
+"""
+from __future__ import annotations
+
+import collections
+import os
+import sys
+import time
+import warnings
+from pathlib import Path
+
+os.environ.setdefault("SCIPY_ARRAY_API", "1")  # before scipy is imported: the array-API check then runs
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+# Tiny settings for the deep estimators: the checks fit on a few dozen random samples of a few features.
+TINY = {"latent_dim": 1, "hidden_units": (8,), "filters": (4,), "epochs": 1, "cluster_epochs": 1, "vade_epochs": 1,
+        "som_epochs": 2, "grid_rows": 2, "grid_cols": 2, "n_clusters": 2, "n_init": 1}
+
+
+def tiny(spec):
+    """`spec`'s estimator with the tiny settings it takes."""
+    accepted = spec.estimator().get_params()
+    return spec.estimator(**{k: v for k, v in TINY.items() if k in accepted})
+
+
+def main(names) -> None:
+    import core  # noqa: F401  (quiet TensorFlow)
+    from sklearn.utils.estimator_checks import check_estimator
+
+    from core.algorithms import ALGORITHMS
+
+    warnings.filterwarnings("ignore")
+    print(f"# {time.strftime('%Y-%m-%d')}, scikit-learn estimator checks")
+    print("| algorithm | passed | skipped | failed | seconds | what did not pass |")
+    print("|---|---|---|---|---|---|")
+    for name in names or list(ALGORITHMS):
+        spec = ALGORITHMS[name]
+        start = time.perf_counter()
+        results = check_estimator(tiny(spec) if spec.deep else spec.estimator(), on_fail=None, on_skip=None)
+        counts = collections.Counter(r["status"] for r in results)
+        notes = "; ".join(f"{r['check_name']} ({r['status']}: {(str(r['exception']).splitlines() or [''])[0][:120]})"
+                          for r in results if r["status"] != "passed")
+        print(f"| {name} | {counts['passed']} | {counts['skipped']} | {counts['failed']} | "
+              f"{time.perf_counter() - start:.0f} | {notes or '-'} |", flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
