@@ -67,14 +67,15 @@ if "centers" in view:
     shown = True
     st.subheader("What each cluster looks like")
     centers = displayable(view["centers"])
+    in_pixels = result.silhouette_space.startswith("pixels")  # centres made in the pixels, or decoded
     if data.is_table:  # centres of a table are feature vectors (scaled 0-1 per feature): a profile each
         st.caption("Each cluster's centre, feature by feature (0-1 of each feature's range)." if
-                   result.config.algorithm == "kmeans" else "Each cluster's centre decoded by the autoencoder, "
+                   in_pixels else "Each cluster's centre decoded by the autoencoder, "
                    "feature by feature (0-1 of each feature's range).")
         profiles = pd.DataFrame(centers.reshape(len(centers), -1), columns=data.feature_names)
         st.plotly_chart(cluster_profiles_heatmap(profiles), key="model_centre_profiles")
     else:
-        kind = "mean image" if result.config.algorithm == "kmeans" else "centre decoded by the autoencoder"
+        kind = "mean image" if in_pixels else "centre decoded by the autoencoder"
         st.caption(f"Each cluster's {kind}.")
         st.html(gallery_html(centers, [cluster_name(i) for i in range(len(centers))], tile=72))
 

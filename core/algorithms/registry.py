@@ -87,7 +87,7 @@ def load_estimator(folder, *, image_shape=None) -> ClusteringAlgorithm:
     release, which takes `image_shape`), whichever algorithm it is. Raises ValueError for a folder that
     holds none of this app's estimators, OSError when its files cannot be read."""
     saved = json.loads((Path(folder) / PARAMS_FILE).read_text(encoding="utf-8"))
-    by_class = {cls.__name__: cls for cls in ESTIMATORS}
+    by_class = {spec.estimator.__name__: spec.estimator for spec in ALGORITHMS.values()}
     if saved.get("estimator") not in by_class:
         raise ValueError(f"{folder} holds no estimator of this app (it names {saved.get('estimator')!r}).")
     return by_class[saved["estimator"]].load(folder, image_shape=image_shape)
