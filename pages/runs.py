@@ -218,7 +218,7 @@ with details:
     if record.status == RUNNING and ours:
         st.info("Still training: follow it on the Train page (or the Sweeps page for a sweep).")
     elif record.status == RUNNING:
-        where = "on this machine" if record.host == store._host else f"on {plain(record.host)}"
+        where = "on this machine" if record.host == store.host else f"on {plain(record.host)}"
         beat = (record.heartbeat or record.started_at).replace("T", " ")[:19]
         st.info(f"Running {where}, from another process (the command line or another server); last sign of life "
                 f"{beat} UTC. If that process is gone (the machine was switched off, the terminal closed), mark "

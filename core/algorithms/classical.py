@@ -16,7 +16,7 @@ from sklearn.neighbors import NearestNeighbors
 from core.algorithms.autoencoder import _AutoencoderClustering, fit_gaussian_mixture, nearest_center
 from core.algorithms.assignment import nearest_row
 from core.algorithms.base import ClusteringAlgorithm
-from core.algorithms.n2d import UMAP_PARAMETERS, ManifoldMixtureView
+from core.algorithms.manifold import UMAP_PARAMETERS, ManifoldMixtureView, umap_manifold
 from core.params import Interval, OneOf, Param
 
 SPACES = ("pixels", "autoencoder", "imagenet")
@@ -482,8 +482,6 @@ class UMAPGMM(ManifoldMixtureView, _SpaceClustering):
         self._set_space(space, latent_dim, epochs, random_state)
 
     def _cluster_embedding(self, Z):
-        from core.algorithms.n2d import umap_manifold
-
         manifold = umap_manifold(Z, self.n_clusters, umap_dim=self.umap_dim, n_neighbors=self.umap_neighbors,
                                  min_dist=self.umap_min_dist, random_state=self.random_state)
         self.gmm_ = fit_gaussian_mixture(manifold, self.n_clusters, n_init=self.n_init, random_state=self.random_state)

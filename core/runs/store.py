@@ -578,6 +578,37 @@ class RunStore:
     def run_dir(self, run_id: int) -> Path:
         return self.artifacts_root / str(int(run_id))
 
+    @property
+    def host(self) -> str:
+        """This machine's name, as run records say where a run was made."""
+        return self._host
+
+    def add_finished_run(self, record: dict, config: RunConfig, folder: Path, *, name: str, tags: Iterable[str],
+                         message: str) -> int:
+        """Record a finished run made elsewhere (an imported archive, checked by the caller) and move its
+        files, `folder`, into place, in one transaction: a failed move adds nothing. `record` holds the
+        run's fields as an export writes them; returns the new run's id. Raises FileExistsError when a
+        folder for that id is already there."""
+        now = _now()
+        with self._connect() as db:
+            cursor = db.execute(
+                "INSERT INTO runs (name, dataset, algorithm, config, status, message, started_at, ended_at, n_samples, "
+                "n_clusters, history, metrics, timings, versions, estimator_params, host, pid, tags) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (clean_text(name), config.dataset, config.algorithm, _json(config_to_dict(config)), FINISHED,
+                 message, str(record.get("started_at") or now), str(record.get("ended_at") or now),
+                 record.get("n_samples"), record.get("n_clusters"), _json(record.get("history") or []),
+                 _json(record.get("metrics")) if record.get("metrics") else None, _json(record.get("timings") or {}),
+                 _json(record.get("versions") or {}), _json(record.get("estimator_params") or {}), self._host,
+                 os.getpid(), _json(sorted({clean_text(t).strip() for t in tags if clean_text(t).strip()}))),
+            )
+            run_id = int(cursor.lastrowid)
+            final = self.run_dir(run_id)
+            if final.exists():
+                raise FileExistsError(f"a folder for run {run_id} already exists")
+            os.replace(folder, final)
+        return run_id
+
     def embedding(self, run_id: int) -> np.ndarray:
         """The embedding finished run `run_id` was clustered in, read from its folder (DamagedRun when
         its arrays cannot be read)."""

@@ -17,7 +17,16 @@ import json
 import os
 import shutil
 import zipfile
+from dataclasses import asdict
+from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
+
+from core.algorithms import get_algorithm
+from core.data import DATASETS
+from core.metrics import metric_report_from_record
+from core.runs.artifacts import DamagedRun, read_saved_arrays
+from core.runs.status import FINISHED
+from core.runs.store import clean_text, config_from_dict, config_to_dict
 
 FORMAT, VERSION = "deep-clustering-run", 1
 MAX_ARCHIVE_MB = 1024          # expanded; a run's folder is a few MB, its model tens
@@ -32,10 +41,6 @@ class InvalidRunArchive(ValueError):
 
 def run_archive(store, run_id: int) -> bytes:
     """Finished run `run_id` of `store` as a zip that :func:`import_run` reads on another machine."""
-    from dataclasses import asdict
-
-    from core.runs.store import FINISHED, config_to_dict
-
     record = store.get(run_id)
     if record.status != FINISHED:
         raise ValueError(f"run {run_id} is {record.status}: only finished runs can be exported whole.")
@@ -61,11 +66,6 @@ def import_run(store, data: bytes, *, name: str | None = None) -> int:
     Raises InvalidRunArchive (nothing is added) when the archive is not a run, is damaged, reaches outside
     its folder, or its dataset is not in this store; StoreError when the store cannot be written.
     """
-    from core.algorithms import get_algorithm
-    from core.data import DATASETS
-    from core.runs.artifacts import DamagedRun, read_saved_arrays
-    from core.runs.store import FINISHED, _json, _now, clean_text, config_from_dict
-
     store.check_writable()
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
@@ -111,7 +111,7 @@ def import_run(store, data: bytes, *, name: str | None = None) -> int:
                 read_saved_arrays(partial, 0)  # plain arrays only, never pickles: else nothing is added
             except DamagedRun as error:
                 raise InvalidRunArchive(str(error).replace("run 0", "the imported run")) from None
-            run_id = _insert(store, record, config, name, partial, FINISHED, _json, _now, clean_text)
+            run_id = _insert(store, record, config, name, partial)
         except BaseException:
             shutil.rmtree(partial, ignore_errors=True)
             raise
@@ -121,8 +121,6 @@ def import_run(store, data: bytes, *, name: str | None = None) -> int:
 def _check_record(record: dict) -> None:
     """The parts of the record the pages read, in the shapes they expect (a hand-edited run.json must not
     turn into a traceback later)."""
-    from core.metrics import metric_report_from_record
-
     try:
         if record["metrics"]:
             metric_report_from_record(record["metrics"])
@@ -155,36 +153,17 @@ def _checked_members(members) -> list:
     return files
 
 
-def _insert(store, record: dict, config, name, partial: Path, finished: str, _json, _now, clean_text) -> int:
-    """Record the run and move its files into place, in one transaction (a failed move adds nothing)."""
-    import socket
-
-    from core.runs.store import config_to_dict
-
-    def number(value):
-        if value is None:
-            return None
-        if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**62:
+def _insert(store, record: dict, config, name, partial: Path) -> int:
+    """Record the run and move its files into place (the store does both in one transaction), once its
+    counts are possible ones."""
+    for key in ("n_samples", "n_clusters"):
+        value = record.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**62):
             raise InvalidRunArchive(f"the run's record holds an impossible count ({value!r}).")
-        return value
-
-    tags = [clean_text(t).strip() for t in record.get("tags") or [] if isinstance(t, str) and clean_text(t).strip()]
+    tags = [t for t in record.get("tags") or [] if isinstance(t, str)]
     title = clean_text(name or record.get("name") or "").strip() or f"{config.algorithm} on {config.dataset}"
-    with store._connect() as db:
-        cursor = db.execute(
-            "INSERT INTO runs (name, dataset, algorithm, config, status, message, started_at, ended_at, n_samples, "
-            "n_clusters, history, metrics, timings, versions, estimator_params, host, pid, tags) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (title, config.dataset, config.algorithm, _json(config_to_dict(config)), finished,
-             f"Imported on {_now()[:10]}.", str(record.get("started_at") or _now()), str(record.get("ended_at") or _now()),
-             number(record.get("n_samples")), number(record.get("n_clusters")), _json(record.get("history") or []),
-             _json(record.get("metrics")) if record.get("metrics") else None, _json(record.get("timings") or {}),
-             _json(record.get("versions") or {}), _json(record.get("estimator_params") or {}), socket.gethostname(),
-             os.getpid(), _json(sorted(set(tags)))),
-        )
-        run_id = int(cursor.lastrowid)
-        final = store.run_dir(run_id)
-        if final.exists():
-            raise InvalidRunArchive(f"a folder for run {run_id} already exists; nothing was imported.")
-        os.replace(partial, final)
-    return run_id
+    try:
+        return store.add_finished_run(record, config, partial, name=title, tags=tags,
+                                      message=f"Imported on {datetime.now(timezone.utc).date().isoformat()}.")
+    except FileExistsError as error:
+        raise InvalidRunArchive(f"{error}; nothing was imported.") from None
