@@ -137,7 +137,8 @@ def umap_gmm_raw(dataset: str, n_samples, seed: int) -> dict:
     return {"metrics": metrics.as_dict(), "timings": timings, "n_samples": data.n_samples}
 
 
-def one_run(dataset: str, algorithm: str, n_samples, seed: int, settings: dict, click: bool) -> dict:
+def one_run(dataset: str, algorithm: str, n_samples, seed: int, settings: dict, click: bool,
+            labels_to: str | None = None) -> dict:
     """One run in this process; returns scores, per-phase seconds and peak memory."""
     import core  # noqa: F401  (quiet TensorFlow)
 
@@ -159,13 +160,19 @@ def one_run(dataset: str, algorithm: str, n_samples, seed: int, settings: dict, 
                                           params=params, projection="umap" if click else None), dataset=data)
         out = {"metrics": result.metrics.as_dict(), "timings": result.timings, "n_samples": result.dataset.n_samples,
                "click_s": time.perf_counter() - start if click else None}
+        if labels_to:  # each run's labels, to compare two versions of the code run for run
+            import numpy as np
+
+            Path(labels_to).mkdir(parents=True, exist_ok=True)
+            np.save(Path(labels_to) / f"{dataset}-{algorithm}-{seed}.npy", np.asarray(result.labels))
     out["peak_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return out
 
 
-def run_in_child(dataset: str, algorithm: str, n_samples, seed: int, settings: dict, click: bool) -> dict:
+def run_in_child(dataset: str, algorithm: str, n_samples, seed: int, settings: dict, click: bool,
+                 labels_to: str | None = None) -> dict:
     job = {"dataset": dataset, "algorithm": algorithm, "n_samples": n_samples, "seed": seed, "settings": settings,
-           "click": click}
+           "click": click, "labels_to": labels_to}
     command = [sys.executable, __file__, "--child", json.dumps(job)]
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONWARNINGS": "ignore"}
     start = time.perf_counter()
@@ -190,6 +197,9 @@ def main() -> None:
     parser.add_argument("--click", action="store_true",
                         help="time each run as the app makes it: warm UMAP, then the run with its 2-D projection")
     parser.add_argument("--json", type=Path, help="also write every row to this JSON file")
+    parser.add_argument("--labels", type=Path, metavar="DIR",
+                        help="save each run's labels as DIR/<dataset>-<algorithm>-<seed>.npy (compare two versions "
+                             "of the code with bench/same_labels.py)")
     args = parser.parse_args()
     settings = dict(item.split("=", 1) for item in args.set)
     algorithms = ["kmeans", REFERENCE] + [a for a in args.algorithms if a not in ("kmeans", REFERENCE)]
@@ -207,7 +217,8 @@ def main() -> None:
         for algorithm in algorithms:
             title = "UMAP + GMM on pixels (reference)" if algorithm == REFERENCE else ALGORITHMS[algorithm].title
             for seed in args.seeds:
-                out = run_in_child(dataset, algorithm, n_samples, seed, settings, args.click)
+                out = run_in_child(dataset, algorithm, n_samples, seed, settings, args.click,
+                                   str(args.labels) if args.labels else None)
                 rows.append({"dataset": dataset, "algorithm": algorithm, "seed": seed, **out})
                 if "error" in out:
                     print(f"| {dataset} | {title} | {seed} | failed: {out['error']} |||||||")

@@ -175,7 +175,7 @@ def cmd_runs(args) -> int:
     import pandas as pd
 
     from core.runs.compare import METRICS, runs_table
-    from core.runs.store import clean_text
+    from core.runs.records import clean_text
 
     store = _store(args)
     records = store.list_runs(status=args.status, dataset=args.dataset, algorithm=args.algorithm, sweep_id=args.sweep)
@@ -451,6 +451,6 @@ def _main(argv=None) -> int:
 
 
 def _one_line(message) -> str:
-    from core.runs.store import clean_text
+    from core.runs.records import clean_text
 
     return " ".join(clean_text(part) for part in str(message).splitlines()).strip()

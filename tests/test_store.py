@@ -12,7 +12,7 @@ import pytest
 
 from core.experiment import RunConfig
 from core.runs import FAILED, FINISHED, INTERRUPTED, RUNNING, RunNotFound, RunStore, StoreError
-from core.runs.store import MIGRATIONS, SCHEMA_VERSION
+from core.runs.schema import MIGRATIONS, SCHEMA_VERSION
 from tests.conftest import ROOT
 
 SYNTHETIC = {"n_samples": 300, "n_clusters": 4, "image_size": 12, "seed": 1}

@@ -21,13 +21,13 @@ import shutil
 import socket
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Optional
 
 import numpy as np
 
 from core.home import folder_size
+from core.runs.records import utc_now
 
 WEIGHTS, INFO = "weights.npz", "info.json"
 MAX_KEPT_BYTES = 2 * 2 ** 30  # past this, the least recently used are deleted (a dense 28x28 network is ~13 MB)
@@ -53,10 +53,6 @@ class PretrainedEntry:
         count = f" ({info['n_samples']:,} images)" if info.get("n_samples") else ""
         return (f"{info.get('architecture', '?')}, latent {info.get('latent_dim', '?')}, "
                 f"{info.get('epochs', '?')} epochs{where}{count}")
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 class AutoencoderLibrary:
@@ -93,7 +89,7 @@ class AutoencoderLibrary:
         except Exception:  # missing, damaged (a truncated zip) or of another shape: train instead
             return None
         try:
-            info["last_used"], info["used_at"] = _now(), time.time()
+            info["last_used"], info["used_at"] = utc_now(), time.time()
             info["uses"] = int(info.get("uses", 0)) + 1
             (folder / INFO).write_text(json.dumps(info))
         except OSError:  # a read-only store still reuses
@@ -110,7 +106,7 @@ class AutoencoderLibrary:
         try:
             partial.mkdir(parents=True, exist_ok=True)
             np.savez(partial / WEIGHTS, **{f"w{i}": w for i, w in enumerate(autoencoder.get_weights())})
-            now = _now()
+            now = utc_now()
             (partial / INFO).write_text(json.dumps({**info, **self.context, "created": now, "last_used": now,
                                                     "used_at": time.time(), "uses": 0}, default=str))
             partial.rename(folder)

@@ -15,7 +15,8 @@ from core.experiment import (MAX_SEED, MIN_RUN_SAMPLES, ClusteringResult, RunCon
                              whole_number)
 from core.progress import ProgressCallback, TrainingCancelled
 from core.runs.status import CANCELLED, FAILED, INTERRUPTED
-from core.runs.store import HEARTBEAT_SECONDS, RunStore
+from core.runs.liveness import HEARTBEAT_SECONDS
+from core.runs.store import RunStore
 
 # Sweepable settings of a run that are not algorithm parameters.
 RUN_AXES = {"n_clusters": "Number of clusters", "seed": "Seed", "n_samples": "Sample size"}

@@ -21,13 +21,10 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import socket
 import sqlite3
-import unicodedata
 from contextlib import closing, contextmanager
-from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterable, Optional
@@ -36,6 +33,10 @@ import numpy as np
 
 from core.experiment import ClusteringResult, RunConfig
 from core.home import STORE_ENV, default_store_dir, folder_size
+from core.runs.liveness import STALE_SECONDS, partial_owner, pid_alive, process_token
+from core.runs.records import (RunRecord, SweepRecord, clean_text, config_from_dict, config_to_dict, safe_host,
+                               to_json, utc_now)
+from core.runs.schema import MIGRATIONS, SCHEMA_VERSION
 from core.runs.status import CANCELLED, FAILED, FINISHED, INTERRUPTED, RUNNING
 
 DB_NAME = "runs.sqlite"
@@ -57,212 +58,6 @@ class DatasetInUse(ValueError):
 
 class StoreError(RuntimeError):
     """The store cannot be used (unreadable file, or a schema newer than this version of the code)."""
-
-
-# -- schema ---------------------------------------------------------------------------------------
-# Each entry migrates a store from version i to i + 1. Version 1 was the first release of the store;
-# version 2 added tags and sweeps; version 3 a running run's heartbeat and its process's start token. Never
-# edit a released step: append a new one.
-MIGRATIONS = [
-    """
-    CREATE TABLE runs (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        name TEXT NOT NULL,
-        dataset TEXT NOT NULL,
-        algorithm TEXT NOT NULL,
-        config TEXT NOT NULL,
-        status TEXT NOT NULL,
-        message TEXT NOT NULL DEFAULT '',
-        started_at TEXT NOT NULL,
-        ended_at TEXT,
-        n_samples INTEGER,
-        n_clusters INTEGER,
-        history TEXT NOT NULL DEFAULT '[]',
-        metrics TEXT,
-        timings TEXT NOT NULL DEFAULT '{}',
-        versions TEXT NOT NULL DEFAULT '{}',
-        estimator_params TEXT NOT NULL DEFAULT '{}',
-        host TEXT NOT NULL,
-        pid INTEGER NOT NULL
-    );
-    CREATE INDEX runs_status ON runs(status);
-    """,
-    """
-    ALTER TABLE runs ADD COLUMN tags TEXT NOT NULL DEFAULT '[]';
-    ALTER TABLE runs ADD COLUMN sweep_id INTEGER;
-    CREATE TABLE sweeps (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        name TEXT NOT NULL,
-        base_config TEXT NOT NULL,
-        axes TEXT NOT NULL,
-        created_at TEXT NOT NULL
-    );
-    CREATE INDEX runs_sweep ON runs(sweep_id);
-    """,
-    """
-    ALTER TABLE runs ADD COLUMN heartbeat TEXT;
-    ALTER TABLE runs ADD COLUMN process_token TEXT NOT NULL DEFAULT '';
-    """,
-]
-SCHEMA_VERSION = len(MIGRATIONS)
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-def _json(value) -> str:
-    return json.dumps(value, default=_json_default)
-
-
-def _json_default(value):
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, (set, frozenset)):
-        return sorted(value)
-    raise TypeError(f"cannot store {type(value).__name__} in a run record")
-
-
-def config_to_dict(config: RunConfig) -> dict:
-    return json.loads(_json(asdict(config)))
-
-
-def config_from_dict(data: dict) -> RunConfig:
-    """A RunConfig from its stored form; unknown keys (from a newer version) are ignored."""
-    known = set(RunConfig.__dataclass_fields__)
-    data = {k: v for k, v in data.items() if k in known}
-    # JSON has no tuples; parameters such as hidden_units come back as lists, which the estimators accept.
-    return RunConfig(**data)
-
-
-HEARTBEAT_SECONDS = 15.0   # a running run's process touches its record this often
-STALE_SECONDS = 180.0      # a running run not touched for this long is taken as interrupted
-
-
-def clean_text(text: str) -> str:
-    """`text` without control and format characters (terminal escapes, bidi overrides, newlines)."""
-    return "".join(ch for ch in str(text) if unicodedata.category(ch)[0] != "C")
-
-
-def _safe_host(host: str) -> str:
-    return re.sub(r"[^A-Za-z0-9.]", "_", host) or "host"
-
-
-def process_token(pid: int) -> str:
-    """Something about process `pid` that a later process with the same id will not share: its start time
-    since boot, with the boot's id (Linux). "" where the system does not tell."""
-    try:
-        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
-        stat = Path(f"/proc/{int(pid)}/stat").read_text()
-        return f"{boot}:{stat.rsplit(')', 1)[1].split()[19]}"  # field 22, starttime; the name may hold spaces
-    except (OSError, IndexError, ValueError):
-        return ""
-
-
-def _partial_owner(name: str) -> tuple:
-    """(host, pid) of a partial folder ".partial-<id>-<host>-<pid>"; host None for the older
-    ".partial-<id>-<pid>" of a single machine; pid -1 when unreadable."""
-    parts = name[len(".partial-"):].split("-")
-    try:
-        pid = int(parts[-1])
-    except ValueError:
-        return None, -1
-    return ("-".join(parts[1:-1]) or None), pid
-
-
-def _pid_alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    except OSError:
-        return False
-    return True
-
-
-@dataclass
-class RunRecord:
-    """One run as stored: what was asked, what happened, and the scores (no arrays: see artifacts)."""
-
-    id: int
-    name: str
-    dataset: str
-    algorithm: str
-    config: RunConfig
-    status: str
-    message: str
-    started_at: str
-    ended_at: Optional[str]
-    n_samples: Optional[int]
-    n_clusters: Optional[int]
-    history: list
-    metrics: Optional[dict]       # MetricReport.to_record(); None until finished
-    timings: dict
-    versions: dict
-    estimator_params: dict
-    tags: list = field(default_factory=list)
-    sweep_id: Optional[int] = None
-    host: str = ""
-    pid: int = 0
-    heartbeat: Optional[str] = None
-
-    @property
-    def scores(self) -> dict:
-        """Flat metric name -> value (None where undefined or not finished)."""
-        from core.metrics import metric_report_from_record
-
-        from core.vocabulary import METRICS
-
-        if not self.metrics:
-            return dict.fromkeys(METRICS)
-        return metric_report_from_record(self.metrics).as_dict()
-
-    @property
-    def silhouette_space(self) -> str:
-        """Where the silhouette was computed (inferred from the settings for records made before it was kept)."""
-        from core.vocabulary import embedding_space
-
-        recorded = ((self.metrics or {}).get("silhouette") or {}).get("space")
-        return recorded or embedding_space(self.algorithm, self.config.params)
-
-    @property
-    def duration(self) -> Optional[float]:
-        """Seconds the run took (None while running): its timed phases, else wall-clock start to end."""
-        from core.vocabulary import run_seconds
-
-        if not self.ended_at:
-            return None
-        if self.timings:
-            return run_seconds(self.timings)
-        return (datetime.fromisoformat(self.ended_at) - datetime.fromisoformat(self.started_at)).total_seconds()
-
-    @classmethod
-    def _from_row(cls, row: sqlite3.Row) -> "RunRecord":
-        return cls(
-            id=row["id"], name=row["name"], dataset=row["dataset"], algorithm=row["algorithm"],
-            config=config_from_dict(json.loads(row["config"])), status=row["status"], message=row["message"],
-            started_at=row["started_at"], ended_at=row["ended_at"], n_samples=row["n_samples"],
-            n_clusters=row["n_clusters"], history=json.loads(row["history"]),
-            metrics=json.loads(row["metrics"]) if row["metrics"] else None, timings=json.loads(row["timings"]),
-            versions=json.loads(row["versions"]), estimator_params=json.loads(row["estimator_params"]),
-            tags=json.loads(row["tags"]), sweep_id=row["sweep_id"], host=row["host"], pid=row["pid"],
-            heartbeat=row["heartbeat"],
-        )
-
-
-@dataclass
-class SweepRecord:
-    id: int
-    name: str
-    base_config: RunConfig
-    axes: dict
-    created_at: str
 
 
 class RunStore:
@@ -426,10 +221,10 @@ class RunStore:
             dead = [row["id"] for row in rows if not self._still_running(row, now)]
             for run_id in dead:
                 db.execute("UPDATE runs SET status = ?, message = ?, ended_at = COALESCE(ended_at, ?) "
-                           "WHERE id = ? AND status = ?", (INTERRUPTED, INTERRUPTED_MESSAGE, _now(), run_id, RUNNING))
+                           "WHERE id = ? AND status = ?", (INTERRUPTED, INTERRUPTED_MESSAGE, utc_now(), run_id, RUNNING))
         for partial in self.artifacts_root.glob(".partial-*"):
-            host, pid = _partial_owner(partial.name)
-            if host in (None, _safe_host(self._host)) and not _pid_alive(pid):
+            host, pid = partial_owner(partial.name)
+            if host in (None, safe_host(self._host)) and not pid_alive(pid):
                 shutil.rmtree(partial, ignore_errors=True)
         return len(dead)
 
@@ -441,7 +236,7 @@ class RunStore:
             silent = float("inf")
         if row["host"] != self._host:
             return silent < STALE_SECONDS
-        if not _pid_alive(row["pid"]):
+        if not pid_alive(row["pid"]):
             return False
         token = process_token(row["pid"])
         if row["process_token"] and token:
@@ -452,13 +247,13 @@ class RunStore:
         """Touch running run `run_id`'s record: its process is alive (record_run does this every
         HEARTBEAT_SECONDS)."""
         with self._connect() as db:
-            db.execute("UPDATE runs SET heartbeat = ? WHERE id = ? AND status = ?", (_now(), int(run_id), RUNNING))
+            db.execute("UPDATE runs SET heartbeat = ? WHERE id = ? AND status = ?", (utc_now(), int(run_id), RUNNING))
 
     def mark_interrupted(self, run_id: int, message: str = "Marked interrupted by the user.") -> None:
         """End a run that shows as running but is not (its process was lost some way recovery cannot see)."""
         with self._connect() as db:
             changed = db.execute("UPDATE runs SET status = ?, message = ?, ended_at = ? WHERE id = ? AND status = ?",
-                                 (INTERRUPTED, message, _now(), int(run_id), RUNNING)).rowcount
+                                 (INTERRUPTED, message, utc_now(), int(run_id), RUNNING)).rowcount
         if not changed:
             raise ValueError(f"run {run_id} is {self.get(run_id).status}, not running.")
 
@@ -466,7 +261,7 @@ class RunStore:
     def check_writable(self) -> None:
         """Raise StoreError when this store cannot save a run (a read-only folder or database): called
         before training, so that no trained result is lost to it."""
-        probe = self.artifacts_root / f".probe-{_safe_host(self._host)}-{os.getpid()}"
+        probe = self.artifacts_root / f".probe-{safe_host(self._host)}-{os.getpid()}"
         try:
             probe.mkdir(exist_ok=True)
             probe.rmdir()
@@ -489,13 +284,13 @@ class RunStore:
         for count in (config.n_samples, config.n_clusters):
             if count is not None and not 0 < count < 2**62:
                 raise ValueError(f"a count of {count} cannot be recorded; check the run's settings first.")
-        now = _now()
+        now = utc_now()
         with self._connect() as db:
             cursor = db.execute(
                 "INSERT INTO runs (name, dataset, algorithm, config, status, started_at, n_samples, n_clusters, "
                 "host, pid, tags, sweep_id, heartbeat, process_token) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (name, config.dataset, config.algorithm, _json(config_to_dict(config)), RUNNING, now,
-                 config.n_samples, config.n_clusters, self._host, os.getpid(), _json(tags), sweep_id, now,
+                (name, config.dataset, config.algorithm, to_json(config_to_dict(config)), RUNNING, now,
+                 config.n_samples, config.n_clusters, self._host, os.getpid(), to_json(tags), sweep_id, now,
                  process_token(os.getpid())),
             )
             run_id = int(cursor.lastrowid)
@@ -509,7 +304,7 @@ class RunStore:
 
         self.get(run_id)  # RunNotFound if it was deleted while it ran: nothing to save it under
         # The host is in the name: on a store shared between machines, recovery removes only its own.
-        partial = self.artifacts_root / f".partial-{run_id}-{_safe_host(self._host)}-{os.getpid()}"
+        partial = self.artifacts_root / f".partial-{run_id}-{safe_host(self._host)}-{os.getpid()}"
         shutil.rmtree(partial, ignore_errors=True)
         partial.mkdir()
         try:
@@ -525,9 +320,9 @@ class RunStore:
             db.execute(
                 "UPDATE runs SET status = ?, message = '', ended_at = ?, n_samples = ?, n_clusters = ?, "
                 "history = ?, metrics = ?, timings = ?, versions = ?, estimator_params = ? WHERE id = ?",
-                (FINISHED, _now(), int(result.dataset.n_samples), int(result.n_clusters), _json(result.history),
-                 _json(result.metrics.to_record()), _json(result.timings), _json(result.versions),
-                 _json(result.estimator_params), run_id),
+                (FINISHED, utc_now(), int(result.dataset.n_samples), int(result.n_clusters), to_json(result.history),
+                 to_json(result.metrics.to_record()), to_json(result.timings), to_json(result.versions),
+                 to_json(result.estimator_params), run_id),
             )
 
     def end_run(self, run_id: int, status: str, *, message: str = "", history: Optional[list] = None,
@@ -541,11 +336,11 @@ class RunStore:
         with self._connect() as db:
             if keep_history:
                 db.execute("UPDATE runs SET status = ?, message = ?, ended_at = COALESCE(ended_at, ?) "
-                           "WHERE id = ? AND status IN (?, ?)", (status, message, _now(), run_id, RUNNING, INTERRUPTED))
+                           "WHERE id = ? AND status IN (?, ?)", (status, message, utc_now(), run_id, RUNNING, INTERRUPTED))
                 return
             db.execute("UPDATE runs SET status = ?, message = ?, ended_at = ?, history = ?, timings = ? "
                        "WHERE id = ? AND status = ?",
-                       (status, message, _now(), _json(history or []), _json(timings or {}), run_id, RUNNING))
+                       (status, message, utc_now(), to_json(history or []), to_json(timings or {}), run_id, RUNNING))
 
     # -- reading runs ------------------------------------------------------------------------------
     def get(self, run_id: int) -> RunRecord:
@@ -589,18 +384,18 @@ class RunStore:
         files, `folder`, into place, in one transaction: a failed move adds nothing. `record` holds the
         run's fields as an export writes them; returns the new run's id. Raises FileExistsError when a
         folder for that id is already there."""
-        now = _now()
+        now = utc_now()
         with self._connect() as db:
             cursor = db.execute(
                 "INSERT INTO runs (name, dataset, algorithm, config, status, message, started_at, ended_at, n_samples, "
                 "n_clusters, history, metrics, timings, versions, estimator_params, host, pid, tags) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (clean_text(name), config.dataset, config.algorithm, _json(config_to_dict(config)), FINISHED,
+                (clean_text(name), config.dataset, config.algorithm, to_json(config_to_dict(config)), FINISHED,
                  message, str(record.get("started_at") or now), str(record.get("ended_at") or now),
-                 record.get("n_samples"), record.get("n_clusters"), _json(record.get("history") or []),
-                 _json(record.get("metrics")) if record.get("metrics") else None, _json(record.get("timings") or {}),
-                 _json(record.get("versions") or {}), _json(record.get("estimator_params") or {}), self._host,
-                 os.getpid(), _json(sorted({clean_text(t).strip() for t in tags if clean_text(t).strip()}))),
+                 record.get("n_samples"), record.get("n_clusters"), to_json(record.get("history") or []),
+                 to_json(record.get("metrics")) if record.get("metrics") else None, to_json(record.get("timings") or {}),
+                 to_json(record.get("versions") or {}), to_json(record.get("estimator_params") or {}), self._host,
+                 os.getpid(), to_json(sorted({clean_text(t).strip() for t in tags if clean_text(t).strip()}))),
             )
             run_id = int(cursor.lastrowid)
             final = self.run_dir(run_id)
@@ -660,7 +455,7 @@ class RunStore:
 
     def set_tags(self, run_id: int, tags: Iterable[str]) -> None:
         clean = sorted({clean_text(t).strip() for t in tags if t and clean_text(t).strip()})
-        self._update(run_id, "tags", _json(clean))
+        self._update(run_id, "tags", to_json(clean))
 
     def _update(self, run_id: int, column: str, value) -> None:
         with self._connect() as db:
@@ -734,12 +529,12 @@ class RunStore:
             for row in db.execute("SELECT id, config FROM runs WHERE dataset = ?", (old,)).fetchall():
                 config = json.loads(row["config"])
                 config["dataset"] = new
-                db.execute("UPDATE runs SET dataset = ?, config = ? WHERE id = ?", (new, _json(config), row["id"]))
+                db.execute("UPDATE runs SET dataset = ?, config = ? WHERE id = ?", (new, to_json(config), row["id"]))
             for row in db.execute("SELECT id, base_config FROM sweeps").fetchall():
                 config = json.loads(row["base_config"])
                 if config.get("dataset") == old:
                     config["dataset"] = new
-                    db.execute("UPDATE sweeps SET base_config = ? WHERE id = ?", (_json(config), row["id"]))
+                    db.execute("UPDATE sweeps SET base_config = ? WHERE id = ?", (to_json(config), row["id"]))
             # The folder moves last, inside the transaction: if it cannot, the records stay as they were.
             new = self.datasets.rename(old, new)
         return new
@@ -748,7 +543,7 @@ class RunStore:
     def create_sweep(self, base_config: RunConfig, axes: dict, *, name: Optional[str] = None) -> int:
         with self._connect() as db:
             cursor = db.execute("INSERT INTO sweeps (name, base_config, axes, created_at) VALUES (?, ?, ?, ?)",
-                                (name or "", _json(config_to_dict(base_config)), _json(axes), _now()))
+                                (name or "", to_json(config_to_dict(base_config)), to_json(axes), utc_now()))
             sweep_id = int(cursor.lastrowid)
             if not name:
                 label = " x ".join(axes) or "nothing"

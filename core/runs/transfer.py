@@ -26,7 +26,7 @@ from core.data import DATASETS
 from core.metrics import metric_report_from_record
 from core.runs.artifacts import DamagedRun, read_saved_arrays
 from core.runs.status import FINISHED
-from core.runs.store import clean_text, config_from_dict, config_to_dict
+from core.runs.records import clean_text, config_from_dict, config_to_dict
 
 FORMAT, VERSION = "deep-clustering-run", 1
 MAX_ARCHIVE_MB = 1024          # expanded; a run's folder is a few MB, its model tens
