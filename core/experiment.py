@@ -238,37 +238,17 @@ def run_experiment(config: RunConfig, *, callback: Optional[ProgressCallback] = 
     TrainingCancelled
         When the callback cancels.
     """
-    spec = get_algorithm(config.algorithm)
     started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
     timings: dict = {}
-    progress = RunProgress(callback, [("load", 1.0)])
-    report = PhaseReporter(progress, "load")
-
-    start = time.perf_counter()
-    report("Preparing the data", 0.0)
-    dataset = check_config(config, dataset)
-    dataset, X = prepare_data(config, dataset)
-    timings["load"] = time.perf_counter() - start
-
-    n_clusters = config.n_clusters or default_n_clusters(dataset)
-    estimator = spec.build(n_clusters, random_state=config.seed, **config.params)
-    projection_weight = {"umap": 12.0, "pca": 0.5}.get(config.projection, 0.0)
-    progress = RunProgress(callback, [("load", 1.0), *estimator.progress_plan(), ("evaluate", 1.0),
-                                      ("project", projection_weight)])
-    callback = progress if callback is not None else None
-    estimator.fit(X, callback=callback, pretrained=pretrained)
-    if not spec.uses_n_clusters:
-        n_clusters = int(len(np.unique(estimator.labels_[estimator.labels_ >= 0])))
+    dataset, X = _timed_step(timings, "load", PhaseReporter(RunProgress(callback, [("load", 1.0)]), "load"),
+                             "Preparing the data", lambda: prepare_data(config, check_config(config, dataset)))
+    estimator, callback = _fit(config, dataset, X, callback, pretrained)
     timings.update(estimator.timings_)
-
-    report = PhaseReporter(callback, "evaluate")
-    report("Scoring the clustering", 0.0)
-    start = time.perf_counter()
-    embedding = np.asarray(estimator.embedding_)
-    metrics = evaluate(estimator.labels_, embedding, dataset.labels, random_state=config.seed,
-                       space=estimator.embedding_space_)
-    timings["evaluate"] = time.perf_counter() - start
-
+    metrics = _timed_step(timings, "evaluate", PhaseReporter(callback, "evaluate"), "Scoring the clustering",
+                          lambda: evaluate(estimator.labels_, np.asarray(estimator.embedding_), dataset.labels,
+                                           random_state=config.seed, space=estimator.embedding_space_))
+    n_clusters = (config.n_clusters or default_n_clusters(dataset) if get_algorithm(config.algorithm).uses_n_clusters
+                  else int(len(np.unique(estimator.labels_[estimator.labels_ >= 0]))))
     result = ClusteringResult(
         config=config, dataset=dataset, labels=estimator.labels_, embedding=estimator.embedding_,
         n_clusters=n_clusters, estimator_params=estimator.get_params(), history=list(estimator.history_),
@@ -276,14 +256,36 @@ def run_experiment(config: RunConfig, *, callback: Optional[ProgressCallback] = 
         view_data=estimator.view_data(), estimator=estimator,
     )
     if config.projection:
-        report = PhaseReporter(callback, "project")
         note = "" if config.projection != "umap" or umap_is_warm() else " (first time in this process: compiling, about 20-30 s)"
-        report(f"Projecting the embedding to 2-D with {PROJECTIONS[config.projection]}{note}", 0.0)
-        start = time.perf_counter()
-        result.projection(config.projection)
-        timings[f"project_{config.projection}"] = time.perf_counter() - start
-        report("Projection done", 1.0)
+        _timed_step(timings, f"project_{config.projection}", PhaseReporter(callback, "project"),
+                    f"Projecting the embedding to 2-D with {PROJECTIONS[config.projection]}{note}",
+                    lambda: result.projection(config.projection), done="Projection done")
     return result
+
+
+def _fit(config: RunConfig, dataset: Dataset, X: np.ndarray, callback, pretrained):
+    """The configured estimator fitted on `X`, and the run's progress callback (its phases, the
+    estimator's own among them, weighted so that the bar moves evenly)."""
+    n_clusters = config.n_clusters or default_n_clusters(dataset)
+    estimator = get_algorithm(config.algorithm).build(n_clusters, random_state=config.seed, **config.params)
+    projection_weight = {"umap": 12.0, "pca": 0.5}.get(config.projection, 0.0)
+    progress = RunProgress(callback, [("load", 1.0), *estimator.progress_plan(), ("evaluate", 1.0),
+                                      ("project", projection_weight)])
+    callback = progress if callback is not None else None
+    estimator.fit(X, callback=callback, pretrained=pretrained)
+    return estimator, callback
+
+
+def _timed_step(timings: dict, phase: str, report, message: str, step, *, done: Optional[str] = None):
+    """Run `step()` as phase `phase`: reported as `message` (then `done`, when given), its seconds kept in
+    `timings`; returns what it returns."""
+    report(message, 0.0)
+    start = time.perf_counter()
+    value = step()
+    timings[phase] = time.perf_counter() - start
+    if done is not None:
+        report(done, 1.0)
+    return value
 
 
 __all__ = ["ClusteringResult", "RunConfig", "TrainingCancelled", "check_config", "default_n_clusters", "prepare_data",

@@ -5,7 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from core.runs import CANCELLED, FAILED, FINISHED, INTERRUPTED, RUNNING, StoreError
-from core.runs.compare import runs_table
+from core.runs.compare import hyperparameter_columns, runs_table, silhouette_spaces
 from core.vocabulary import METRICS, format_seconds, run_settings, setting_label
 from ui.cache import run_store, training_worker
 from ui.config_form import load_config_into_form
@@ -66,7 +66,7 @@ if shown.empty:
     st.stop()
 
 # Parameter columns only where they differ between the runs shown (the rest is noise in a table).
-varying = [c for c in shown.columns if c.startswith("p:") and shown[c].dropna().astype(str).nunique() > 1]
+varying = [c for c in hyperparameter_columns(shown) if c.startswith("p:")]
 columns = ["id", "name", "status", "dataset", "algorithm", "images", "k", *varying, *METRICS, "seconds",
            "started", "tags", "MB"]
 view = shown[columns].copy()
@@ -79,7 +79,7 @@ config["images"] = st.column_config.NumberColumn("Images")
 config["seconds"] = st.column_config.NumberColumn("Duration (s)", format="%.1f")
 config["started"] = st.column_config.Column("Started (UTC)")
 config["MB"] = st.column_config.NumberColumn("Disk (MB)", format="%.1f", help="Space the run's saved files take.")
-spaces = sorted(shown.loc[shown["Silhouette"].notna(), "silhouette space"].dropna().unique())
+spaces = silhouette_spaces(shown)
 if len(spaces) > 1:
     st.warning("The silhouettes below were computed in different spaces (" + "; ".join(spaces) + "), so they do "
                "not compare across those runs: a compact 10-d embedding scores far higher than raw pixels.",

@@ -14,7 +14,7 @@ from typing import Optional
 import numpy as np
 
 from core.metrics import contingency_in_matched_order
-from core.vocabulary import cluster_name, cluster_names, majority_caption
+from core.vocabulary import cluster_name, cluster_names, majority_caption, phase_label, run_settings
 from core.viz.figures import cluster_sizes_bar, contingency_heatmap, loss_curve, metrics_bar, projection_scatter
 from core.data.images import image_grid
 
@@ -139,76 +139,15 @@ def html_report(result, *, title: Optional[str] = None, run_id: Optional[int] = 
     """
     from plotly.offline import get_plotlyjs
 
-    config, data, report = result.config, result.dataset, result.metrics
-    title = title or name or f"{result.algorithm_title} on {config.dataset}"
-
-    # Header
-    meta = []
-    if run_id is not None:
-        meta.append(f"Run #{run_id}")
-    if name:
-        meta.append(f"{result.algorithm_title} on {config.dataset}")
-    if result.started_at:
-        meta.append(f"Started {result.started_at}")
-    header = (f"<h1>{_esc(title)}</h1>"
-              + "".join(f'<p class="meta">{_esc(m)}</p>' for m in meta)
-              + f'<p class="summary">{_esc(result.summary())}</p>')
-
-    # Metrics
-    scores = report.as_dict()
-    metrics_html = _table(("metric", "value"), [(k, _fmt(v)) for k, v in scores.items()], numeric=(1,))
-    notes = []
-    if not data.has_labels and report.note:
-        notes.append(report.note)
-    sil = report.silhouette
-    if sil.score is None and sil.reason:
-        notes.append(f"Silhouette not computed: {sil.reason}")
-    elif sil.score is not None:
-        sample = (f"a random sample of {sil.n_samples:,} of {sil.n_total:,} images" if sil.sampled
-                  else f"all {sil.n_total:,} images")
-        notes.append(f"Silhouette computed in the space the clusters were made in: {result.silhouette_space}, "
-                     f"on {sample}. It compares only with runs clustered in the same space.")
-    metrics_html += "".join(f'<p class="note">{_esc(n)}</p>' for n in notes)
-
-    # Parameters and timings
-    from core.vocabulary import phase_label, run_settings
-
-    settings = run_settings(config, n_samples=data.n_samples, n_clusters=result.n_clusters)
-    params_html = _table(("setting", "value"), settings)
-    timing_rows = [(phase_label(phase), f"{seconds:.2f}") for phase, seconds in result.timings.items()
-                   if phase != "total"]
-    timing_rows.append((phase_label("total"), f"{result.total_seconds:.2f}"))
-    timings_html = _table(("phase", "seconds"), timing_rows, numeric=(1,))
-
-    # Charts, built by the same figure functions as the dashboard pages
-    method, points = _report_projection(result)
-    clusters, counts = result.cluster_sizes()
-    true_names = [data.label_name(int(y)) for y in data.labels] if data.has_labels else None
-    charts = [
-        projection_scatter(points, result.labels,
-                           group_names=cluster_names(clusters),
-                           indices=data.indices, clusters=result.labels, true_names=true_names,
-                           title=result.projection_title(method)),
-        cluster_sizes_bar(clusters, counts),
-        metrics_bar(scores),
-    ]
-    if result.history:
-        charts.append(loss_curve(result.history))
-    if data.has_labels:
-        table, rows, classes = contingency_in_matched_order(data.labels, result.labels)
-        charts.append(contingency_heatmap(table, rows, [data.label_name(int(c)) for c in classes]))
-    charts_html = "\n".join(_figure_div(fig) for fig in charts)
-    if data.has_labels:
-        charts_html += ('<p class="meta">Rows of the last chart are ordered by the label each cluster is matched to '
-                        "(Hungarian matching), so a perfect clustering is a diagonal.</p>")
-
+    title = title or name or f"{result.algorithm_title} on {result.config.dataset}"
     versions = ", ".join(f"{k} {v}" for k, v in result.versions.items())
     body = "\n".join([
-        f"<header>{header}</header>",
-        '<div class="tables"><div><h2>Scores</h2>', metrics_html,
-        "</div><div><h2>Parameters</h2>", params_html,
-        "</div><div><h2>Timings</h2>", timings_html, "</div></div>",
-        "<h2>Charts</h2>", charts_html,
+        f"<header>{_header(result, title, run_id, name)}</header>",
+        '<div class="tables"><div><h2>Scores</h2>', _scores(result),
+        "</div><div><h2>Parameters</h2>", _table(("setting", "value"), run_settings(
+            result.config, n_samples=result.dataset.n_samples, n_clusters=result.n_clusters)),
+        "</div><div><h2>Timings</h2>", _timings(result), "</div></div>",
+        "<h2>Charts</h2>", _charts(result),
         "<h2>Clusters</h2>", _gallery(result),
         f"<footer>Library versions: {_esc(versions or 'unknown')}</footer>",
     ])
@@ -219,6 +158,66 @@ def html_report(result, *, title: Optional[str] = None, run_id: Optional[int] = 
         f'<script type="text/javascript">{get_plotlyjs()}</script>\n'
         f"</head>\n<body>\n{body}\n</body>\n</html>\n"
     )
+
+
+def _header(result, title: str, run_id: Optional[int], name: Optional[str]) -> str:
+    meta = []
+    if run_id is not None:
+        meta.append(f"Run #{run_id}")
+    if name:
+        meta.append(f"{result.algorithm_title} on {result.config.dataset}")
+    if result.started_at:
+        meta.append(f"Started {result.started_at}")
+    return (f"<h1>{_esc(title)}</h1>" + "".join(f'<p class="meta">{_esc(m)}</p>' for m in meta)
+            + f'<p class="summary">{_esc(result.summary())}</p>')
+
+
+def _scores(result) -> str:
+    """The scores table, with what the silhouette was computed on and why a score is missing."""
+    report = result.metrics
+    html = _table(("metric", "value"), [(k, _fmt(v)) for k, v in report.as_dict().items()], numeric=(1,))
+    notes = []
+    if not result.dataset.has_labels and report.note:
+        notes.append(report.note)
+    sil = report.silhouette
+    if sil.score is None and sil.reason:
+        notes.append(f"Silhouette not computed: {sil.reason}")
+    elif sil.score is not None:
+        sample = (f"a random sample of {sil.n_samples:,} of {sil.n_total:,} images" if sil.sampled
+                  else f"all {sil.n_total:,} images")
+        notes.append(f"Silhouette computed in the space the clusters were made in: {result.silhouette_space}, "
+                     f"on {sample}. It compares only with runs clustered in the same space.")
+    return html + "".join(f'<p class="note">{_esc(n)}</p>' for n in notes)
+
+
+def _timings(result) -> str:
+    rows = [(phase_label(phase), f"{seconds:.2f}") for phase, seconds in result.timings.items() if phase != "total"]
+    rows.append((phase_label("total"), f"{result.total_seconds:.2f}"))
+    return _table(("phase", "seconds"), rows, numeric=(1,))
+
+
+def _charts(result) -> str:
+    """The charts, built by the same figure functions as the dashboard pages."""
+    data = result.dataset
+    method, points = _report_projection(result)
+    clusters, counts = result.cluster_sizes()
+    true_names = [data.label_name(int(y)) for y in data.labels] if data.has_labels else None
+    charts = [
+        projection_scatter(points, result.labels, group_names=cluster_names(clusters), indices=data.indices,
+                           clusters=result.labels, true_names=true_names, title=result.projection_title(method)),
+        cluster_sizes_bar(clusters, counts),
+        metrics_bar(result.metrics.as_dict()),
+    ]
+    if result.history:
+        charts.append(loss_curve(result.history))
+    if data.has_labels:
+        table, rows, classes = contingency_in_matched_order(data.labels, result.labels)
+        charts.append(contingency_heatmap(table, rows, [data.label_name(int(c)) for c in classes]))
+    html = "\n".join(_figure_div(fig) for fig in charts)
+    if data.has_labels:
+        html += ('<p class="meta">Rows of the last chart are ordered by the label each cluster is matched to '
+                 "(Hungarian matching), so a perfect clustering is a diagonal.</p>")
+    return html
 
 
 __all__ = ["html_report"]
