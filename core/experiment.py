@@ -220,12 +220,12 @@ def check_config(config: RunConfig, dataset: Optional[Dataset] = None) -> Datase
 
 
 def run_experiment(config: RunConfig, *, callback: Optional[ProgressCallback] = None,
-                   dataset: Optional[Dataset] = None, pretrained=None) -> ClusteringResult:
+                   dataset: Optional[Dataset] = None, library=None) -> ClusteringResult:
     """Run `config` and return its result (metrics and the configured projection included).
 
     `dataset` may pass an already loaded dataset (the app caches them); it must be the one
     `config.dataset` names. `callback` gets progress events of every phase and may raise
-    :class:`TrainingCancelled` to stop. `pretrained` (e.g. the run store's library of pretrained
+    :class:`TrainingCancelled` to stop. `library` (e.g. the run store's library of pretrained
     autoencoders) goes to the estimator's `fit`: a method whose autoencoder was trained before on the
     same data with the same settings starts from it.
 
@@ -242,7 +242,7 @@ def run_experiment(config: RunConfig, *, callback: Optional[ProgressCallback] = 
     timings: dict = {}
     dataset, X = _timed_step(timings, "load", PhaseReporter(RunProgress(callback, [("load", 1.0)]), "load"),
                              "Preparing the data", lambda: prepare_data(config, check_config(config, dataset)))
-    estimator, callback = _fit(config, dataset, X, callback, pretrained)
+    estimator, callback = _fit(config, dataset, X, callback, library)
     timings.update(estimator.timings_)
     metrics = _timed_step(timings, "evaluate", PhaseReporter(callback, "evaluate"), "Scoring the clustering",
                           lambda: evaluate(estimator.labels_, np.asarray(estimator.embedding_), dataset.labels,
@@ -263,7 +263,7 @@ def run_experiment(config: RunConfig, *, callback: Optional[ProgressCallback] = 
     return result
 
 
-def _fit(config: RunConfig, dataset: Dataset, X: np.ndarray, callback, pretrained):
+def _fit(config: RunConfig, dataset: Dataset, X: np.ndarray, callback, library):
     """The configured estimator fitted on `X`, and the run's progress callback (its phases, the
     estimator's own among them, weighted so that the bar moves evenly)."""
     n_clusters = config.n_clusters or default_n_clusters(dataset)
@@ -272,7 +272,7 @@ def _fit(config: RunConfig, dataset: Dataset, X: np.ndarray, callback, pretraine
     progress = RunProgress(callback, [("load", 1.0), *estimator.progress_plan(), ("evaluate", 1.0),
                                       ("project", projection_weight)])
     callback = progress if callback is not None else None
-    estimator.fit(X, callback=callback, pretrained=pretrained)
+    estimator.fit(X, callback=callback, library=library)
     return estimator, callback
 
 

@@ -15,16 +15,16 @@ AE = {"epochs": 3, "latent_dim": 6}
 def test_a_method_reuses_the_network_another_one_trained_on_the_same_images(digits, tmp_path):
     library = AutoencoderLibrary(tmp_path / "autoencoders")
     images = digits.images[:400]
-    first = ALGORITHMS["ae_kmeans"].build(10, **AE).fit(images, pretrained=library)
+    first = ALGORITHMS["ae_kmeans"].build(10, **AE).fit(images, library=library)
     assert not first.pretrained_reused_ and len(library.entries()) == 1
     entry = library.entries()[0]
     assert entry.key == first.pretrain_key_ and entry.size_bytes > 0 and len(entry.history) == 3
 
-    again = ALGORITHMS["ae_gmm"].build(8, **AE).fit(images, pretrained=library)  # another method, another count
+    again = ALGORITHMS["ae_gmm"].build(8, **AE).fit(images, library=library)  # another method, another count
     assert again.pretrained_reused_ and again.pretrain_key_ == first.pretrain_key_
     assert again.history_[:3] == first.history_[:3]  # the loss curve comes with it
     np.testing.assert_allclose(again.transform(images), first.transform(images), rtol=1e-5, atol=1e-5)
-    dec = ALGORITHMS["dec"].build(10, **AE, cluster_epochs=1).fit(images, pretrained=library)
+    dec = ALGORITHMS["dec"].build(10, **AE, cluster_epochs=1).fit(images, library=library)
     assert dec.pretrained_reused_
     assert dec.timings_["pretrain"] < first.timings_["pretrain"] / 2
     np.testing.assert_array_equal(dec.initial_labels_, first.labels_)  # DEC starts from the same k-means
@@ -33,10 +33,10 @@ def test_a_method_reuses_the_network_another_one_trained_on_the_same_images(digi
     for model, data in [(ALGORITHMS["ae_kmeans"].build(10, epochs=4, latent_dim=6), images),
                         (ALGORITHMS["ae_kmeans"].build(10, **AE), digits.images[:401]),
                         (ALGORITHMS["ae_kmeans"].build(10, **AE, random_state=1), images)]:
-        assert not model.fit(data, pretrained=library).pretrained_reused_
+        assert not model.fit(data, library=library).pretrained_reused_
     assert len(library.entries()) == 4
     library.remove(entry.key)
-    assert not ALGORITHMS["ae_kmeans"].build(10, **AE).fit(images, pretrained=library).pretrained_reused_
+    assert not ALGORITHMS["ae_kmeans"].build(10, **AE).fit(images, library=library).pretrained_reused_
 
 
 def test_a_damaged_entry_is_trained_again_and_a_stopped_pretraining_is_not_kept(digits, tmp_path):
@@ -44,16 +44,16 @@ def test_a_damaged_entry_is_trained_again_and_a_stopped_pretraining_is_not_kept(
 
     library = AutoencoderLibrary(tmp_path / "autoencoders")
     images = digits.images[:300]
-    first = ALGORITHMS["ae_kmeans"].build(10, **AE).fit(images, pretrained=library)
+    first = ALGORITHMS["ae_kmeans"].build(10, **AE).fit(images, library=library)
     (library.directory / first.pretrain_key_ / "weights.npz").write_bytes(b"PK\x03\x04 truncated")
-    assert not ALGORITHMS["ae_kmeans"].build(10, **AE).fit(images, pretrained=library).pretrained_reused_
+    assert not ALGORITHMS["ae_kmeans"].build(10, **AE).fit(images, library=library).pretrained_reused_
 
     def stop_in_epoch_1(event):
         if event.phase == "pretrain" and event.end_of_epoch:
             raise StopTraining()
 
     stopped = ALGORITHMS["ae_kmeans"].build(10, epochs=5, latent_dim=6)
-    stopped.fit(images, pretrained=library, callback=stop_in_epoch_1)
+    stopped.fit(images, library=library, callback=stop_in_epoch_1)
     assert len(stopped.history_) == 1
     assert stopped.pretrain_key_ not in {e.key for e in library.entries()}  # 1 epoch is not the 5-epoch network
 
@@ -116,11 +116,11 @@ def test_past_the_size_limit_the_least_recently_used_go_first(digits, tmp_path, 
     library = AutoencoderLibrary(tmp_path / "autoencoders")
     images = digits.images[:200]
     small = {"epochs": 1, "latent_dim": 4, "hidden_units": (16,)}
-    first = AutoencoderKMeans(10, **small).fit(images, pretrained=library)
-    second = AutoencoderKMeans(10, **small, random_state=1).fit(images, pretrained=library)
-    assert AutoencoderKMeans(10, **small).fit(images, pretrained=library).pretrained_reused_  # the first, used again
+    first = AutoencoderKMeans(10, **small).fit(images, library=library)
+    second = AutoencoderKMeans(10, **small, random_state=1).fit(images, library=library)
+    assert AutoencoderKMeans(10, **small).fit(images, library=library).pretrained_reused_  # the first, used again
     size = library.entries()[0].size_bytes
     monkeypatch.setattr(autoencoders, "MAX_KEPT_BYTES", int(size * 2.5))
-    third = AutoencoderKMeans(10, **small, random_state=2).fit(images, pretrained=library)
+    third = AutoencoderKMeans(10, **small, random_state=2).fit(images, library=library)
     assert {e.key for e in library.entries()} == {first.pretrain_key_, third.pretrain_key_}
     assert second.pretrain_key_ not in {e.key for e in library.entries()}

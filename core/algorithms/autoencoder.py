@@ -186,9 +186,9 @@ class _AutoencoderClustering(ClusteringAlgorithm):
 
         self.autoencoder_ = self._build_autoencoder(inputs)
         self.pretrain_key_ = pretrain_key(self._pretrain_settings(), inputs)
-        library = getattr(self, "_pretrained", None)
+        library = getattr(self, "_library", None)
         with self._timed("pretrain"):
-            self.pretrained_reused_ = self._reuse(library, inputs)
+            self.pretrained_reused_ = self._reuse(library, getattr(self, "_pretrained", None), inputs)
             if not self.pretrained_reused_:
                 self.history_ = train_autoencoder(
                     self.autoencoder_, inputs, epochs=self.epochs, batch_size=self._batch_size,
@@ -196,7 +196,7 @@ class _AutoencoderClustering(ClusteringAlgorithm):
                     restart_every=self.restart_every, callback=self._callback, phase="pretrain",
                 )
         trained_fully = len(self.history_) == self.epochs  # stopped early ("Stop and keep"): not the key's network
-        if library is not None and hasattr(library, "keep") and not self.pretrained_reused_ and trained_fully:
+        if library is not None and not self.pretrained_reused_ and trained_fully:
             library.keep(self.pretrain_key_, self.autoencoder_,
                          {**self._pretrain_settings(), "n_samples": len(inputs), "history": self.history_,
                           "seconds": round(self.timings_["pretrain"], 2)})
@@ -211,19 +211,18 @@ class _AutoencoderClustering(ClusteringAlgorithm):
                 "input_dropout": float(self.input_dropout), "restart_every": int(self.restart_every),
                 "seed": int(self.random_state)}
 
-    def _reuse(self, pretrained, inputs: np.ndarray) -> bool:
-        """Start from `pretrained` (a library holding this key, or a Keras autoencoder of the same shape)
-        instead of training; returns whether it did."""
+    def _reuse(self, library, pretrained, inputs: np.ndarray) -> bool:
+        """Start from the network `library` holds under this key, else from `pretrained` (a Keras
+        autoencoder of the same shape), instead of training; returns whether it did."""
+        report = self._reporter("pretrain")
+        if library is not None:
+            entry = library.load_into(self.pretrain_key_, self.autoencoder_)
+            if entry is not None:
+                self.history_ = entry.history
+                report(f"Reusing the autoencoder pretrained earlier on these images ({entry.describe()})", 1.0)
+                return True
         if pretrained is None:
             return False
-        report = self._reporter("pretrain")
-        if hasattr(pretrained, "load_into"):
-            entry = pretrained.load_into(self.pretrain_key_, self.autoencoder_)
-            if entry is None:
-                return False
-            self.history_ = entry.history
-            report(f"Reusing the autoencoder pretrained earlier on these images ({entry.describe()})", 1.0)
-            return True
         try:
             self.autoencoder_.set_weights(pretrained.get_weights())
         except (AttributeError, ValueError) as error:

@@ -58,17 +58,18 @@ class ClusteringAlgorithm(ClusterMixin, TransformerMixin, BaseEstimator):
         """The declaration of parameter `name` (a :class:`core.params.Param`), or None."""
         return next((p for p in cls.parameters if p.name == name), None)
 
-    def fit(self, X, y=None, *, callback: Optional[ProgressCallback] = None, pretrained=None):
+    def fit(self, X, y=None, *, callback: Optional[ProgressCallback] = None, pretrained=None, library=None):
         """Cluster `X`, shape (n_samples, ...). `y` is ignored (present for API consistency).
 
         `callback` receives :class:`core.progress.ProgressEvent`s; raising
         :class:`core.progress.TrainingCancelled` from it stops the fit.
 
-        `pretrained` gives the methods that pretrain an autoencoder a network to start from instead:
-        a Keras autoencoder of the same shape (its ``encoder`` and ``decoder``; its weights are copied),
-        or a :class:`core.runs.autoencoders.AutoencoderLibrary`, looked up by the pretraining's key and
-        added to when the network had to be trained. Methods without an autoencoder ignore it. It is a
-        fit argument, not a parameter: it is bound to the data, and parameters stay plain values.
+        The methods that pretrain an autoencoder can start from one instead of training it: `pretrained`
+        is a network (a Keras autoencoder of the same shape, with ``encoder`` and ``decoder``; its weights
+        are copied); `library` is a :class:`core.runs.autoencoders.AutoencoderLibrary`, looked up by the
+        pretraining's key and added to when the network had to be trained. Methods without an autoencoder
+        ignore both. They are fit arguments, not parameters: they are bound to the data, and parameters
+        stay plain values.
         """
         X = self._validate_data(X)
         self.check_parameters(len(X), int(np.prod(X.shape[1:])))
@@ -77,18 +78,19 @@ class ClusteringAlgorithm(ClusterMixin, TransformerMixin, BaseEstimator):
         self.image_shape_ = tuple(int(v) for v in X.shape[1:])
         self.n_features_in_ = int(np.prod(self.image_shape_))
         self._n_samples = len(X)
-        self._callback, self._pretrained = callback, pretrained
+        self._callback, self._pretrained, self._library = callback, pretrained, library
         try:
             with config_context(array_api_dispatch=False):  # NumPy throughout; scikit-learn's mixture refuses
                 self._fit(X)                                 # its k-means start when dispatch is on
         finally:
-            self._callback = self._pretrained = None
+            self._callback = self._pretrained = self._library = None
         self.embedding_space_ = self.space_text(int(np.prod(np.shape(self.embedding_)[1:])),
                                                 getattr(self, "architecture_", None))
         return self
 
-    def fit_predict(self, X, y=None, *, callback: Optional[ProgressCallback] = None, pretrained=None) -> np.ndarray:
-        return self.fit(X, callback=callback, pretrained=pretrained).labels_
+    def fit_predict(self, X, y=None, *, callback: Optional[ProgressCallback] = None, pretrained=None,
+                    library=None) -> np.ndarray:
+        return self.fit(X, callback=callback, pretrained=pretrained, library=library).labels_
 
     def progress_plan(self) -> list:
         """The phases `fit` reports, in order, with their expected share of its time (relative

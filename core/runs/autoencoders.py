@@ -58,7 +58,7 @@ class PretrainedEntry:
 class AutoencoderLibrary:
     """The pretrained autoencoders of one run store (``<store>/autoencoders``).
 
-    Pass it to an autoencoder method's ``fit(X, pretrained=library)``: the method looks its key up,
+    Pass it to an autoencoder method's ``fit(X, library=library)``: the method looks its key up,
     loads the weights into a freshly built network of the same shape when found (and skips
     pretraining), and keeps a network it had to train. `context` (e.g. the dataset's name) is written
     with what it keeps, for the listing.

@@ -58,7 +58,7 @@ def record_run(config: RunConfig, store: RunStore, *, callback: Optional[Progres
     heartbeat.start()
     try:
         result = run_experiment(config, callback=tracked, dataset=dataset,
-                                pretrained=store.autoencoders.with_context(dataset=config.dataset))
+                                library=store.autoencoders.with_context(dataset=config.dataset))
     except TrainingCancelled:
         end(CANCELLED, "Cancelled by the user.")
         raise
