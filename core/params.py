@@ -171,6 +171,7 @@ class Param:
     parameter with a `label` is on the form: `low` (default: the constraint's own lower bound), `high` and
     `step` give a number box's range, `options` the values a choice offers (default: all a
     :class:`OneOf` allows). The default is the estimator's own (its constructor's), never written twice.
+    `renamed` lists values an earlier release spelled otherwise, so that what it saved still reads.
     """
 
     name: str
@@ -183,6 +184,7 @@ class Param:
     options: Sequence[Any] = ()
     advanced: bool = False
     applies_when: tuple = ()
+    renamed: tuple = ()  # (old value, new value) pairs: spellings of earlier releases, read back as the new one
 
     @property
     def on_form(self) -> bool:

@@ -211,7 +211,7 @@ def test_clone_and_set_params_round_trip(name):
 
 
 def test_auto_architecture_is_convolutional_for_images_of_16_pixels_and_up():
-    from core.algorithms.autoencoder import resolve_architecture
+    from core.algorithms.spaces import resolve_architecture
     from core.data import load_dataset
     from core.models.autoencoder import ConvAutoencoder, DenseAutoencoder
 

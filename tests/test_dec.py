@@ -19,7 +19,9 @@ def test_dec_family_shapes_probabilities_determinism(cls, synthetic):
     assert first.cluster_centers_.shape == (4, 4)
     assert first.initial_labels_.shape == (len(X),)
     assert all(0.0 <= c <= 1.0 for c in first.label_changes_)
-    assert [h["phase"] for h in first.history_].count("cluster") == len(first.label_changes_)
+    epochs = [h for h in first.history_ if h["phase"] == "cluster"]  # one line per epoch of the clustering phase
+    assert [h["epoch"] for h in epochs] == list(range(1, len(epochs) + 1)) and len(epochs) <= SMALL["cluster_epochs"]
+    assert len(first.label_changes_) in (len(epochs) - 1, len(epochs))  # a refresh between epochs (none after the last)
     np.testing.assert_array_equal(first.predict(X), first.labels_)
     second = cls(4, **SMALL, **DENSE).fit(X)
     np.testing.assert_array_equal(first.labels_, second.labels_)

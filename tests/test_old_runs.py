@@ -4,6 +4,7 @@ tests/data/old_store/ was written once by tests/data/make_old_store.py with the 
 of each way a method kept its model: centres, a mixture, DEC's kernel, VaDE's prior, a SOM, and methods
 with no rule for new images). It is copied before each use: opening a store may bring its schema forward.
 """
+import json
 import shutil
 from pathlib import Path
 
@@ -57,3 +58,17 @@ def test_an_old_run_without_a_rule_for_new_images_says_so(old_store, algorithm):
     record = run_of(old_store, algorithm)
     with pytest.raises(CannotApply, match="cannot place new images"):
         apply_run(old_store, record.id, old_store.load_result(record.id).dataset.images)
+
+
+def test_an_old_spelling_of_a_setting_reads_as_todays(old_store):
+    """The map's space was "latent" before it was "autoencoder", as every other method calls it."""
+    from core.algorithms.registry import load_estimator
+
+    from core.runs.records import config_from_dict
+
+    assert config_from_dict({"algorithm": "som", "params": {"space": "latent"}}).params == {"space": "autoencoder"}
+    record = run_of(old_store, "som")
+    saved = json.loads((FIXTURE / "runs" / str(record.id) / "model" / "params.json").read_text())
+    assert saved["params"]["space"] == "latent"  # as the earlier release wrote it
+    model = load_estimator(old_store.run_dir(record.id) / "model")
+    assert model.space == "autoencoder" and model.space_.kind == "autoencoder"

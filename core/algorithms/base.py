@@ -6,7 +6,8 @@ range and help of those the form shows), beside its registry `name`, `title`, `d
 `deep` and whether it `uses_n_clusters`. `fit` sets fitted attributes with a trailing underscore:
 
 ``labels_``      cluster of each sample (-1 for noise where an algorithm has it)
-``embedding_``   the space the clustering was made in (pixels or a learned embedding), shape (N, d)
+``embedding_``   the points the clustering was made in, shape (N, d): the pixels, an autoencoder's latent
+                 codes, ImageNet features, or a UMAP manifold of one of them (``embedding_space_`` names it)
 ``history_``     list of per-epoch dicts ({"phase", "epoch", "loss", "elapsed"}); empty for classical methods
 ``timings_``     seconds per phase, e.g. {"pretrain": 12.3, "cluster": 0.4}
 
@@ -30,7 +31,10 @@ from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
 from sklearn.utils.validation import check_array, check_is_fitted
 
 from core import quiet_tensorflow_import
+from sklearn.utils.metaestimators import available_if
+
 from core.algorithms.assignment import mixture_arrays, mixture_from_arrays
+from core.algorithms.spaces import PixelSpace
 from core.params import ParameterError
 from core.progress import PhaseReporter, ProgressCallback
 
@@ -38,9 +42,12 @@ from core.progress import PhaseReporter, ProgressCallback
 class ClusteringAlgorithm(ClusterMixin, TransformerMixin, BaseEstimator):
     """Base class: validation, seeding, timing and progress plumbing around `_fit`.
 
-    Subclasses declare their `parameters` and what the app says of them, and implement ``_fit(self, X)``,
-    which sets the fitted attributes. `X` reaches `_fit` validated, as float32 of shape (n_samples, ...) (images
-    stay NHWC; flatten where the method needs vectors).
+    Subclasses declare their `parameters` and what the app says of them, the space they cluster in
+    (`_make_space`: a part from :mod:`core.algorithms.spaces`, the pixels unless they say otherwise), and
+    either `_cluster_embedding(Z)`, which clusters that space's points and returns labels, or a whole
+    ``_fit(self, X)`` that sets the fitted attributes. `X` reaches `_fit` validated, as float32 of shape
+    (n_samples, ...) (images stay NHWC). Those that place new samples set `can_predict` and implement
+    `_predict_embedding(Z)` (and `_membership(Z)` where membership is soft), on the space's points.
     """
 
     name: str = ""             # the registry's key ("n2d"): runs, the command line and links use it
@@ -52,6 +59,16 @@ class ClusteringAlgorithm(ClusterMixin, TransformerMixin, BaseEstimator):
     can_predict: bool = False  # whether `predict` places new samples (a saved model then can too)
     cannot_predict: str = ""   # if not, why not, said to a person
     predict_rule: str = ""     # if so, how it places a sample, said to a person
+
+    @classmethod
+    def upgrade_params(cls, params: dict) -> dict:
+        """`params` as saved by any release, in today's spelling (each parameter's `renamed` values)."""
+        upgraded = dict(params)
+        for param in cls.parameters:
+            old = dict(param.renamed)
+            if param.name in upgraded and isinstance(upgraded[param.name], str) and upgraded[param.name] in old:
+                upgraded[param.name] = old[upgraded[param.name]]
+        return upgraded
 
     @classmethod
     def parameter(cls, name: str):
@@ -84,8 +101,7 @@ class ClusteringAlgorithm(ClusterMixin, TransformerMixin, BaseEstimator):
                 self._fit(X)                                 # its k-means start when dispatch is on
         finally:
             self._callback = self._pretrained = self._library = None
-        self.embedding_space_ = self.space_text(int(np.prod(np.shape(self.embedding_)[1:])),
-                                                getattr(self, "architecture_", None))
+        self.embedding_space_ = self.space_text(int(np.prod(np.shape(self.embedding_)[1:])))
         return self
 
     def fit_predict(self, X, y=None, *, callback: Optional[ProgressCallback] = None, pretrained=None,
@@ -95,8 +111,7 @@ class ClusteringAlgorithm(ClusterMixin, TransformerMixin, BaseEstimator):
     def progress_plan(self) -> list:
         """The phases `fit` reports, in order, with their expected share of its time (relative
         weights, about seconds per epoch on a CPU), so that a run's progress bar moves evenly."""
-        plan = [("pretrain", float(getattr(self, "epochs", 0)))] if getattr(self, "_uses_autoencoder", False) else []
-        return plan + [("cluster", 5.0)]
+        return self._make_space().progress_plan() + [("cluster", 5.0)]
 
     # -- helpers for subclasses -------------------------------------------------------------------
     def _reporter(self, phase: str) -> PhaseReporter:
@@ -109,16 +124,24 @@ class ClusteringAlgorithm(ClusterMixin, TransformerMixin, BaseEstimator):
         self.timings_[phase] = self.timings_.get(phase, 0.0) + time.perf_counter() - start
 
     def view_data(self) -> dict:
-        """Arrays and numbers for this algorithm's view (empty by default).
+        """Arrays and numbers for this algorithm's view.
 
         Estimators with ``probabilities_`` report each sample's confidence (its largest membership
-        probability) under ``"confidence"``.
+        probability) under ``"confidence"``; those that cluster an autoencoder's embedding around centres
+        (``cluster_centers_`` or a mixture's means) report each centre decoded into an image, ``"centers"``.
         """
         self._check_fitted()
+        data = {}
         probabilities = getattr(self, "probabilities_", None)
-        if probabilities is None:
-            return {}
-        return {"confidence": np.asarray(probabilities).max(axis=1).astype(np.float32)}
+        if probabilities is not None:
+            data["confidence"] = np.asarray(probabilities).max(axis=1).astype(np.float32)
+        centers = getattr(self, "cluster_centers_", None)
+        if centers is None and hasattr(self, "gmm_"):
+            centers = self.gmm_.means_
+        network = getattr(self, "autoencoder_", None)
+        if centers is not None and network is not None and np.shape(centers)[1] == network.latent_dim:
+            data["centers"] = self._as_images(self.space_.decode(centers).reshape(len(centers), -1))
+        return data
 
     def _as_images(self, vectors) -> np.ndarray:
         """Rows of `vectors` (pixels) reshaped to the training images' shape, for display."""
@@ -130,16 +153,78 @@ class ClusteringAlgorithm(ClusterMixin, TransformerMixin, BaseEstimator):
         check_is_fitted(self)  # fitted, or loaded from a folder
 
     # -- the space it clusters in -----------------------------------------------------------------
+    def _make_space(self, *, image_shape=None, network=None):
+        """The space this estimator clusters in, built from its parameters (:mod:`core.algorithms.spaces`):
+        for samples of `image_shape` where known, around a trained `network` where there is one."""
+        return PixelSpace()
+
+    @property
+    def space_(self):
+        """The fitted space: the part that turns new samples into the points this estimator clusters
+        (for an autoencoder, around the network fitted or loaded)."""
+        self._check_fitted()
+        return self._make_space(image_shape=getattr(self, "image_shape_", None), network=getattr(self, "autoencoder_", None))
+
     def _space_name(self, architecture: Optional[str] = None) -> str:
         """What the space this estimator clusters in is called ("pixels", "autoencoder embedding");
-        `architecture` is the network fitted, where there is one."""
-        return "pixels"
+        `architecture` is the network a run recorded, where there is one."""
+        space = self._make_space(image_shape=getattr(self, "image_shape_", None))
+        if architecture and space.kind == "autoencoder":
+            space.architecture = architecture
+        return space.text()
 
     def space_text(self, n_features: Optional[int] = None, architecture: Optional[str] = None) -> str:
         """The space clustered, as a person reads it: "autoencoder embedding (10-d)" (``embedding_space_``
         once fitted; from the parameters alone before, for runs recorded without it)."""
         name = self._space_name(architecture)
         return f"{name} ({n_features}-d)" if n_features else name
+
+    def _fit_space(self, X: np.ndarray):
+        """Build this estimator's space for `X` and fit it (an autoencoder trains, or is reused); returns
+        (space, the inputs it takes). A trained network becomes ``autoencoder_``, with its ``history_``,
+        ``pretrain_key_`` and ``pretrained_reused_``."""
+        space = self._make_space(image_shape=X.shape[1:])
+        inputs = space.inputs(X)
+        space.fit(inputs, callback=self._callback, pretrained=self._pretrained, library=self._library)
+        if space.kind == "autoencoder":
+            self.autoencoder_, self.history_ = space.network, list(space.history)
+            self.pretrain_key_, self.pretrained_reused_ = space.key, space.reused
+            self.timings_["pretrain"] = space.seconds
+        return space, inputs
+
+    _cluster_title = ""  # what `_cluster_embedding` is, as its progress message says it
+
+    def _fit(self, X: np.ndarray) -> None:
+        """Fit the space, take the points of `X` in it, and cluster them with `_cluster_embedding`."""
+        space, inputs = self._fit_space(X)
+        where = {"pixels": "the pixels", "imagenet": "the ImageNet features"}.get(space.kind, "the embedding")
+        message = f"Clustering {where} with {self._cluster_title}"
+        if space.kind == "imagenet":
+            with self._timed("features"):
+                inputs = space.encode(inputs, callback=self._callback)
+            space = PixelSpace()  # the features are the points now
+        report = self._reporter("cluster")
+        report(message, 0.0)
+        with self._timed("cluster"):
+            self.embedding_ = space.encode(inputs)
+            self.labels_ = np.asarray(self._cluster_embedding(self.embedding_)).astype(np.int64)
+        report(message, 1.0)
+
+    def transform(self, X) -> np.ndarray:
+        """The points `X` becomes in the space this estimator clusters in (its pixels flattened, its
+        autoencoder's embedding, its ImageNet features), before any step that cannot place new samples."""
+        space = self.space_
+        return space.encode(space.inputs(self._validate_new_data(X)))
+
+    @available_if(lambda estimator: estimator.can_predict)
+    def predict(self, X) -> np.ndarray:
+        """The cluster of each sample of `X` (new samples included), by the estimator's `predict_rule`."""
+        return np.asarray(self._predict_embedding(self.transform(X))).astype(np.int64)
+
+    @available_if(lambda estimator: hasattr(estimator, "_membership"))
+    def predict_proba(self, X) -> np.ndarray:
+        """Each sample's membership of every cluster, (n_samples, n_clusters), rows summing to 1."""
+        return np.asarray(self._membership(self.transform(X)), dtype=np.float64)
 
     # -- save and load ----------------------------------------------------------------------------
     def save(self, folder, *, training_arrays: bool = True) -> None:
@@ -202,7 +287,7 @@ class ClusteringAlgorithm(ClusterMixin, TransformerMixin, BaseEstimator):
         if saved.get("estimator") != cls.__name__:
             raise ValueError(f"{folder} holds a {saved.get('estimator')}, not a {cls.__name__}.")
         params = {name: tuple(value) if isinstance(value, list) else value
-                  for name, value in saved["params"].items()}
+                  for name, value in cls.upgrade_params(saved["params"]).items()}
         estimator = cls(**params)
         with np.load(folder / STATE_FILE, allow_pickle=False) as stored:
             arrays = {key: stored[key] for key in stored.files}
@@ -261,12 +346,7 @@ class ClusteringAlgorithm(ClusterMixin, TransformerMixin, BaseEstimator):
             raise ValueError(
                 f"cannot make {n_clusters} clusters from {n_samples} samples: choose at most {n_samples}."
             )
-        latent_dim = getattr(self, "latent_dim", None)
-        if (latent_dim is not None and n_features is not None and getattr(self, "_uses_autoencoder", False)
-                and latent_dim >= n_features):
-            raise ParameterError(f"{{latent_dim}} must be smaller than the {n_features} values of each sample "
-                                 f"(n_features = {n_features}), or the autoencoder learns nothing; got {latent_dim}.",
-                                 "latent_dim")
+        self._make_space().check(n_features)
 
 
 MODEL_FORMAT = 2  # 1: runs saved before estimators saved themselves (no "format", no fitted facts)

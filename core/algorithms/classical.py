@@ -13,13 +13,13 @@ from sklearn.metrics import silhouette_score
 from sklearn.mixture import GaussianMixture
 from sklearn.neighbors import NearestNeighbors
 
-from core.algorithms.autoencoder import _AutoencoderClustering, fit_gaussian_mixture, nearest_center
+from core.algorithms.autoencoder import fit_gaussian_mixture
 from core.algorithms.assignment import nearest_row
 from core.algorithms.base import ClusteringAlgorithm
 from core.algorithms.manifold import UMAP_PARAMETERS, ManifoldMixtureView, umap_manifold
+from core.algorithms.spaces import SPACE_KINDS as SPACES
+from core.algorithms.spaces import space_of_kind
 from core.params import Interval, OneOf, Param
-
-SPACES = ("pixels", "autoencoder", "imagenet")
 K_DISTANCE_MAX_POINTS = 2000  # points kept of the k-distance curve for the view
 
 # Where a classical method clusters, and the autoencoder it trains there when asked.
@@ -76,47 +76,29 @@ class PixelKMeans(ClusteringAlgorithm):
         self.n_init = n_init
         self.random_state = random_state
 
-    def _fit(self, X: np.ndarray) -> None:
-        report = self._reporter("cluster")
-        report("Clustering pixels with k-means", 0.0)
-        flat = X.reshape(len(X), -1)
-        with self._timed("cluster"):
-            kmeans = KMeans(self.n_clusters, n_init=self.n_init, random_state=self.random_state).fit(flat)
-        self.labels_ = kmeans.labels_.astype(np.int64)
+    _cluster_title = "k-means"
+
+    def _cluster_embedding(self, Z):
+        kmeans = KMeans(self.n_clusters, n_init=self.n_init, random_state=self.random_state).fit(Z)
         self.cluster_centers_ = kmeans.cluster_centers_
         self.inertia_ = float(kmeans.inertia_)
-        self.embedding_ = flat
-        report("Clustering pixels with k-means", 1.0)
+        return kmeans.labels_
 
-    def predict(self, X) -> np.ndarray:
-        """The cluster of each sample of `X`: its nearest centre."""
-        return nearest_row(self.transform(X), self.cluster_centers_)
-
-    def transform(self, X) -> np.ndarray:
-        """The space `X` is clustered in: its pixels, flattened."""
-        X = self._validate_new_data(X)
-        return X.reshape(len(X), -1)
+    def _predict_embedding(self, Z):
+        """Each sample's nearest centre."""
+        return nearest_row(Z, self.cluster_centers_)
 
     def view_data(self) -> dict:
         """The cluster centres as images (each is the mean image of its cluster)."""
         return {"centers": self._as_images(self.cluster_centers_)}
 
 
-class _SpaceClustering(_AutoencoderClustering):
-    """A scikit-learn clustering rule applied in pixel space or in a pretrained autoencoder's space.
+class _SpaceClustering(ClusteringAlgorithm):
+    """A scikit-learn clustering rule applied in the space its `space` parameter names: the pixels, an
+    autoencoder trained first (`latent_dim` and `epochs`; its other settings are the deep methods' defaults),
+    or ImageNet features (:mod:`core.algorithms.spaces`)."""
 
-    The autoencoder's other settings are fixed at the deep methods' defaults (class attributes).
-    """
-
-    hidden_units = (500, 500, 2000)
-    architecture = "auto"
-    batch_size = None
-    learning_rate = 1e-3
-    input_dropout = 0.0
-    restart_every = 25
-    deep = False
     parameters = SPACE_PARAMETERS
-    _cluster_title = ""
 
     def _set_space(self, space, latent_dim, epochs, random_state):
         self.space = space
@@ -124,29 +106,9 @@ class _SpaceClustering(_AutoencoderClustering):
         self.epochs = epochs
         self.random_state = random_state
 
-    @property
-    def _uses_autoencoder(self) -> bool:
-        return self.space == "autoencoder"
-
-    def _inputs(self, X: np.ndarray) -> np.ndarray:
-        return X if self.space == "imagenet" else super()._inputs(X)  # the network takes images as images
-
-    def _space_name(self, architecture=None) -> str:
-        return "MobileNetV2 (ImageNet) features" if self.space == "imagenet" else super()._space_name(architecture)
-
-    def _encode(self, inputs: np.ndarray) -> np.ndarray:
-        """The space clustered: pixels, the autoencoder's embedding, or a pretrained network's features."""
-        if self.space != "imagenet":
-            return super()._encode(inputs)
-        from core.models.imagenet import image_features, weights_choice
-
-        report = self._reporter("features")
-        with self._timed("features"):
-            return image_features(inputs, weights=weights_choice(), report=report)
-
-    def progress_plan(self) -> list:
-        # about 2 s per 100 images for the network on a CPU
-        return [("features", 20.0), ("cluster", 5.0)] if self.space == "imagenet" else super().progress_plan()
+    def _make_space(self, *, image_shape=None, network=None):
+        return space_of_kind(self.space, latent_dim=self.latent_dim, epochs=self.epochs, seed=self.random_state,
+                             image_shape=image_shape, network=network)
 
 
 _SPACE_DOC = """space : {"pixels", "autoencoder", "imagenet"}, default="pixels"
@@ -533,4 +495,4 @@ class Spectral(_SpaceClustering):
 
 
 __all__ = ["Agglomerative", "DBSCANClustering", "GaussianMixtureClustering", "HDBSCANClustering", "PixelKMeans",
-           "Spectral", "UMAPGMM", "k_distances", "knee", "linkage_matrix", "nearest_center", "suggest_eps"]
+           "Spectral", "UMAPGMM", "k_distances", "knee", "linkage_matrix", "suggest_eps"]

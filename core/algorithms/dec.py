@@ -8,18 +8,14 @@ which preserves the local structure of the data that DEC's clustering loss alone
 """
 from __future__ import annotations
 
-import time
-from dataclasses import replace
-
 import numpy as np
-from core.algorithms.autoencoder import (ARCHITECTURE, AUTOENCODER_PARAMETERS, KMEANS_BACKEND, _AutoencoderClustering,
-                                         run_kmeans)
+
+from core.algorithms.autoencoder import (ARCHITECTURE, AUTOENCODER_PARAMETERS, BATCH_SIZE, EPOCHS, INPUT_DROPOUT,
+                                         KMEANS_BACKEND, LATENT_DIM, LEARNING_RATE, N_CLUSTERS, RANDOM_STATE,
+                                         RESTART_EVERY, _AutoencoderClustering, run_kmeans)
 from core.algorithms.assignment import student_t
+from core.algorithms.spaces import AutoencoderSpace
 from core.params import Interval, Param, PositiveInts
-from core.progress import StopTraining
-
-
-KERNEL_DISTANCE = 3.0  # RMS distance to the nearest centre inside the Student-t kernel (see _kernel_scale)
 
 
 # The clustering phase's parameters, shared by DEC, IDEC and DCEC.
@@ -112,18 +108,30 @@ class DEC(_AutoencoderClustering):
         return 1.0, False
 
     def _fit(self, X: np.ndarray) -> None:
-        from core.models.autoencoder import encode
+        from core.models.clustering import train_clustering_phase
 
-        inputs = self._inputs(X)
-        self._pretrain(inputs)
+        space, inputs = self._fit_space(X)
         report = self._reporter("init")
         report("Initialising cluster centres with k-means on the embedding", 0.0)
         with self._timed("init"):
-            centers, self.initial_labels_ = run_kmeans(encode(self.autoencoder_, inputs), self.n_clusters,
+            centers, self.initial_labels_ = run_kmeans(space.encode(inputs), self.n_clusters,
                                                        backend=self.kmeans_backend, n_init=20,
                                                        random_state=self.random_state)
+        gamma, uses_decoder = self._clustering_loss_terms()
         with self._timed("cluster"):
-            self._clustering_phase(inputs, centers)
+            phase = train_clustering_phase(
+                self.autoencoder_, inputs, centers, self.initial_labels_, gamma=gamma, uses_decoder=uses_decoder,
+                alpha=float(self.alpha), learning_rate=self.cluster_learning_rate,
+                batch_size=self.cluster_batch_size, update_interval=self.update_interval, epochs=self.cluster_epochs,
+                tol=self.tol, seed=self.random_state, callback=self._callback, title=self._title)
+            self.history_ += phase.history
+            self.label_changes_ = phase.label_changes
+            self.probabilities_ = phase.probabilities
+            self.labels_ = phase.probabilities.argmax(axis=1).astype(np.int64)
+            self.cluster_centers_ = phase.centers
+            self.kernel_scale_ = phase.scale  # saved: new images are assigned with the same kernel
+            self.embedding_ = space.encode(inputs)
+        self._reporter("cluster")(f"{self._title}: clusters refined", 1.0)
 
     def progress_plan(self) -> list:
         # The clustering phase costs about 0.4 of a pretraining epoch per epoch (measured on digits).
@@ -134,105 +142,6 @@ class DEC(_AutoencoderClustering):
         fraction of labels changed at each target refresh."""
         return {**super().view_data(), "initial_labels": self.initial_labels_,
                 "label_changes": np.asarray(self.label_changes_, dtype=np.float32)}
-
-    def _kernel_scale(self, embedding: np.ndarray, centers: np.ndarray) -> float:
-        """The factor applied to the embedding inside the Student-t kernel.
-
-        The kernel is not scale-free: on an embedding whose points lie ~0.5 from their centre (the
-        dense autoencoder on digits), every soft assignment is nearly uniform and the clustering
-        loss degrades the k-means start. Scaling so that the root-mean-square distance to the
-        nearest centre is `KERNEL_DISTANCE` puts the kernel in the regime DEC was designed for.
-        Computed from the embedding only (no labels).
-        """
-        nearest = ((embedding[:, None, :] - centers[None, :, :]) ** 2).sum(axis=2).min(axis=1)
-        return float(KERNEL_DISTANCE / max(np.sqrt(nearest.mean()), 1e-8))
-
-    def _clustering_phase(self, flat: np.ndarray, initial_centers: np.ndarray) -> None:
-        import keras
-        import tensorflow as tf
-
-        from core.models.autoencoder import encode, prefers_xla
-        from core.models.clustering import kl_divergence, soft_assignments, target_distribution
-
-        gamma, uses_decoder = self._clustering_loss_terms()
-        encoder, decoder = self.autoencoder_.encoder, self.autoencoder_.decoder
-        embedding = encode(self.autoencoder_, flat)
-        scale = self._kernel_scale(embedding, initial_centers)
-        centers = tf.Variable((initial_centers * scale).astype(np.float32), name="cluster_centers")
-        variables = encoder.trainable_variables + [centers]
-        if uses_decoder:
-            variables += decoder.trainable_variables
-        optimizer = keras.optimizers.Adam(learning_rate=self.cluster_learning_rate)
-        data = tf.constant(flat)
-        alpha = float(self.alpha)
-
-        @tf.function(input_signature=[tf.TensorSpec([None], tf.int32), tf.TensorSpec([None, None], tf.float32)],
-                     jit_compile=prefers_xla(self.autoencoder_))
-        def train_step(indices, target):
-            batch = tf.gather(data, indices)
-            with tf.GradientTape() as tape:
-                z_raw = encoder(batch, training=True)
-                z = z_raw * scale
-                clustering = kl_divergence(target, soft_assignments(z, centers, alpha))
-                loss = gamma * clustering
-                if uses_decoder:
-                    loss = loss + tf.reduce_mean(tf.square(batch - decoder(z_raw, training=True)))
-            optimizer.apply(tape.gradient(loss, variables), variables)
-            return loss
-
-        def assignments():
-            return np.asarray(soft_assignments(encode(self.autoencoder_, flat) * scale, centers, alpha))
-
-        n = len(flat)
-        batch_size = int(min(self.cluster_batch_size, n))
-        steps_per_epoch = int(np.ceil(n / batch_size))
-        update_interval = self.update_interval or steps_per_epoch
-        max_steps = self.cluster_epochs * steps_per_epoch
-        rng = np.random.default_rng(self.random_state)
-        report = self._reporter("cluster")
-        start = time.perf_counter()
-        previous = self.initial_labels_
-        self.label_changes_ = []
-        order, losses = rng.permutation(n).astype(np.int32), []
-        step = 0
-        while step < max_steps:
-            if step % update_interval == 0:
-                q = assignments()
-                target = np.asarray(target_distribution(q), dtype=np.float32)
-                labels = q.argmax(axis=1)
-                changed = float(np.mean(labels != previous))
-                previous = labels
-                if step > 0:
-                    self.label_changes_.append(changed)
-                    self.history_.append({"phase": "cluster", "epoch": len(self.label_changes_),
-                                          "loss": float(np.mean(losses)), "label_change": changed,
-                                          "elapsed": time.perf_counter() - start})
-                    losses = []
-                    if changed < self.tol:
-                        break
-            position = (step % steps_per_epoch) * batch_size
-            if position == 0 and step > 0:
-                order = rng.permutation(n).astype(np.int32)
-            indices = order[position:position + batch_size]
-            loss = float(train_step(tf.constant(indices), tf.constant(target[indices])))
-            if not np.isfinite(loss):
-                raise FloatingPointError(f"{self._title}'s clustering loss diverged (became {loss}); "
-                                         "try a smaller cluster learning rate.")
-            losses.append(loss)
-            step += 1
-            try:
-                report(f"{self._title}: refining clusters (step {step} of at most {max_steps})", step / max_steps,
-                       epoch=step // steps_per_epoch + 1, n_epochs=self.cluster_epochs,
-                       step=step % steps_per_epoch, n_steps=steps_per_epoch, loss=loss)
-            except StopTraining:  # stop and keep: the clusters as refined so far
-                break
-        report(f"{self._title}: clusters refined", 1.0)
-        q = assignments()
-        self.probabilities_ = q
-        self.labels_ = q.argmax(axis=1).astype(np.int64)
-        self.cluster_centers_ = centers.numpy() / scale
-        self.kernel_scale_ = float(scale)  # saved: new images are assigned with the same kernel
-        self.embedding_ = encode(self.autoencoder_, flat)
 
     can_predict = True
     predict_rule = "each image joins its nearest cluster centre"
@@ -297,11 +206,10 @@ class DCEC(IDEC):
     name, title = "dcec", "DCEC (convolutional)"
     description = ("IDEC on a convolutional autoencoder (Guo et al. 2017): sees images as images, so it copes "
                    "with shifted strokes and colour images of any size. Slower per epoch than the dense methods.")
-    parameters = tuple(  # no hidden layers or choice of network; input dropout is not offered on the form
-        replace(p, label="") if p.name == "input_dropout" else p
-        for p in IDEC.parameters if p.name not in ("hidden_units", "architecture")) + (Param("filters", PositiveInts()),)
+    parameters = (N_CLUSTERS, LATENT_DIM, EPOCHS, BATCH_SIZE, LEARNING_RATE,
+                  Param("input_dropout", INPUT_DROPOUT.constraint),  # not offered on the form: not in DCEC's paper
+                  RESTART_EVERY, RANDOM_STATE) + CLUSTERING_PHASE_PARAMETERS + (GAMMA, Param("filters", PositiveInts()))
     _title = "DCEC"
-    architecture = "convolutional"
     kernel_sizes = (5, 5, 3)  # the paper's
 
     def __init__(self, n_clusters: int = 10, *, latent_dim: int = 10, filters=(32, 64, 128),
@@ -327,3 +235,11 @@ class DCEC(IDEC):
         self.gamma = gamma
         self.kmeans_backend = kmeans_backend
         self.random_state = random_state
+
+    def _make_space(self, *, image_shape=None, network=None) -> AutoencoderSpace:
+        """Always the convolutional autoencoder, with this estimator's filters and the paper's kernels."""
+        return AutoencoderSpace(latent_dim=self.latent_dim, epochs=self.epochs, architecture="convolutional",
+                                filters=self.filters, kernel_sizes=self.kernel_sizes, batch_size=self.batch_size,
+                                learning_rate=self.learning_rate, input_dropout=self.input_dropout,
+                                restart_every=self.restart_every, seed=self.random_state, image_shape=image_shape,
+                                network=network)

@@ -74,15 +74,12 @@ class N2D(ManifoldMixtureView, _AutoencoderClustering):
         self.architecture = architecture
 
     def _fit(self, X: np.ndarray) -> None:
-        from core.models.autoencoder import encode
-
-        inputs = self._inputs(X)
-        self._pretrain(inputs)
+        space, inputs = self._fit_space(X)
         report = self._reporter("cluster")
         with self._timed("manifold"):
             dim = manifold_dim(self.umap_dim, self.n_clusters, len(inputs))
             report(f"Finding the manifold: UMAP of the embedding to {dim} dimensions", 0.0)
-            self.latent_ = encode(self.autoencoder_, inputs)
+            self.latent_ = space.encode(inputs)
             self.embedding_ = umap_manifold(self.latent_, self.n_clusters, umap_dim=self.umap_dim,
                                             n_neighbors=self.umap_neighbors, min_dist=self.umap_min_dist,
                                             random_state=self.random_state)

@@ -1,7 +1,7 @@
 """Self-organizing map clustering: a Kohonen map, then its nodes grouped into `n_clusters`.
 
 The map (:mod:`core.models.som`, batch SOM in TensorFlow) is trained on the latent codes of a
-pretrained dense autoencoder (``space="latent"``) or on the flattened pixels (``space="pixels"``,
+pretrained autoencoder (``space="autoencoder"``) or on the flattened pixels (``space="pixels"``,
 sensible for small images). It has ``grid_rows * grid_cols`` nodes, more than the clusters asked
 for, so the prototypes are clustered in turn, the two-level approach of Vesanto and Alhoniemi
 ("Clustering of the self-organizing map", 2000), and each sample takes the group of its
@@ -23,9 +23,10 @@ from sklearn.cluster import KMeans
 
 from core.algorithms.autoencoder import ARCHITECTURE, AUTOENCODER_PARAMETERS, _AutoencoderClustering
 from core.algorithms.assignment import nearest_row
+from core.algorithms.spaces import space_of_kind
 from core.params import Interval, OneOf, Param, ParameterError
 
-SPACES = ("latent", "pixels")
+SPACES = ("autoencoder", "pixels")  # "latent" before 2026-12: read back as "autoencoder"
 NODE_CLUSTERINGS = ("ward", "kmeans")
 
 
@@ -36,7 +37,7 @@ class SelfOrganizingMap(_AutoencoderClustering):
     ----------
     n_clusters : int, default=10
         Number of groups the map's nodes (and so the samples) are divided into.
-    space : {"latent", "pixels"}, default="latent"
+    space : {"autoencoder", "pixels"}, default="autoencoder"
         Train the map on the embedding of an autoencoder pretrained first, or on the flattened
         pixels (no autoencoder; the autoencoder's parameters are then unused).
     latent_dim, hidden_units, epochs, batch_size, learning_rate, input_dropout, restart_every, architecture
@@ -87,12 +88,12 @@ class SelfOrganizingMap(_AutoencoderClustering):
     grid_shape_ : tuple of int
         (grid_rows, grid_cols).
     autoencoder_ : core.models.autoencoder.DenseAutoencoder
-        Only with ``space="latent"``.
+        Only with ``space="autoencoder"``.
     history_ : list of dict
         Per-epoch reconstruction loss (phase "pretrain") then per-epoch quantisation error of the
         map (phase "som").
     timings_ : dict
-        Seconds spent pretraining (``space="latent"``) and clustering (map and grouping).
+        Seconds spent pretraining (``space="autoencoder"``) and clustering (map and grouping).
 
     Examples
     --------
@@ -108,7 +109,7 @@ class SelfOrganizingMap(_AutoencoderClustering):
                    "the autoencoder's embedding or on raw pixels; the nodes are then grouped into clusters. A "
                    "good choice to see the data laid out as a map: the Model page shows every node's prototype.")
     parameters = (
-        Param("space", OneOf(*SPACES), "Train the map on",
+        Param("space", OneOf(*SPACES), "Train the map on", renamed=(("latent", "autoencoder"),),
               help="The autoencoder's embedding (prototypes decoded into images), or the raw "
                    "pixels (fast, fine for small images such as digits)."),
         Param("grid_rows", Interval(int, 2, None), "Map rows", high=30, step=1, help="Rows of the map grid."),
@@ -119,10 +120,10 @@ class SelfOrganizingMap(_AutoencoderClustering):
         Param("sigma_end", Interval(float, 0, None, low_open=True)),
         Param("som_init", OneOf("random", "pca")),
         Param("node_clustering", OneOf(*NODE_CLUSTERINGS)),
-    ) + tuple(p if p.name in ("batch_size", "n_clusters", "random_state") else replace(p, applies_when=("space", ("latent",)))
+    ) + tuple(p if p.name in ("batch_size", "n_clusters", "random_state") else replace(p, applies_when=("space", ("autoencoder",)))
               for p in AUTOENCODER_PARAMETERS + (ARCHITECTURE,))  # the autoencoder's only on the latent space
 
-    def __init__(self, n_clusters: int = 10, *, space: str = "latent", latent_dim: int = 10,
+    def __init__(self, n_clusters: int = 10, *, space: str = "autoencoder", latent_dim: int = 10,
                  hidden_units=(500, 500, 2000), epochs: int = 75, batch_size=None,
                  learning_rate: float = 1e-3, input_dropout: float = 0.0, restart_every: int = 25,
                  grid_rows: int = 12, grid_cols: int = 12, som_epochs: int = 30, sigma_start=None,
@@ -156,21 +157,21 @@ class SelfOrganizingMap(_AutoencoderClustering):
             )
 
     # -- fitting ----------------------------------------------------------------------------------
-    @property
-    def _uses_autoencoder(self) -> bool:
-        return self.space == "latent"
+    def _make_space(self, *, image_shape=None, network=None):
+        return space_of_kind(self.space, latent_dim=self.latent_dim, epochs=self.epochs, seed=self.random_state,
+                             hidden_units=self.hidden_units, architecture=self.architecture, batch_size=self.batch_size,
+                             learning_rate=self.learning_rate, input_dropout=self.input_dropout,
+                             restart_every=self.restart_every, image_shape=image_shape, network=network)
 
     def _fit(self, X: np.ndarray) -> None:
         from core.models.som import best_matching_units, hit_counts, train_som
 
-        inputs = self._inputs(X)
-        if self._uses_autoencoder:
-            self._pretrain(inputs)
-        where = "the embedding" if self._uses_autoencoder else "the pixels"
+        space, inputs = self._fit_space(X)
+        where = "the embedding" if space.kind == "autoencoder" else "the pixels"
         report = self._reporter("cluster")
         report(f"Training a {self.grid_rows} x {self.grid_cols} self-organizing map on {where}", 0.0)
         with self._timed("cluster"):
-            self.embedding_ = self._encode(inputs)
+            self.embedding_ = space.encode(inputs)
             prototypes, history = train_som(
                 self.embedding_, self.grid_rows, self.grid_cols, epochs=self.som_epochs,
                 batch_size=self._batch_size, sigma_start=self.sigma_start, sigma_end=self.sigma_end,
@@ -237,12 +238,8 @@ class SelfOrganizingMap(_AutoencoderClustering):
         """The map for display: each node's prototype as an image (decoded from the latent space, or
         the pixels themselves), clipped to [0, 1]; hits and group per node; the grid's shape."""
         self._check_fitted()
-        if self._uses_autoencoder:
-            from core.models.autoencoder import decode
-
-            images = decode(self.autoencoder_, self.prototypes_)
-        else:
-            images = self.prototypes_
+        space = self.space_
+        images = space.decode(self.prototypes_) if space.kind == "autoencoder" else self.prototypes_
         images = np.clip(np.asarray(images, dtype=np.float32).reshape((len(images),) + _display_shape(self.image_shape_)), 0.0, 1.0)
         return {
             "som_prototype_images": images,

@@ -46,7 +46,7 @@ class VaDE(_AutoencoderClustering):
         Images drawn from each component for `generated_`.
     architecture : {"auto", "dense", "convolutional"}, default="auto"
         The encoder and decoder: convolutional for images of 16x16 pixels and up, dense otherwise
-        (:func:`core.algorithms.autoencoder.resolve_architecture`). On 5,000 real 28x28 digits (seed 0)
+        (:func:`core.algorithms.spaces.resolve_architecture`). On 5,000 real 28x28 digits (seed 0)
         VaDE reached ACC 0.693 with the convolutional network against 0.636 with the dense one.
 
     Attributes
@@ -120,20 +120,18 @@ class VaDE(_AutoencoderClustering):
         self.architecture = architecture
 
     def _fit(self, X: np.ndarray) -> None:
-        from core.models.autoencoder import decode, encode
         from core.models.vade import VaDEModel, train_vade
 
-        inputs = self._inputs(X)
-        self._pretrain(inputs)
+        space, inputs = self._fit_space(X)
 
         report = self._reporter("init")
         report("Initialising the mixture prior with a Gaussian mixture on the embedding", 0.0)
         with self._timed("init"):
-            Z = encode(self.autoencoder_, inputs)
+            Z = space.encode(inputs)
             gmm = GaussianMixture(self.n_clusters, covariance_type="diag", n_init=self.n_init,
                                   random_state=self.random_state).fit(Z)
             self.initial_labels_ = gmm.predict(Z).astype(np.int64)
-            error = float(np.mean(np.square(decode(self.autoencoder_, Z) - inputs)))
+            error = float(np.mean(np.square(space.decode(Z) - inputs)))
             self.noise_variance_ = float(self.beta) * max(error, 1e-6)
             # q(z | x) starts with a tenth of the components' mean variance: close to the encoder's
             # deterministic embedding, so the pretrained clustering is where the ELBO starts from.
@@ -149,7 +147,7 @@ class VaDE(_AutoencoderClustering):
                 learning_rate=self.vade_learning_rate, seed=self.random_state, callback=self._callback,
                 phase="cluster", history_phase="vade",
             )
-            self.embedding_ = encode(self.autoencoder_, inputs)
+            self.embedding_ = space.encode(inputs)
             self.probabilities_ = self._probabilities(self.embedding_)
             self.labels_ = self.probabilities_.argmax(axis=1).astype(np.int64)
             self.weights_ = self.vade_.mixture_weights

@@ -166,7 +166,7 @@ def _has_convolutions(model) -> bool:
 
 def run_epochs(step_for_epoch, n: int, *, epochs: int, batch_size: int, seed: int,
                callback: Optional[ProgressCallback], phase: str, title: str, diverged: str,
-               history_phase: Optional[str] = None) -> list[dict]:
+               history_phase: Optional[str] = None, before_step=None) -> list[dict]:
     """The epoch loop every network here trains with: shuffled batches of indices into the data.
 
     `step_for_epoch(epoch)` returns the compiled step for that epoch (a new one restarts the
@@ -175,6 +175,10 @@ def run_epochs(step_for_epoch, n: int, *, epochs: int, batch_size: int, seed: in
     epoch's end with the epoch's mean loss. Raises FloatingPointError, with `diverged` formatted
     with `loss` and `epoch`, when a loss is NaN or infinite. Returns one ``{"phase", "epoch",
     "loss", "elapsed"}`` dict per epoch (phase `history_phase`, default `phase`).
+
+    `before_step(step)`, where given, runs before each step with the number of steps taken so far
+    (DEC refreshes its target there); when it returns True training has converged and stops (an
+    epoch cut short still gets its history line).
     """
     report = PhaseReporter(callback, phase)
     rng = np.random.default_rng(seed)
@@ -186,7 +190,11 @@ def run_epochs(step_for_epoch, n: int, *, epochs: int, batch_size: int, seed: in
         train_step = step_for_epoch(epoch)
         order = rng.permutation(n).astype(np.int32)
         total, seen = 0.0, 0
+        converged = False
         for step in range(n_steps):
+            if before_step is not None and before_step((epoch - 1) * n_steps + step):
+                converged = True
+                break
             indices = order[step * batch_size:(step + 1) * batch_size]
             loss = float(train_step(tf.constant(indices)))
             if not np.isfinite(loss):
@@ -199,6 +207,8 @@ def run_epochs(step_for_epoch, n: int, *, epochs: int, batch_size: int, seed: in
                            epoch=epoch, n_epochs=epochs, step=step + 1, n_steps=n_steps, loss=total / seen)
                 except StopTraining:  # stop and keep: finish this epoch, then go on with what was learned
                     stopping = True
+        if converged and not seen:
+            break
         epoch_loss = total / seen
         history.append({"phase": history_phase or phase, "epoch": epoch, "loss": epoch_loss,
                         "elapsed": time.perf_counter() - start})
@@ -207,7 +217,7 @@ def run_epochs(step_for_epoch, n: int, *, epochs: int, batch_size: int, seed: in
                    n_steps=n_steps, loss=epoch_loss, end_of_epoch=True)
         except StopTraining:
             stopping = True
-        if stopping:
+        if stopping or converged:
             break
     return history
 

@@ -1,8 +1,14 @@
-"""DEC's clustering head (Student-t soft assignments, the sharpened target distribution) and the
-batched distance kernel that TensorFlow k-means and the SOM share."""
+"""DEC's clustering head (Student-t soft assignments, the sharpened target distribution) and its clustering
+phase, and the batched distance kernel that TensorFlow k-means and the SOM share."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+
 import core.models  # noqa: F401  (imports TensorFlow quietly)
+import keras
 import tensorflow as tf
 
 
@@ -32,3 +38,102 @@ def kl_divergence(p, q):
     """Mean over the batch of KL(P_i || Q_i)."""
     eps = 1e-10
     return tf.reduce_mean(tf.reduce_sum(p * tf.math.log((p + eps) / (q + eps)), axis=1))
+
+
+KERNEL_DISTANCE = 3.0  # RMS distance to the nearest centre inside the Student-t kernel (see kernel_scale)
+
+
+def kernel_scale(embedding: np.ndarray, centers: np.ndarray) -> float:
+    """The factor applied to the embedding inside DEC's Student-t kernel.
+
+    The kernel is not scale-free: on an embedding whose points lie ~0.5 from their centre (the
+    dense autoencoder on digits), every soft assignment is nearly uniform and the clustering
+    loss degrades the k-means start. Scaling so that the root-mean-square distance to the
+    nearest centre is `KERNEL_DISTANCE` puts the kernel in the regime DEC was designed for.
+    Computed from the embedding only (no labels).
+    """
+    nearest = ((embedding[:, None, :] - centers[None, :, :]) ** 2).sum(axis=2).min(axis=1)
+    return float(KERNEL_DISTANCE / max(np.sqrt(nearest.mean()), 1e-8))
+
+
+@dataclass
+class ClusteringPhase:
+    """What DEC's clustering phase leaves: soft assignments Q of the training samples, the centres and the
+    kernel's scale (new samples are placed with the same kernel), the fraction of labels changed at each
+    refresh of the target, and one history line per epoch."""
+
+    probabilities: np.ndarray
+    centers: np.ndarray
+    scale: float
+    label_changes: list
+    history: list
+
+
+def train_clustering_phase(autoencoder, inputs: np.ndarray, initial_centers: np.ndarray,
+                           initial_labels: np.ndarray, *, gamma: float, uses_decoder: bool, alpha: float,
+                           learning_rate: float, batch_size: int, update_interval: Optional[int], epochs: int,
+                           tol: float, seed: int, callback=None, title: str = "DEC") -> ClusteringPhase:
+    """DEC's clustering phase (Xie et al. 2016; IDEC's with `uses_decoder`, Guo et al. 2017).
+
+    Trains the encoder and the centres (and, for IDEC, the decoder) with Adam on `gamma` x KL(P || Q)
+    (+ the reconstruction error for IDEC), Q the Student-t soft assignments and P the sharpened target,
+    refreshed every `update_interval` batches (None: once per pass over the data). Stops after
+    `epochs` passes, or once fewer than `tol` of the labels change between refreshes. Runs in the
+    shared epoch loop (:func:`core.models.autoencoder.run_epochs`): its shuffling, progress, cancel and
+    "stop and keep".
+    """
+    from core.models.autoencoder import encode, prefers_xla, run_epochs
+
+    encoder, decoder = autoencoder.encoder, autoencoder.decoder
+    scale = kernel_scale(encode(autoencoder, inputs), initial_centers)
+    centers = tf.Variable((initial_centers * scale).astype(np.float32), name="cluster_centers")
+    variables = encoder.trainable_variables + [centers]
+    if uses_decoder:
+        variables += decoder.trainable_variables
+    optimizer = keras.optimizers.Adam(learning_rate=learning_rate)
+    data = tf.constant(inputs)
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.int32), tf.TensorSpec([None, None], tf.float32)],
+                 jit_compile=prefers_xla(autoencoder))
+    def train_step(indices, target):
+        batch = tf.gather(data, indices)
+        with tf.GradientTape() as tape:
+            z_raw = encoder(batch, training=True)
+            loss = gamma * kl_divergence(target, soft_assignments(z_raw * scale, centers, alpha))
+            if uses_decoder:
+                loss = loss + tf.reduce_mean(tf.square(batch - decoder(z_raw, training=True)))
+        optimizer.apply(tape.gradient(loss, variables), variables)
+        return loss
+
+    def assignments() -> np.ndarray:
+        return np.asarray(soft_assignments(encode(autoencoder, inputs) * scale, centers, alpha))
+
+    n = len(inputs)
+    batch_size = int(min(batch_size, n))
+    interval = update_interval or int(np.ceil(n / batch_size))
+    state = {"labels": initial_labels, "target": None}
+    label_changes: list = []
+
+    def refresh(step: int) -> bool:
+        """Refresh the target every `interval` steps; True once the labels have settled."""
+        if step % interval:
+            return False
+        q = assignments()
+        state["target"] = np.asarray(target_distribution(q), dtype=np.float32)
+        labels = q.argmax(axis=1)
+        changed = float(np.mean(labels != state["labels"]))
+        state["labels"] = labels
+        if step == 0:
+            return False
+        label_changes.append(changed)
+        return changed < tol
+
+    def step(indices):
+        return train_step(indices, tf.constant(state["target"][indices.numpy()]))
+
+    history = run_epochs(lambda epoch: step, n, epochs=epochs, batch_size=batch_size, seed=seed, callback=callback,
+                         phase="cluster", title=f"{title}: refining clusters", before_step=refresh,
+                         diverged=f"{title}'s clustering loss diverged (became {{loss}}) in epoch {{epoch}}; "
+                                  "try a smaller cluster learning rate.")
+    return ClusteringPhase(probabilities=assignments(), centers=centers.numpy() / scale, scale=float(scale),
+                           label_changes=label_changes, history=history)

@@ -2,7 +2,7 @@
 
 Layout: ``<store>/autoencoders/<key>/`` holds ``weights.npz`` (the network's weights, read with
 ``allow_pickle=False``) and ``info.json`` (what it is, how it was trained, its training history, when it
-was last used). The key (:func:`core.algorithms.autoencoder.pretrain_key`) is every setting that shapes
+was last used). The key (:func:`core.algorithms.spaces.pretrain_key`) is every setting that shapes
 the network and its training plus a hash of the preprocessed training data (the subset included), so
 an entry is reused only where retraining would give the same network: DEC, IDEC, N2D, the SOM,
 autoencoder + k-means / GMM and the classical methods on an embedding all share one, and a sweep over

@@ -12,6 +12,7 @@ from typing import Optional
 
 import numpy as np
 
+from core.algorithms.registry import ALGORITHMS
 from core.experiment import RunConfig
 from core.metrics import METRICS, metric_report_from_record
 from core.vocabulary import embedding_space, run_seconds
@@ -42,6 +43,8 @@ def config_from_dict(data: dict) -> RunConfig:
     """A RunConfig from its stored form; unknown keys (from a newer version) are ignored."""
     known = set(RunConfig.__dataclass_fields__)
     data = {k: v for k, v in data.items() if k in known}
+    if data.get("algorithm") in ALGORITHMS and isinstance(data.get("params"), dict):  # earlier spellings of values
+        data["params"] = ALGORITHMS[data["algorithm"]].estimator.upgrade_params(data["params"])
     # JSON has no tuples; parameters such as hidden_units come back as lists, which the estimators accept.
     return RunConfig(**data)
 
