@@ -10,7 +10,7 @@ from sklearn.mixture import GaussianMixture
 
 from core.algorithms.assignment import nearest_row
 from core.algorithms.base import ClusteringAlgorithm
-from core.algorithms.spaces import ARCHITECTURES, AutoencoderSpace, auto_batch_size
+from core.algorithms.spaces import ARCHITECTURES, AutoencoderSpace, batch_for
 from core.params import Interval, OneOf, Param, PositiveInts
 
 
@@ -106,12 +106,15 @@ class _AutoencoderClustering(ClusteringAlgorithm):
         self.restart_every = restart_every
         self.random_state = random_state
 
+    def _network(self) -> dict:
+        """The network's shape, as :class:`AutoencoderSpace` takes it (DCEC's is always convolutional)."""
+        return {"architecture": self.architecture, "hidden_units": self.hidden_units}
+
     def _make_space(self, *, image_shape=None, network=None) -> AutoencoderSpace:
-        return AutoencoderSpace(latent_dim=self.latent_dim, epochs=self.epochs, hidden_units=self.hidden_units,
-                                architecture=self.architecture, batch_size=self.batch_size,
+        return AutoencoderSpace(latent_dim=self.latent_dim, epochs=self.epochs, batch_size=self.batch_size,
                                 learning_rate=self.learning_rate, input_dropout=self.input_dropout,
                                 restart_every=self.restart_every, seed=self.random_state, image_shape=image_shape,
-                                network=network)
+                                network=network, **self._network())
 
     @property
     def architecture_(self) -> Optional[str]:
@@ -122,7 +125,7 @@ class _AutoencoderClustering(ClusteringAlgorithm):
     @property
     def _batch_size(self) -> int:
         """`batch_size`, or the automatic choice for the data being fitted when it is None."""
-        return int(self.batch_size) if self.batch_size is not None else auto_batch_size(self._n_samples)
+        return batch_for(self.batch_size, self._n_samples)
 
 
 class AutoencoderKMeans(_AutoencoderClustering):

@@ -163,7 +163,8 @@ class ClusteringAlgorithm(ClusterMixin, TransformerMixin, BaseEstimator):
         """The fitted space: the part that turns new samples into the points this estimator clusters
         (for an autoencoder, around the network fitted or loaded)."""
         self._check_fitted()
-        return self._make_space(image_shape=getattr(self, "image_shape_", None), network=getattr(self, "autoencoder_", None))
+        return self._make_space(image_shape=getattr(self, "image_shape_", None),
+                                network=getattr(self, "autoencoder_", None))
 
     def _space_name(self, architecture: Optional[str] = None) -> str:
         """What the space this estimator clusters in is called ("pixels", "autoencoder embedding");
@@ -197,16 +198,15 @@ class ClusteringAlgorithm(ClusterMixin, TransformerMixin, BaseEstimator):
     def _fit(self, X: np.ndarray) -> None:
         """Fit the space, take the points of `X` in it, and cluster them with `_cluster_embedding`."""
         space, inputs = self._fit_space(X)
-        where = {"pixels": "the pixels", "imagenet": "the ImageNet features"}.get(space.kind, "the embedding")
-        message = f"Clustering {where} with {self._cluster_title}"
-        if space.kind == "imagenet":
-            with self._timed("features"):
-                inputs = space.encode(inputs, callback=self._callback)
-            space = PixelSpace()  # the features are the points now
+        message = f"Clustering {space.points} with {self._cluster_title}"
+        if space.encode_phase:  # encoding is work of its own (a network over every image): timed apart
+            with self._timed(space.encode_phase):
+                self.embedding_ = space.encode(inputs, callback=self._callback)
         report = self._reporter("cluster")
         report(message, 0.0)
         with self._timed("cluster"):
-            self.embedding_ = space.encode(inputs)
+            if not space.encode_phase:
+                self.embedding_ = space.encode(inputs)
             self.labels_ = np.asarray(self._cluster_embedding(self.embedding_)).astype(np.int64)
         report(message, 1.0)
 

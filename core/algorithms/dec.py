@@ -14,7 +14,6 @@ from core.algorithms.autoencoder import (ARCHITECTURE, AUTOENCODER_PARAMETERS, B
                                          KMEANS_BACKEND, LATENT_DIM, LEARNING_RATE, N_CLUSTERS, RANDOM_STATE,
                                          RESTART_EVERY, _AutoencoderClustering, run_kmeans)
 from core.algorithms.assignment import student_t
-from core.algorithms.spaces import AutoencoderSpace
 from core.params import Interval, Param, PositiveInts
 
 
@@ -114,14 +113,15 @@ class DEC(_AutoencoderClustering):
         report = self._reporter("init")
         report("Initialising cluster centres with k-means on the embedding", 0.0)
         with self._timed("init"):
-            centers, self.initial_labels_ = run_kmeans(space.encode(inputs), self.n_clusters,
+            embedding = space.encode(inputs)
+            centers, self.initial_labels_ = run_kmeans(embedding, self.n_clusters,
                                                        backend=self.kmeans_backend, n_init=20,
                                                        random_state=self.random_state)
         gamma, uses_decoder = self._clustering_loss_terms()
         with self._timed("cluster"):
             phase = train_clustering_phase(
-                self.autoencoder_, inputs, centers, self.initial_labels_, gamma=gamma, uses_decoder=uses_decoder,
-                alpha=float(self.alpha), learning_rate=self.cluster_learning_rate,
+                self.autoencoder_, inputs, embedding, centers, self.initial_labels_, gamma=gamma,
+                uses_decoder=uses_decoder, alpha=float(self.alpha), learning_rate=self.cluster_learning_rate,
                 batch_size=self.cluster_batch_size, update_interval=self.update_interval, epochs=self.cluster_epochs,
                 tol=self.tol, seed=self.random_state, callback=self._callback, title=self._title)
             self.history_ += phase.history
@@ -130,7 +130,7 @@ class DEC(_AutoencoderClustering):
             self.labels_ = phase.probabilities.argmax(axis=1).astype(np.int64)
             self.cluster_centers_ = phase.centers
             self.kernel_scale_ = phase.scale  # saved: new images are assigned with the same kernel
-            self.embedding_ = space.encode(inputs)
+            self.embedding_ = phase.embedding
         self._reporter("cluster")(f"{self._title}: clusters refined", 1.0)
 
     def progress_plan(self) -> list:
@@ -236,10 +236,6 @@ class DCEC(IDEC):
         self.kmeans_backend = kmeans_backend
         self.random_state = random_state
 
-    def _make_space(self, *, image_shape=None, network=None) -> AutoencoderSpace:
+    def _network(self) -> dict:
         """Always the convolutional autoencoder, with this estimator's filters and the paper's kernels."""
-        return AutoencoderSpace(latent_dim=self.latent_dim, epochs=self.epochs, architecture="convolutional",
-                                filters=self.filters, kernel_sizes=self.kernel_sizes, batch_size=self.batch_size,
-                                learning_rate=self.learning_rate, input_dropout=self.input_dropout,
-                                restart_every=self.restart_every, seed=self.random_state, image_shape=image_shape,
-                                network=network)
+        return {"architecture": "convolutional", "filters": self.filters, "kernel_sizes": self.kernel_sizes}

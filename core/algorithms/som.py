@@ -23,7 +23,7 @@ from sklearn.cluster import KMeans
 
 from core.algorithms.autoencoder import ARCHITECTURE, AUTOENCODER_PARAMETERS, _AutoencoderClustering
 from core.algorithms.assignment import nearest_row
-from core.algorithms.spaces import space_of_kind
+from core.algorithms.spaces import PixelSpace
 from core.params import Interval, OneOf, Param, ParameterError
 
 SPACES = ("autoencoder", "pixels")  # "latent" before 2026-12: read back as "autoencoder"
@@ -158,18 +158,17 @@ class SelfOrganizingMap(_AutoencoderClustering):
 
     # -- fitting ----------------------------------------------------------------------------------
     def _make_space(self, *, image_shape=None, network=None):
-        return space_of_kind(self.space, latent_dim=self.latent_dim, epochs=self.epochs, seed=self.random_state,
-                             hidden_units=self.hidden_units, architecture=self.architecture, batch_size=self.batch_size,
-                             learning_rate=self.learning_rate, input_dropout=self.input_dropout,
-                             restart_every=self.restart_every, image_shape=image_shape, network=network)
+        """The deep methods' autoencoder, or the pixels."""
+        if self.space == "pixels":
+            return PixelSpace()
+        return super()._make_space(image_shape=image_shape, network=network)
 
     def _fit(self, X: np.ndarray) -> None:
         from core.models.som import best_matching_units, hit_counts, train_som
 
         space, inputs = self._fit_space(X)
-        where = "the embedding" if space.kind == "autoencoder" else "the pixels"
         report = self._reporter("cluster")
-        report(f"Training a {self.grid_rows} x {self.grid_cols} self-organizing map on {where}", 0.0)
+        report(f"Training a {self.grid_rows} x {self.grid_cols} self-organizing map on {space.points}", 0.0)
         with self._timed("cluster"):
             self.embedding_ = space.encode(inputs)
             prototypes, history = train_som(

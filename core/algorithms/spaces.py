@@ -6,6 +6,8 @@ on the training images and clusters what it gives; after a save and load the sam
 the parameters around the saved network. Every space answers the same few questions:
 
 ``text()``               what it is called where a person reads it ("autoencoder embedding")
+``points``               its points, in a progress message ("the embedding")
+``encode_phase``         the phase encoding is timed and reported under when it is work of its own, else None
 ``inputs(X)``            the images in the shape its network takes (flat, or NHWC for convolutions)
 ``fit(inputs, ...)``     learn it (an autoencoder trains or is reused; pixels and ImageNet learn nothing)
 ``encode(inputs)``       the coordinates the clustering is made in
@@ -56,6 +58,11 @@ def auto_batch_size(n_samples: int) -> int:
     return batch
 
 
+def batch_for(batch_size: Optional[int], n_samples: int) -> int:
+    """A `batch_size` setting for `n_samples` samples: itself, or :func:`auto_batch_size` when it is None."""
+    return int(batch_size) if batch_size is not None else auto_batch_size(n_samples)
+
+
 def pretrain_key(settings: dict, inputs: np.ndarray) -> str:
     """The reuse key of a pretrained autoencoder: its settings and a hash of the exact (preprocessed,
     subsampled) training data, so nothing stale is ever reused."""
@@ -70,6 +77,8 @@ class PixelSpace:
     """The images' own values, flattened: nothing to learn."""
 
     kind = "pixels"
+    points = "the pixels"
+    encode_phase = None
     network = None
 
     def text(self) -> str:
@@ -96,6 +105,8 @@ class ImageNetSpace:
     by what they show rather than by their colours. The weights are downloaded once; nothing is trained."""
 
     kind = "imagenet"
+    points = "the ImageNet features"
+    encode_phase = "features"  # a network runs over every image: seconds per hundred images on a CPU
     network = None
 
     def text(self) -> str:
@@ -143,6 +154,8 @@ class AutoencoderSpace:
     """
 
     kind = "autoencoder"
+    points = "the embedding"
+    encode_phase = None
 
     def __init__(self, *, latent_dim: int, epochs: int, hidden_units=DEFAULT_HIDDEN_UNITS, architecture: str = "auto",
                  filters=DEFAULT_FILTERS, kernel_sizes=(3, 3, 3), batch_size=None, learning_rate: float = 1e-3,
@@ -176,17 +189,13 @@ class AutoencoderSpace:
             return X if X.ndim == 4 else X.reshape(len(X), -1, 1, 1)
         return X.reshape(len(X), -1)
 
-    def batch_for(self, n_samples: int) -> int:
-        """`batch_size`, or the automatic choice for `n_samples` when it is None."""
-        return int(self.batch_size) if self.batch_size is not None else auto_batch_size(n_samples)
-
     def settings(self, n_samples: int) -> dict:
         """Everything that shapes the pretrained network besides the data: its key's settings."""
         convolutional = self.architecture == "convolutional"
         return {"architecture": self.architecture, "latent_dim": int(self.latent_dim),
                 "layers": [int(n) for n in (self.filters if convolutional else self.hidden_units)],
                 "kernels": [int(k) for k in self.kernel_sizes] if convolutional else [],
-                "epochs": int(self.epochs), "batch_size": self.batch_for(n_samples),
+                "epochs": int(self.epochs), "batch_size": batch_for(self.batch_size, n_samples),
                 "learning_rate": float(self.learning_rate), "input_dropout": float(self.input_dropout),
                 "restart_every": int(self.restart_every), "seed": int(self.seed)}
 
@@ -260,15 +269,14 @@ SPACE_KINDS = ("pixels", "autoencoder", "imagenet")
 
 
 def space_of_kind(kind: str, *, latent_dim: int = 10, epochs: int = 75, seed: int = 0, image_shape=None,
-                  network=None, **autoencoder):
-    """The space a `space` parameter names ("pixels", "autoencoder", "imagenet"): an autoencoder gets
-    `latent_dim`, `epochs`, `seed` and any other of :class:`AutoencoderSpace`'s settings, the deep methods'
-    defaults otherwise."""
+                  network=None):
+    """The space a classical method's `space` parameter names ("pixels", "autoencoder", "imagenet"): an
+    autoencoder gets `latent_dim`, `epochs` and `seed`, and the deep methods' defaults for the rest."""
     if kind == "pixels":
         return PixelSpace()
     if kind == "imagenet":
         return ImageNetSpace()
     if kind == "autoencoder":
         return AutoencoderSpace(latent_dim=latent_dim, epochs=epochs, seed=seed, image_shape=image_shape,
-                                network=network, **autoencoder)
+                                network=network)
     raise ValueError(f"unknown space {kind!r}: choose one of {', '.join(SPACE_KINDS)}.")

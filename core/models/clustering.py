@@ -58,10 +58,11 @@ def kernel_scale(embedding: np.ndarray, centers: np.ndarray) -> float:
 
 @dataclass
 class ClusteringPhase:
-    """What DEC's clustering phase leaves: soft assignments Q of the training samples, the centres and the
-    kernel's scale (new samples are placed with the same kernel), the fraction of labels changed at each
-    refresh of the target, and one history line per epoch."""
+    """What DEC's clustering phase leaves: the training samples' embedding and soft assignments Q, the
+    centres and the kernel's scale (new samples are placed with the same kernel), the fraction of labels
+    changed at each refresh of the target, and one history line per epoch."""
 
+    embedding: np.ndarray
     probabilities: np.ndarray
     centers: np.ndarray
     scale: float
@@ -69,15 +70,16 @@ class ClusteringPhase:
     history: list
 
 
-def train_clustering_phase(autoencoder, inputs: np.ndarray, initial_centers: np.ndarray,
-                           initial_labels: np.ndarray, *, gamma: float, uses_decoder: bool, alpha: float,
-                           learning_rate: float, batch_size: int, update_interval: Optional[int], epochs: int,
+def train_clustering_phase(autoencoder, inputs: np.ndarray, initial_embedding: np.ndarray,
+                           initial_centers: np.ndarray, initial_labels: np.ndarray, *, gamma: float,
+                           uses_decoder: bool, alpha: float, learning_rate: float, batch_size: int, update_interval: Optional[int], epochs: int,
                            tol: float, seed: int, callback=None, title: str = "DEC") -> ClusteringPhase:
     """DEC's clustering phase (Xie et al. 2016; IDEC's with `uses_decoder`, Guo et al. 2017).
 
     Trains the encoder and the centres (and, for IDEC, the decoder) with Adam on `gamma` x KL(P || Q)
     (+ the reconstruction error for IDEC), Q the Student-t soft assignments and P the sharpened target,
-    refreshed every `update_interval` batches (None: once per pass over the data). Stops after
+    refreshed every `update_interval` batches (None: once per pass over the data). It starts from the
+    encoder's `initial_embedding` of `inputs`, clustered by `initial_centers` into `initial_labels`. Stops after
     `epochs` passes, or once fewer than `tol` of the labels change between refreshes. Runs in the
     shared epoch loop (:func:`core.models.autoencoder.run_epochs`): its shuffling, progress, cancel and
     "stop and keep".
@@ -85,7 +87,7 @@ def train_clustering_phase(autoencoder, inputs: np.ndarray, initial_centers: np.
     from core.models.autoencoder import encode, prefers_xla, run_epochs
 
     encoder, decoder = autoencoder.encoder, autoencoder.decoder
-    scale = kernel_scale(encode(autoencoder, inputs), initial_centers)
+    scale = kernel_scale(initial_embedding, initial_centers)
     centers = tf.Variable((initial_centers * scale).astype(np.float32), name="cluster_centers")
     variables = encoder.trainable_variables + [centers]
     if uses_decoder:
@@ -105,8 +107,8 @@ def train_clustering_phase(autoencoder, inputs: np.ndarray, initial_centers: np.
         optimizer.apply(tape.gradient(loss, variables), variables)
         return loss
 
-    def assignments() -> np.ndarray:
-        return np.asarray(soft_assignments(encode(autoencoder, inputs) * scale, centers, alpha))
+    def assignments(embedding: np.ndarray) -> np.ndarray:
+        return np.asarray(soft_assignments(embedding * scale, centers, alpha))
 
     n = len(inputs)
     batch_size = int(min(batch_size, n))
@@ -118,7 +120,7 @@ def train_clustering_phase(autoencoder, inputs: np.ndarray, initial_centers: np.
         """Refresh the target every `interval` steps; True once the labels have settled."""
         if step % interval:
             return False
-        q = assignments()
+        q = assignments(initial_embedding if step == 0 else encode(autoencoder, inputs))  # untrained yet at 0
         state["target"] = np.asarray(target_distribution(q), dtype=np.float32)
         labels = q.argmax(axis=1)
         changed = float(np.mean(labels != state["labels"]))
@@ -135,5 +137,6 @@ def train_clustering_phase(autoencoder, inputs: np.ndarray, initial_centers: np.
                          phase="cluster", title=f"{title}: refining clusters", before_step=refresh,
                          diverged=f"{title}'s clustering loss diverged (became {{loss}}) in epoch {{epoch}}; "
                                   "try a smaller cluster learning rate.")
-    return ClusteringPhase(probabilities=assignments(), centers=centers.numpy() / scale, scale=float(scale),
-                           label_changes=label_changes, history=history)
+    embedding = encode(autoencoder, inputs)
+    return ClusteringPhase(embedding=embedding, probabilities=assignments(embedding), centers=centers.numpy() / scale,
+                           scale=float(scale), label_changes=label_changes, history=history)
