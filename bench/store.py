@@ -61,7 +61,7 @@ def main() -> None:
               f"{len(report) / 1e6:>10.1f}{folder_bytes(folder) / 1e6:>8.1f}{folder_bytes(model) / 1e6:>9.1f}")
 
     record = store.get(run_id)
-    with store._connect() as db:  # pad the store with copies of the last record to time listing
+    with store.database.connect() as db:  # pad the store with copies of the last record to time listing
         for _ in range(args.runs - len(args.algorithms)):
             db.execute("INSERT INTO runs (name, dataset, algorithm, config, status, started_at, ended_at, history, "
                        "metrics, timings, host, pid) SELECT name, dataset, algorithm, config, status, started_at, "

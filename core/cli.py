@@ -107,7 +107,7 @@ def cmd_sweep(args) -> int:
 
     store = _store(args)
     if args.from_sweep is not None:
-        known = {s.id: s for s in store.list_sweeps()}
+        known = {s.id: s for s in store.sweeps.all()}
         if args.from_sweep not in known:
             raise ValueError(f"there is no sweep {args.from_sweep} in {store.directory}.")
         base, axes = known[args.from_sweep].base_config, known[args.from_sweep].axes
@@ -250,6 +250,7 @@ def cmd_import(args) -> int:
 
 def cmd_datasets(args) -> int:
     from core.data.imports import read_upload, skipped_summary
+    from core.runs.datasets import remove_dataset, rename_dataset
 
     store = _store(args)
     library = store.datasets
@@ -261,13 +262,13 @@ def cmd_datasets(args) -> int:
             print(f"{info.name:<28} {info.summary}  (from {info.source}, {info.size_bytes / 2 ** 20:.1f} MB)")
         return 0
     if args.action == "remove":
-        store.remove_dataset(args.target)
+        remove_dataset(store, args.target)
         print(f"removed {args.target}")
         return 0
     if args.action == "rename":
         if not args.new_name:
             raise ValueError("give the new name: datasets rename OLD NEW.")
-        print(f"renamed {args.target} to {store.rename_dataset(args.target, args.new_name)}")
+        print(f"renamed {args.target} to {rename_dataset(store, args.target, args.new_name)}")
         return 0
     size = _parse_size(args.size) if args.size else None
     data = read_upload(Path(args.target), size=size, grayscale=args.grayscale, label_column=args.label_column)

@@ -6,6 +6,7 @@ import time
 import warnings
 
 import numpy as np
+from core import quiet_tensorflow_import
 
 PROJECTIONS = {"umap": "UMAP", "pca": "PCA"}
 _warm = threading.Event()
@@ -56,8 +57,6 @@ def umap_embed(X: np.ndarray, n_components: int = 2, *, n_neighbors: int = 15, m
 
 def _umap(X: np.ndarray, n_neighbors: int, random_state: int, *, n_components: int = 2,
           min_dist: float = 0.1) -> np.ndarray:
-    from core import quiet_tensorflow_import
-
     quiet_tensorflow_import()  # umap imports TensorFlow when it is installed: do it quietly
     import umap
 

@@ -6,7 +6,8 @@ from core.data import InvalidUpload
 from core.data.imports import (MAX_FILE_MB, MAX_SAMPLES, MAX_SIDE, MIN_SAMPLES, MIN_SIDE, UPLOAD_TYPES,
                                guess_label_column, load_table, read_upload, skipped_summary)
 from core.data.library import DatasetNotFound, suggest_name
-from core.runs.store import DatasetInUse, StoreError
+from core.runs import StoreError
+from core.runs.datasets import DatasetInUse, remove_dataset, rename_dataset
 from core.data.images import image_grid
 from core.vocabulary import format_bytes
 from ui.cache import run_store
@@ -171,7 +172,7 @@ if not infos:
     st.info("None yet. Upload a file above; what you save here is offered on Train and Sweeps.")
     st.stop()
 
-users = {info.name: store.runs_using_dataset(info.name) for info in infos}
+users = {info.name: store.list_runs(dataset=info.name) for info in infos}
 st.dataframe(pd.DataFrame({
     "name": [i.name for i in infos], "what": [i.summary for i in infos], "from": [i.source for i in infos],
     "added": [i.created_at[:16].replace("T", " ") for i in infos], "size": [format_bytes(i.size_bytes) for i in infos],
@@ -209,7 +210,7 @@ with details:
         new = st.text_input("New name", value=info.name, max_chars=60)
         if st.form_submit_button("Rename", icon=":material/edit:"):
             try:
-                renamed = store.rename_dataset(info.name, new)
+                renamed = rename_dataset(store, info.name, new)
             except (InvalidUpload, DatasetNotFound, StoreError, OSError) as error:
                 st.error(plain(error), icon=":material/error:")
             else:
@@ -229,7 +230,7 @@ with details:
         if yes.button("Delete", type="primary", key="datasets_delete_yes"):
             st.session_state.pop(CONFIRM, None)
             try:
-                store.remove_dataset(info.name)
+                remove_dataset(store, info.name)
             except (DatasetInUse, DatasetNotFound, StoreError, OSError) as error:
                 st.error(plain(error), icon=":material/error:")
             else:

@@ -107,7 +107,7 @@ busy = latest is not None and latest.snapshot().running
 if st.button("Queue the sweep", type="primary", key="sweep_start", icon=":material/playlist_play:",
              disabled=not valid or len(configs) > MAX_RUNS or busy,
              help="One sweep at a time: cancel the running one to start another." if busy else None):
-    sweep_id = store.create_sweep(base, {a: list(v) for a, v in axes.items()})
+    sweep_id = store.sweeps.create(base, {a: list(v) for a, v in axes.items()})
     jobs = [TrainingJob(config, name=f"{describe_point(config, axes)} (sweep {sweep_id})", sweep_id=sweep_id)
             for config in configs]
     worker.submit_sweep(SweepJob(sweep_id, f"Sweep {sweep_id}", {a: list(v) for a, v in axes.items()}, jobs))
@@ -159,7 +159,7 @@ if latest is not None:
             st.session_state["compare_sweep"] = latest.sweep_id
             st.switch_page("pages/compare.py")
 
-earlier = [s for s in store.list_sweeps() if latest is None or s.id != latest.sweep_id]
+earlier = [s for s in store.sweeps.all() if latest is None or s.id != latest.sweep_id]
 if earlier:
     st.subheader("Earlier sweeps")
     for sweep in earlier[:10]:

@@ -38,7 +38,7 @@ def test_train_sweep_list_and_export(tmp_path):
     assert (first.name, first.tags, first.config.params) == ("from the CLI", ["cli"], {"epochs": 3, "latent_dim": 4})
     swept_runs = store.list_runs(sweep_id=1)
     assert sorted((r.config.n_clusters, r.config.seed) for r in swept_runs) == [(3, 0), (3, 1), (4, 0), (4, 1)]
-    assert store.list_sweeps()[0].axes == {"n_clusters": [3, 4], "seed": [0, 1]}
+    assert store.sweeps.all()[0].axes == {"n_clusters": [3, 4], "seed": [0, 1]}
 
     repeated = cli(store_dir, "sweep", "--from-sweep", "1", "--quiet")
     assert "sweep 2 done" in repeated.stdout

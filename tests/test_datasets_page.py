@@ -5,6 +5,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.runs import RunStore
+from core.runs.datasets import remove_dataset
 from tests import uploads
 from tests.conftest import ROOT
 
@@ -126,7 +127,7 @@ def test_a_table_run_shows_profiles_and_rows_instead_of_images(algorithm):
             rows = at.dataframe[0].value
             assert list(rows.columns) == ["row", "label", "a", "b", "c"] and len(rows) in (20, 19, 21)
     store.delete(result.run_id)
-    store.remove_dataset(name)
+    remove_dataset(store, name)
 
 
 # Longer than 60 characters cannot be typed (the box stops at 60); core refuses it (test_library.py).

@@ -7,7 +7,7 @@ from core.data.imports import read_upload
 from core.experiment import RunConfig
 from core.runs import RunStore
 from core.runs.runner import record_run
-from core.runs.store import DatasetInUse
+from core.runs.datasets import DatasetInUse, remove_dataset, rename_dataset
 from tests import uploads
 from tests.test_cli import cli
 
@@ -55,7 +55,7 @@ def test_a_run_on_a_saved_dataset_reopens_with_its_images_and_blocks_removal(sto
     assert np.array_equal(reopened.dataset.images, result.dataset.images)
 
     with pytest.raises(DatasetInUse, match=rf"used by 1 run: {result.run_id} \("):
-        store.remove_dataset("pets")
+        remove_dataset(store, "pets")
     assert store.datasets.names() == ["pets"] and store.load_result(result.run_id)
 
     import io
@@ -69,11 +69,11 @@ def test_a_run_on_a_saved_dataset_reopens_with_its_images_and_blocks_removal(sto
     assert "img_000.png" in {n.split("/")[1] for n in names}  # each image under its own file name
     assert labels_csv(reopened).decode().splitlines()[1].startswith("0,holiday/cats/img_000.png,")
 
-    assert store.rename_dataset("pets", "my pets") == "my pets"
+    assert rename_dataset(store, "pets", "my pets") == "my pets"
     assert store.get(result.run_id).config.dataset == "my pets"
     assert store.load_result(result.run_id).dataset.n_samples == 40
     store.delete(result.run_id)
-    store.remove_dataset("my pets")
+    remove_dataset(store, "my pets")
     assert store.datasets.names() == []
 
 
@@ -83,9 +83,9 @@ def test_a_taken_name_and_a_bad_rename_leave_everything_as_it_was(store):
     with pytest.raises(InvalidUpload, match="already saved"):
         store.datasets.add(photos(), "PETS")
     with pytest.raises(InvalidUpload, match="already saved"):
-        store.rename_dataset("pets", "numbers")
+        rename_dataset(store, "pets", "numbers")
     with pytest.raises(InvalidUpload, match="'/'"):
-        store.rename_dataset("pets", "a/b")
+        rename_dataset(store, "pets", "a/b")
     assert store.datasets.names() == ["numbers", "pets"]
     assert store.datasets.load("pets").n_samples == 40
 

@@ -89,7 +89,7 @@ def test_a_configuration_that_cannot_run_is_refused_before_it_is_recorded(tmp_pa
         record_run(config, store)
     with pytest.raises(ValueError, match=message):
         run_sweep(config, {"seed": [0, 1]} if "seed" not in settings else {"n_samples": [None]}, store)
-    assert store.list_runs() == [] and store.list_sweeps() == []
+    assert store.list_runs() == [] and store.sweeps.all() == []
 
 
 @pytest.mark.parametrize("arguments, message", [
@@ -114,7 +114,7 @@ def test_the_command_line_says_what_is_wrong_in_one_line_and_records_nothing(tmp
                      "--projection", "none", "--quiet", *arguments, *extra])
         err = capsys.readouterr().err
         assert code == 2 and err.count("\n") == 1 and message in err and "Traceback" not in err, (command, err)
-    assert RunStore(store).list_runs() == [] and RunStore(store).list_sweeps() == []
+    assert RunStore(store).list_runs() == [] and RunStore(store).sweeps.all() == []
 
 
 def test_sweep_values_are_checked_like_the_form(tmp_path):

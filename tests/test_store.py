@@ -217,8 +217,8 @@ def test_a_store_of_the_previous_schema_is_migrated(tmp_path):
     assert store.schema_version == SCHEMA_VERSION == 3
     (old,) = store.list_runs()
     assert (old.name, old.tags, old.sweep_id, old.duration, old.heartbeat) == ("old run", [], None, 60.0, None)
-    sweep = store.create_sweep(old.config, {"seed": [0, 1]})  # the table added by version 2
-    assert store.list_sweeps()[0].id == sweep
+    sweep = store.sweeps.create(old.config, {"seed": [0, 1]})  # the table added by version 2
+    assert store.sweeps.all()[0].id == sweep
 
 
 def test_a_newer_or_broken_store_is_refused_with_a_clear_message(tmp_path):

@@ -248,7 +248,7 @@ def test_a_read_only_store_lists_and_exports_and_refuses_to_train_before_trainin
 def test_recovery_leaves_other_machines_partial_folders_alone(tmp_path):
     store = RunStore(tmp_path)
     theirs = store.artifacts_root / ".partial-7-other-machine-12345"
-    mine_dead = store.artifacts_root / f".partial-8-{store._host.replace('-', '_')}-999999"
+    mine_dead = store.artifacts_root / f".partial-8-{store.host.replace('-', '_')}-999999"
     for folder in (theirs, mine_dead):
         folder.mkdir()
     RunStore(tmp_path)

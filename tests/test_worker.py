@@ -104,7 +104,7 @@ def test_cancelling_a_queued_job_and_a_sweep(worker):
     assert worker.pid == pid
 
     base = deep()
-    sweep_id = store.create_sweep(base, {"latent_dim": [4, 6, 8]})
+    sweep_id = store.sweeps.create(base, {"latent_dim": [4, 6, 8]})
     jobs = [TrainingJob(RunConfig(**{**base.__dict__, "params": {**base.params, "latent_dim": d}}), sweep_id=sweep_id)
             for d in (4, 6, 8)]
     sweep = worker.submit_sweep(SweepJob(sweep_id, "test sweep", {"latent_dim": [4, 6, 8]}, jobs))

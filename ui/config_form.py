@@ -140,76 +140,94 @@ def config_form(prefix: str = "train", *, fixed: Sequence[str] = ()) -> Optional
     (a sweep's axes) are left out of the form: the caller sets them.
     """
     settings, preview = st.columns([3, 2], gap="large")
-
     with settings:
-        names = [*DATASETS, *run_store().datasets.names()]
-        remembered(f"{prefix}_dataset", DEFAULT_DATASET, lambda v: v in names)
-        dataset_name = st.selectbox("Dataset", names, format_func=dataset_label, key=f"{prefix}_dataset",
-                                    on_change=keep, args=(f"{prefix}_dataset",),
-                                    help="The built-in datasets, then yours (add them on the Datasets page).")
-        keep(f"{prefix}_dataset")
-        st.page_link("pages/datasets.py", label="Add your own images or table", icon=":material/upload_file:")
-        spec = DATASETS.get(dataset_name)
-        options = spec.options if spec is not None else ()
-        dataset_options = {p.name: param_widget(p, f"{prefix}_{dataset_name}_{p.name}") for p in options}
-        download = " (downloading on first use)" if spec is not None and spec.needs_download else ""
-        try:
-            with st.spinner(f"Loading {dataset_label(dataset_name)}...{download}"):
-                data = cached_dataset(dataset_name, tuple(sorted(dataset_options.items())))
-        except (DatasetUnavailable, InvalidUpload, KeyError) as error:
-            st.error(plain(error.args[0] if isinstance(error, KeyError) else error), icon=":material/cloud_off:")
-            return None
-
+        dataset_name, dataset_options, data = _dataset_picker(prefix)
+    if data is None:
+        return None
     with preview:
-        st.markdown(f"**{plain(dataset_label(dataset_name))}**")
-        st.caption(plain(data.description))
-        classes = f", {data.n_classes} classes" if data.has_labels else ", no labels"
-        if data.is_table:
-            st.markdown(f"{data.n_samples:,} rows of {data.features.shape[1]} features{classes}")
-            st.dataframe(feature_frame(data).head(8), hide_index=True)
-        else:
-            h, w, c = data.image_shape
-            st.markdown(f"{data.n_samples:,} images of {h}x{w}{'' if c == 1 else f'x{c}'}{classes}")
-            first = np.random.default_rng(0).choice(data.n_samples, size=min(30, data.n_samples), replace=False)
-            st.image(image_grid(data.images[np.sort(first)], n_cols=10, size=40), caption="A few images of the dataset")
-
+        _dataset_preview(dataset_name, data)
     with settings:
-        n_samples = None
-        if data.n_samples > LARGE_DATASET and "n_samples" not in fixed:
-            key = f"{prefix}_sample_{dataset_name}"
-            remembered(key, min(DEFAULT_SAMPLE, data.n_samples), lambda v: v is not None and 1000 <= v <= data.n_samples)
-            st.slider("Sample size", 1000, data.n_samples, step=1000, key=key, on_change=keep, args=(key,),
-                      help="A stratified subset (same class proportions, fixed seed) keeps training and UMAP fast.")
-            n_samples = keep(key)
-        used = n_samples or data.n_samples
-
-        remembered(f"{prefix}_algorithm", DEFAULT_ALGORITHM, lambda v: v in ALGORITHMS)
-        st.selectbox("Algorithm", list(ALGORITHMS), key=f"{prefix}_algorithm", on_change=keep,
-                     args=(f"{prefix}_algorithm",),
-                     format_func=lambda name: f"{ALGORITHMS[name].family} · {ALGORITHMS[name].title}")
-        algorithm = keep(f"{prefix}_algorithm")
-        algo = ALGORITHMS[algorithm]
-        st.caption(algo.description)
-
+        n_samples = _sample_size(prefix, dataset_name, data, fixed)
+        algo = _algorithm_picker(prefix)
         n_clusters = None
         if not algo.uses_n_clusters:
             st.caption("The number of clusters is found by the algorithm; points in sparse regions are noise.")
         elif "n_clusters" not in fixed:
-            n_clusters = cluster_count_slider(dataset_name, data, used, prefix)
-
+            n_clusters = cluster_count_slider(dataset_name, data, n_samples or data.n_samples, prefix)
         params = algorithm_params(algo, prefix, fixed)
         with st.expander("Advanced"):
             params.update(algorithm_params(algo, prefix, fixed, advanced=True, known=params))
-            remembered(f"{prefix}_preprocessing", DEFAULT_PREPROCESSING, lambda v: v in PREPROCESSING)
-            st.selectbox("Preprocessing", list(PREPROCESSING), format_func=PREPROCESSING.get,
-                         key=f"{prefix}_preprocessing", on_change=keep, args=(f"{prefix}_preprocessing",))
-            preprocessing = keep(f"{prefix}_preprocessing")
-            seed = 0
-            if "seed" not in fixed:
-                remembered(f"{prefix}_seed", 0, lambda v: isinstance(v, int) and 0 <= v < 2**31)
-                st.number_input("Seed", 0, 2**31 - 1, step=1, key=f"{prefix}_seed", on_change=keep, args=(f"{prefix}_seed",),
-                                help="Same seed and settings give the same result.")
-                seed = int(keep(f"{prefix}_seed"))
-
-    return RunConfig(dataset=dataset_name, algorithm=algorithm, n_clusters=n_clusters, params=params,
+            preprocessing, seed = _preprocessing_and_seed(prefix, fixed)
+    return RunConfig(dataset=dataset_name, algorithm=algo.name, n_clusters=n_clusters, params=params,
                      n_samples=n_samples, preprocessing=preprocessing, seed=seed, dataset_options=dataset_options)
+
+
+def _dataset_picker(prefix: str):
+    """The dataset box, its options, and the data loaded (None after saying why it cannot be)."""
+    names = [*DATASETS, *run_store().datasets.names()]
+    remembered(f"{prefix}_dataset", DEFAULT_DATASET, lambda v: v in names)
+    dataset_name = st.selectbox("Dataset", names, format_func=dataset_label, key=f"{prefix}_dataset",
+                                on_change=keep, args=(f"{prefix}_dataset",),
+                                help="The built-in datasets, then yours (add them on the Datasets page).")
+    keep(f"{prefix}_dataset")
+    st.page_link("pages/datasets.py", label="Add your own images or table", icon=":material/upload_file:")
+    spec = DATASETS.get(dataset_name)
+    options = spec.options if spec is not None else ()
+    dataset_options = {p.name: param_widget(p, f"{prefix}_{dataset_name}_{p.name}") for p in options}
+    download = " (downloading on first use)" if spec is not None and spec.needs_download else ""
+    try:
+        with st.spinner(f"Loading {dataset_label(dataset_name)}...{download}"):
+            data = cached_dataset(dataset_name, tuple(sorted(dataset_options.items())))
+    except (DatasetUnavailable, InvalidUpload, KeyError) as error:
+        st.error(plain(error.args[0] if isinstance(error, KeyError) else error), icon=":material/cloud_off:")
+        return dataset_name, dataset_options, None
+    return dataset_name, dataset_options, data
+
+
+def _dataset_preview(dataset_name: str, data) -> None:
+    st.markdown(f"**{plain(dataset_label(dataset_name))}**")
+    st.caption(plain(data.description))
+    classes = f", {data.n_classes} classes" if data.has_labels else ", no labels"
+    if data.is_table:
+        st.markdown(f"{data.n_samples:,} rows of {data.features.shape[1]} features{classes}")
+        st.dataframe(feature_frame(data).head(8), hide_index=True)
+    else:
+        h, w, c = data.image_shape
+        st.markdown(f"{data.n_samples:,} images of {h}x{w}{'' if c == 1 else f'x{c}'}{classes}")
+        first = np.random.default_rng(0).choice(data.n_samples, size=min(30, data.n_samples), replace=False)
+        st.image(image_grid(data.images[np.sort(first)], n_cols=10, size=40), caption="A few images of the dataset")
+
+
+def _sample_size(prefix: str, dataset_name: str, data, fixed: Sequence[str]) -> Optional[int]:
+    """A sample-size slider for a large dataset (None: all of it)."""
+    if data.n_samples <= LARGE_DATASET or "n_samples" in fixed:
+        return None
+    key = f"{prefix}_sample_{dataset_name}"
+    remembered(key, min(DEFAULT_SAMPLE, data.n_samples), lambda v: v is not None and 1000 <= v <= data.n_samples)
+    st.slider("Sample size", 1000, data.n_samples, step=1000, key=key, on_change=keep, args=(key,),
+              help="A stratified subset (same class proportions, fixed seed) keeps training and UMAP fast.")
+    return keep(key)
+
+
+def _algorithm_picker(prefix: str):
+    remembered(f"{prefix}_algorithm", DEFAULT_ALGORITHM, lambda v: v in ALGORITHMS)
+    st.selectbox("Algorithm", list(ALGORITHMS), key=f"{prefix}_algorithm", on_change=keep,
+                 args=(f"{prefix}_algorithm",),
+                 format_func=lambda name: f"{ALGORITHMS[name].family} · {ALGORITHMS[name].title}")
+    algo = ALGORITHMS[keep(f"{prefix}_algorithm")]
+    st.caption(algo.description)
+    return algo
+
+
+def _preprocessing_and_seed(prefix: str, fixed: Sequence[str]) -> tuple[str, int]:
+    remembered(f"{prefix}_preprocessing", DEFAULT_PREPROCESSING, lambda v: v in PREPROCESSING)
+    st.selectbox("Preprocessing", list(PREPROCESSING), format_func=PREPROCESSING.get,
+                 key=f"{prefix}_preprocessing", on_change=keep, args=(f"{prefix}_preprocessing",))
+    preprocessing = keep(f"{prefix}_preprocessing")
+    seed = 0
+    if "seed" not in fixed:
+        remembered(f"{prefix}_seed", 0, lambda v: isinstance(v, int) and 0 <= v < 2**31)
+        st.number_input("Seed", 0, 2**31 - 1, step=1, key=f"{prefix}_seed", on_change=keep, args=(f"{prefix}_seed",),
+                        help="Same seed and settings give the same result.")
+        seed = int(keep(f"{prefix}_seed"))
+    return preprocessing, seed

@@ -9,11 +9,10 @@ import streamlit as st
 from core.experiment import ClusteringResult
 from core.runs.export import arrays_npz, cluster_folders_zip, file_stem, labels_csv, model_zip
 from ui.cache import run_store
+from core.runs.report import html_report
 
 
 def download_buttons(result: ClusteringResult, key: str) -> None:
-    from core.runs.report import html_report
-
     stem = file_stem(result)
     store = run_store()
     columns = st.columns(5)

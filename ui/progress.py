@@ -7,6 +7,8 @@ from core.viz.figures import loss_curve
 from ui.text import plain
 from core.runs import RUNNING
 from ui.worker import is_task
+from core.algorithms import ALGORITHMS
+from core.vocabulary import phase_label, run_seconds
 
 POLL_SECONDS = 0.5  # how often a page asks the training process how a job is going
 
@@ -54,8 +56,6 @@ def show_losses(snap, key: str) -> None:
 
 
 def job_title(config) -> str:
-    from core.algorithms import ALGORITHMS
-
     if is_task(config):
         return config.title
 
@@ -65,8 +65,6 @@ def job_title(config) -> str:
 def timings_table(timings: dict):
     """Seconds per phase under the phases' names, and the total (the run's duration on every page)."""
     import pandas as pd
-
-    from core.vocabulary import phase_label, run_seconds
 
     rows = [(phase_label(phase), round(seconds, 2)) for phase, seconds in timings.items() if phase != "total"]
     rows.append(("Total", round(run_seconds(timings), 2)))

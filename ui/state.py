@@ -11,6 +11,8 @@ from core.experiment import ClusteringResult
 from ui.text import plain
 from core.runs import FINISHED
 from ui.worker import TrainingJob
+from ui.cache import run_store, training_worker
+from ui.runs import load_run
 
 JOB = "job"          # the TrainingJob of this session (running or done), or None
 RESULT = "result"    # the latest finished ClusteringResult, or None
@@ -58,8 +60,6 @@ def current_result() -> Optional[ClusteringResult]:
     """The latest finished result, taking over a job's result as soon as it finishes."""
     job = current_job()
     if job is not None and job.status == FINISHED and st.session_state.get(TAKEN_JOB) != job.id:
-        from ui.runs import load_run
-
         st.session_state[TAKEN_JOB] = job.id
         result = job.read_result(loader=load_run)  # by run id, from the store, with the server's cached data
         if result is not None:
@@ -80,7 +80,6 @@ def start_job(job: TrainingJob) -> None:
     """Send `job` to the training process. A warm, idle worker answers within tens of milliseconds:
     waiting that long here lets the page drawn after the click show the first progress line at once,
     not "Preparing..." until the next poll; a busy or starting worker costs at most FIRST_LINE_WAIT."""
-    from ui.cache import training_worker
 
     st.session_state[JOB] = training_worker().submit(job)
     st.session_state[JOB].wait_for_progress(FIRST_LINE_WAIT)
@@ -101,7 +100,6 @@ def sync_result_with_url() -> Optional[ClusteringResult]:
     link) is opened from the store; otherwise the session's result writes its id into the URL, so
     that the address bar always names the run on screen.
     """
-    from ui.runs import load_run
 
     asked = _url_run()
     if asked is not None and asked != st.session_state.get(URL_RUN):
@@ -120,7 +118,6 @@ def sync_result_with_url() -> Optional[ClusteringResult]:
 
 def result_name(result: ClusteringResult) -> str:
     """The run's name as the user last set it (looked up in the store, so a rename shows at once)."""
-    from ui.cache import run_store
 
     if result.run_id is not None:
         try:
@@ -157,8 +154,6 @@ def require_result() -> Optional[ClusteringResult]:
 
 
 def _offer_latest_run() -> None:
-    from ui.cache import run_store
-
     latest = next(iter(run_store().list_runs(status=FINISHED, limit=1)), None)
     if latest is None:
         return

@@ -24,8 +24,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Optional
 
+from core import quiet_tensorflow_import
+from core.data import DatasetUnavailable
 from core.experiment import ClusteringResult, RunConfig
-from core.progress import ProgressEvent
+from core.progress import ProgressEvent, StopTraining, TrainingCancelled
+from core.projection import warm_up_umap
+from core.runs import RunStore, StoreError
+from core.runs.runner import ProcessStopped, record_run
 from core.runs.status import CANCELLED, FAILED, FINISHED, QUEUED, RUNNING
 
 
@@ -79,13 +84,32 @@ def _worker_main(requests, events, controls, store_dir, parent_pid) -> None:
     report point. Results go back by run id: the server reads them from the store. When the server
     (`parent_pid`) is gone, the current run stops (recorded as interrupted) and the worker exits.
     """
-    from core import quiet_tensorflow_import
-    from core.data import DatasetUnavailable
-    from core.progress import StopTraining, TrainingCancelled
-    from core.projection import warm_up_umap
-    from core.runs import RunStore, StoreError
-    from core.runs.runner import ProcessStopped, record_run
+    store = _start_worker(store_dir)
+    events.put(("ready", None, None))
+    orders = _Orders(controls, parent_pid)
+    while True:
+        try:
+            item = requests.get(timeout=2.0)
+        except queue.Empty:
+            if orders.server_gone():
+                return
+            continue
+        if item is None:
+            return
+        job_id, config, options = item
+        orders.collect()
+        if job_id in orders.cancelled:
+            events.put((CANCELLED, job_id, None))
+            continue
+        events.put(("taken", job_id, None))
+        try:
+            _run_job(store, job_id, config, options, events, orders)
+        except ProcessStopped:
+            return
 
+
+def _start_worker(store_dir) -> RunStore:
+    """Lower the process's priority, import TensorFlow quietly, open the store and warm UMAP up."""
     try:  # the web server (and a browser on the same machine) come first: pages stay quick while it trains
         os.nice(int(os.environ.get(NICENESS_ENV, WORKER_NICENESS)))
     except (AttributeError, OSError):  # no nice on Windows
@@ -97,71 +121,68 @@ def _worker_main(requests, events, controls, store_dir, parent_pid) -> None:
             warm_up_umap()
         except Exception:  # a failed warm-up only means the first projection compiles instead
             pass
-    events.put(("ready", None, None))
-    cancelled: set = set()
-    stopping: set = set()
+    return store
 
-    def collect_cancellations() -> None:
+
+class _Orders:
+    """What the server has asked of the worker: jobs to cancel, jobs to stop and keep, and whether the
+    server itself is still there."""
+
+    def __init__(self, controls, parent_pid: int):
+        self.controls, self.parent_pid = controls, parent_pid
+        self.cancelled: set = set()
+        self.stopping: set = set()
+
+    def collect(self) -> None:
         while True:
             try:
-                kind, job = controls.get_nowait()
+                kind, job = self.controls.get_nowait()
             except queue.Empty:
                 return
-            (cancelled if kind == "cancel" else stopping).add(job)
+            (self.cancelled if kind == "cancel" else self.stopping).add(job)
 
-    def server_gone() -> bool:
-        return os.getppid() != parent_pid
+    def server_gone(self) -> bool:
+        return os.getppid() != self.parent_pid
 
-    while True:
-        try:
-            item = requests.get(timeout=2.0)
-        except queue.Empty:
-            if server_gone():
-                return
-            continue
-        if item is None:
+
+def _run_job(store: RunStore, job_id, config, options: dict, events, orders: _Orders) -> None:
+    """Run one job, reporting its progress and how it ended on `events` (ProcessStopped when the server
+    is gone: the caller exits)."""
+    throttle = ProgressThrottle()
+    stopped_at: list = []
+
+    def callback(event):
+        orders.collect()
+        if job_id in orders.cancelled:
+            raise TrainingCancelled()
+        if orders.server_gone():
+            raise ProcessStopped()
+        if throttle.passes(event):
+            events.put(("progress", job_id, event))
+        if job_id in orders.stopping and event.n_epochs > 0:  # an epoch loop: it ends and keeps what it learned
+            stopped_at.append(f"{event.phase} epoch {event.epoch} of {event.n_epochs}")
+            raise StopTraining()
+
+    try:
+        if is_task(config):  # its small result crosses as it is
+            events.put((FINISHED, job_id, config.run(store, callback)))
             return
-        job_id, config, options = item
-        collect_cancellations()
-        if job_id in cancelled:
-            events.put((CANCELLED, job_id, None))
-            continue
-        events.put(("taken", job_id, None))
-        throttle = ProgressThrottle()
-        stopped_at: list = []
-
-        def callback(event, job_id=job_id):
-            collect_cancellations()
-            if job_id in cancelled:
-                raise TrainingCancelled()
-            if server_gone():
-                raise ProcessStopped()
-            if throttle.passes(event):
-                events.put(("progress", job_id, event))
-            if job_id in stopping and event.n_epochs > 0:  # an epoch loop: it ends and keeps what it learned
-                stopped_at.append(f"{event.phase} epoch {event.epoch} of {event.n_epochs}")
-                raise StopTraining()
-
-        try:
-            if is_task(config):  # its small result crosses as it is
-                events.put((FINISHED, job_id, config.run(store, callback)))
-                continue
-            result = record_run(config, store, callback=callback, name=options.get("name"),
-                                sweep_id=options.get("sweep_id"),
-                                on_start=lambda run_id, job_id=job_id: events.put(("started", job_id, run_id)))
-            if stopped_at:
-                store.note(result.run_id, f"Stopped early by the user, in {stopped_at[0]}, and clustered with what "
-                                          "the network had learned by then.")
-        except ProcessStopped:
-            return
-        except TrainingCancelled:
-            events.put((CANCELLED, job_id, None))
-        except (ValueError, KeyError, DatasetUnavailable, FloatingPointError, StoreError, OSError) as error:
-            events.put((FAILED, job_id, str(error.args[0] if isinstance(error, KeyError) and error.args else error)))
-        except Exception as error:  # report anything else and keep serving
-            events.put((FAILED, job_id, f"{type(error).__name__}: {error}\n{traceback.format_exc(limit=4)}"))
-        else:
-            events.put((FINISHED, job_id, result.run_id))  # the server reads the result from the store
+        result = record_run(config, store, callback=callback, name=options.get("name"),
+                            sweep_id=options.get("sweep_id"),
+                            on_start=lambda run_id: events.put(("started", job_id, run_id)))
+        if stopped_at:
+            store.note(result.run_id, f"Stopped early by the user, in {stopped_at[0]}, and clustered with what "
+                                      "the network had learned by then.")
+    except TrainingCancelled:
+        events.put((CANCELLED, job_id, None))
+    except (ValueError, KeyError, DatasetUnavailable, FloatingPointError, StoreError, OSError) as error:
+        events.put((FAILED, job_id, str(error.args[0] if isinstance(error, KeyError) and error.args else error)))
+    except ProcessStopped:
+        raise
+    except Exception as error:  # report anything else and keep serving
+        events.put((FAILED, job_id, f"{type(error).__name__}: {error}\n{traceback.format_exc(limit=4)}"))
+    else:
+        events.put((FINISHED, job_id, result.run_id))  # the server reads the result from the store
 
 
 @dataclass
@@ -440,8 +461,6 @@ class TrainingWorker:
 
     def read_result(self, run_id: int) -> ClusteringResult:
         """Finished run `run_id` read back from the store (what crosses from the worker is its id)."""
-        from core.runs import RunStore
-
         return RunStore(self.store_dir).load_result(run_id)
 
     def _restart(self, current: Optional[TrainingJob], outcome: str, message: str) -> None:
@@ -465,8 +484,6 @@ class TrainingWorker:
         if current is not None:
             if current.run_id is not None:
                 try:
-                    from core.runs import RunStore
-
                     RunStore(self.store_dir).end_run(current.run_id, outcome, message=message, keep_history=True)
                 except Exception:  # the store will mark it interrupted on its next look
                     pass

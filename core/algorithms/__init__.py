@@ -1,6 +1,6 @@
 """Clustering algorithms behind one estimator-style interface, and their registry."""
 from core.algorithms.autoencoder import AutoencoderGMM, AutoencoderKMeans
-from core.algorithms.base import ClusteringAlgorithm
+from core.algorithms.base import ClusteringAlgorithm, DamagedModel
 from core.algorithms.classical import (UMAPGMM, Agglomerative, DBSCANClustering, GaussianMixtureClustering,
                                        HDBSCANClustering, PixelKMeans, Spectral)
 from core.algorithms.dec import DCEC, DEC, IDEC
@@ -12,7 +12,7 @@ from core.params import ParamSpec
 
 __all__ = [
     "ALGORITHMS", "DCEC", "DEC", "DEFAULT_ALGORITHM", "IDEC", "N2D", "Agglomerative", "AlgorithmSpec",
-    "AutoencoderGMM", "AutoencoderKMeans", "ClusteringAlgorithm", "DBSCANClustering", "GaussianMixtureClustering",
+    "AutoencoderGMM", "AutoencoderKMeans", "ClusteringAlgorithm", "DamagedModel", "DBSCANClustering", "GaussianMixtureClustering",
     "HDBSCANClustering", "ParamSpec", "PixelKMeans", "SelfOrganizingMap", "Spectral", "UMAPGMM", "VaDE",
     "ESTIMATORS", "get_algorithm", "load_estimator",
 ]

@@ -39,6 +39,34 @@ from core.params import ParameterError
 from core.progress import PhaseReporter, ProgressCallback
 
 
+class DamagedModel(ValueError):
+    """A saved estimator's file is missing, truncated or not what it should be; the message names it."""
+
+
+def read_saved(path: Path, read):
+    """`read(path)`, or DamagedModel naming the file when it is missing or cannot be read (a truncated or
+    edited file: json, numpy, zipfile and Keras each raise their own errors)."""
+    try:
+        return read(path)
+    except FileNotFoundError:
+        raise DamagedModel(f"the saved model in {path.parent} is incomplete: {path.name} is missing.") from None
+    except Exception as error:
+        raise DamagedModel(f"the saved model's {path.name} in {path.parent} is damaged and cannot be read "
+                           f"({type(error).__name__}: {str(error)[:200]}).") from None
+
+
+def _read_json(path: Path) -> dict:
+    saved = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(saved, dict):
+        raise ValueError("not a JSON object")
+    return saved
+
+
+def _read_arrays(path: Path) -> dict:
+    with np.load(path, allow_pickle=False) as stored:
+        return {key: stored[key] for key in stored.files}  # each member decompressed here, where damage shows
+
+
 class ClusteringAlgorithm(ClusterMixin, TransformerMixin, BaseEstimator):
     """Base class: validation, seeding, timing and progress plumbing around `_fit`.
 
@@ -226,6 +254,17 @@ class ClusteringAlgorithm(ClusterMixin, TransformerMixin, BaseEstimator):
         """Each sample's membership of every cluster, (n_samples, n_clusters), rows summing to 1."""
         return np.asarray(self._membership(self.transform(X)), dtype=np.float64)
 
+    @available_if(lambda estimator: estimator.can_predict)
+    def place(self, X) -> tuple:
+        """New samples placed with one pass through the space: ``(points, labels, confidence)``, their
+        points as `transform` gives them, their clusters, and each one's membership of its cluster where
+        the method gives memberships (the cluster then being the most likely one), else None."""
+        points = self.transform(X)
+        if hasattr(self, "_membership"):
+            probabilities = np.asarray(self._membership(points), dtype=np.float64)
+            return points, probabilities.argmax(axis=1).astype(np.int64), probabilities.max(axis=1)
+        return points, np.asarray(self._predict_embedding(points)).astype(np.int64), None
+
     # -- save and load ----------------------------------------------------------------------------
     def save(self, folder, *, training_arrays: bool = True) -> None:
         """Write this fitted estimator to `folder`: its parameters and fitted facts as JSON
@@ -281,16 +320,16 @@ class ClusteringAlgorithm(ClusterMixin, TransformerMixin, BaseEstimator):
     def load(cls, folder, *, image_shape=None):
         """The estimator :meth:`save` wrote to `folder`, ready to `predict` and `transform` (networks are
         loaded with Keras' safe mode on). A model saved before its samples' shape was recorded takes
-        `image_shape`. Raises ValueError when the folder holds another estimator."""
+        `image_shape`. Raises ValueError when the folder holds another estimator, DamagedModel (a
+        ValueError) naming the file when one is missing or cannot be read."""
         folder = Path(folder)
-        saved = json.loads((folder / PARAMS_FILE).read_text(encoding="utf-8"))
+        saved = read_saved(folder / PARAMS_FILE, _read_json)
         if saved.get("estimator") != cls.__name__:
             raise ValueError(f"{folder} holds a {saved.get('estimator')}, not a {cls.__name__}.")
         params = {name: tuple(value) if isinstance(value, list) else value
-                  for name, value in cls.upgrade_params(saved["params"]).items()}
+                  for name, value in cls.upgrade_params(saved.get("params", {})).items()}
         estimator = cls(**params)
-        with np.load(folder / STATE_FILE, allow_pickle=False) as stored:
-            arrays = {key: stored[key] for key in stored.files}
+        arrays = read_saved(folder / STATE_FILE, _read_arrays)
         for name, value in arrays.items():
             if name.endswith("_"):
                 setattr(estimator, name, value.item() if value.ndim == 0 else value)
@@ -410,6 +449,8 @@ def _load_networks(folder: Path) -> Optional[SavedAutoencoder]:
 
     def read(part):
         path = folder / f"{part}.keras"
-        return keras.models.load_model(path, compile=False, safe_mode=True) if path.is_file() else None
+        if not path.is_file():
+            return None
+        return read_saved(path, lambda p: keras.models.load_model(p, compile=False, safe_mode=True))
 
     return SavedAutoencoder(read("encoder"), read("decoder"))

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from core.algorithms.autoencoder import AutoencoderGMM, AutoencoderKMeans
-from core.algorithms.base import PARAMS_FILE, ClusteringAlgorithm
+from core.algorithms.base import PARAMS_FILE, ClusteringAlgorithm, DamagedModel, read_saved
 from core.algorithms.classical import (UMAPGMM, Agglomerative, DBSCANClustering, GaussianMixtureClustering,
                                        HDBSCANClustering, PixelKMeans, Spectral)
 from core.algorithms.dec import DCEC, DEC, IDEC
@@ -85,8 +85,11 @@ def get_algorithm(name: str) -> AlgorithmSpec:
 def load_estimator(folder, *, image_shape=None) -> ClusteringAlgorithm:
     """The estimator saved in `folder` (by :meth:`ClusteringAlgorithm.save`, or by a run of an earlier
     release, which takes `image_shape`), whichever algorithm it is. Raises ValueError for a folder that
-    holds none of this app's estimators, OSError when its files cannot be read."""
-    saved = json.loads((Path(folder) / PARAMS_FILE).read_text(encoding="utf-8"))
+    holds none of this app's estimators, and DamagedModel (a ValueError) naming the file when one is
+    missing, truncated or unreadable."""
+    saved = read_saved(Path(folder) / PARAMS_FILE, lambda path: json.loads(path.read_text(encoding="utf-8")))
+    if not isinstance(saved, dict):
+        raise DamagedModel(f"the saved model's {PARAMS_FILE} in {folder} is damaged: it is not a JSON object.")
     by_class = {spec.estimator.__name__: spec.estimator for spec in ALGORITHMS.values()}
     if saved.get("estimator") not in by_class:
         raise ValueError(f"{folder} holds no estimator of this app (it names {saved.get('estimator')!r}).")

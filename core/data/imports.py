@@ -245,10 +245,32 @@ def _is_system_file(path: str) -> bool:
 
 def _read_images(entries, read, name, *, size, grayscale) -> ImportedData:
     """Decode, label, size-check and resize images given as (path, handle) pairs."""
+    candidates, skipped = _image_entries(entries, name)
+    probed, all_gray = _probe(candidates, read, skipped, name)
+    sizes = Counter(shape for _, _, shape in probed)
+    height, width = _check_size(size if size is not None else default_image_size(sizes.elements()))
+    labels, class_names, label_note = _folder_labels([path for path, _, _ in probed])
+    notes = [label_note] if label_note else []
+    x, kept = _decode(probed, labels, read, (height, width), 1 if grayscale or all_gray else 3, skipped, name)
+    y = None
+    if class_names is not None:
+        y = np.asarray([label for _, label in kept], dtype=np.int64)
+        class_names, y = _compact_labels(class_names, y)
+    if len(sizes) > 1 or next(iter(sizes)) != (height, width):
+        notes.append(f"Images were resized to {height}x{width} pixels (aspect ratio kept, padded with the "
+                     f"border colour); the most common size was {_size_text(sizes.most_common(1)[0][0])}.")
+    return ImportedData("images", x, y, class_names, [path for path, _ in kept], skipped=skipped, notes=notes,
+                        source=name)
+
+
+def _image_entries(entries, name):
+    """The (path, handle) pairs that are images, in path order, and (path, why) for the files skipped;
+    archive clutter (__MACOSX/, .DS_Store, Thumbs.db) is left out silently. InvalidUpload when none is
+    an image, or too many are."""
     skipped, candidates = [], []
     for path, handle in sorted(entries, key=lambda e: e[0]):
         if _is_system_file(path):
-            continue  # __MACOSX/, .DS_Store, Thumbs.db: archive clutter, not the user's files
+            continue
         if PurePosixPath(path).suffix.lower() not in IMAGE_EXTENSIONS:
             skipped.append((path, "not images"))
         else:
@@ -259,9 +281,14 @@ def _read_images(entries, read, name, *, size, grayscale) -> ImportedData:
                             f"{', '.join(sorted(e.lstrip('.').upper() for e in IMAGE_EXTENSIONS))}.")
     if len(candidates) > MAX_SAMPLES:
         raise InvalidUpload(f"{name} holds {len(candidates):,} images; the limit is {MAX_SAMPLES:,} per dataset.")
+    return candidates, skipped
 
-    probed = []  # (path, handle, (height, width)): pass 1 reads headers only, nothing is kept decoded
-    all_gray = True  # every file stores gray pixels: decode to one channel (a third of the memory)
+
+def _probe(candidates, read, skipped: list, name):
+    """Pass 1 reads headers only, nothing kept decoded: (path, handle, (height, width)) of each readable
+    image, and whether every one stores gray pixels (then they decode to one channel, a third of the
+    memory). Unreadable files are added to `skipped`."""
+    probed, all_gray = [], True
     for path, handle in candidates:
         try:
             with _open_image(read(handle)) as image:
@@ -271,21 +298,19 @@ def _read_images(entries, read, name, *, size, grayscale) -> ImportedData:
             skipped.append((path, str(error)))
     if not probed:
         raise InvalidUpload(f"{name}: none of its images could be used. {' '.join(skipped_summary(skipped))}")
+    return probed, all_gray
 
-    notes = []
-    sizes = Counter(shape for _, _, shape in probed)
-    height, width = _check_size(size if size is not None else default_image_size(sizes.elements()))
-    labels, class_names, label_note = _folder_labels([path for path, _, _ in probed])
-    if label_note:
-        notes.append(label_note)
 
-    channels = 1 if grayscale or all_gray else 3
-    x = np.empty((len(probed), height, width, channels), dtype=np.uint8)  # filled in place: no list of copies
+def _decode(probed, labels, read, shape, channels: int, skipped: list, name):
+    """Pass 2 decodes each image into one array filled in place (no list of copies), resized to `shape`:
+    the images as uint8 (N, height, width, channels) (one channel when all are gray), and the (path,
+    label) of each kept. Files whose pixels cannot be decoded are added to `skipped`."""
+    x = np.empty((len(probed), *shape, channels), dtype=np.uint8)
     kept = []
     for (path, handle, _), label in zip(probed, labels):
         try:
             with _open_image(read(handle)) as image:
-                x[len(kept)] = _to_array(image, (height, width), channels == 1)
+                x[len(kept)] = _to_array(image, shape, channels == 1)
         except _EntryError as error:
             skipped.append((path, str(error)))
             continue
@@ -298,16 +323,7 @@ def _read_images(entries, read, name, *, size, grayscale) -> ImportedData:
     x = x[:len(kept)]
     if x.shape[-1] == 3 and _is_gray(x):
         x = np.ascontiguousarray(x[..., :1])  # every image is gray: keep one channel
-    files = [path for path, _ in kept]
-    y = None
-    if class_names is not None:
-        y = np.asarray([label for _, label in kept], dtype=np.int64)
-        class_names, y = _compact_labels(class_names, y)
-    if len(sizes) > 1 or next(iter(sizes)) != (height, width):
-        notes.append(f"Images were resized to {height}x{width} pixels (aspect ratio kept, padded with the "
-                     f"border colour); the most common size was {_size_text(sizes.most_common(1)[0][0])}.")
-    result = ImportedData("images", x, y, class_names, files, skipped=skipped, notes=notes, source=name)
-    return result
+    return x, kept
 
 
 def _open_image(data: bytes):

@@ -7,6 +7,7 @@ import socket
 import numpy as np
 
 from core.data.dataset import Dataset, DatasetUnavailable
+from core import quiet_tensorflow_import
 
 DOWNLOAD_TIMEOUT = 30  # seconds without an answer before a download counts as failed
 DIGIT_NAMES = [str(d) for d in range(10)]
@@ -30,7 +31,6 @@ def load_digits() -> Dataset:
 
 def _load_keras_dataset(module_name: str, title: str):
     """Train and test splits of a `keras.datasets` module, concatenated. Downloads once, then reads the cache."""
-    from core import quiet_tensorflow_import
 
     quiet_tensorflow_import()
     previous_timeout = socket.getdefaulttimeout()

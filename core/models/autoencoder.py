@@ -6,7 +6,6 @@
 """
 from __future__ import annotations
 
-import time
 from typing import Optional, Sequence
 
 import numpy as np
@@ -15,7 +14,8 @@ import core.models  # noqa: F401  (imports TensorFlow quietly before the lines b
 import keras
 import tensorflow as tf
 
-from core.progress import PhaseReporter, ProgressCallback, StopTraining
+from core.models.training import prefers_xla, restarting, run_epochs
+from core.progress import ProgressCallback
 
 DEFAULT_HIDDEN_UNITS = (500, 500, 2000)
 
@@ -97,7 +97,8 @@ def train_autoencoder(
 
     A custom `tf.function` step over shuffled batches: steadier and faster than `Model.fit` on small
     CPUs. Reports to `callback` after every batch (so a cancel takes effect within one batch; the
-    receiver may throttle what it shows) and once more at each epoch's end; a callback that raises `TrainingCancelled` stops training at the next batch.
+    receiver may throttle what it shows) and once more at each epoch's end; a callback that raises
+    `TrainingCancelled` stops training at the next batch.
 
     Returns the history: one ``{"epoch", "loss", "elapsed"}`` dict per completed epoch.
 
@@ -107,119 +108,38 @@ def train_autoencoder(
         When the loss becomes NaN or infinite (diverging training): lower the learning rate.
     """
     X = np.asarray(X, dtype=np.float32)  # flat for a dense model, NHWC for a convolutional one
-    n = len(X)
-    batch_size = int(min(batch_size, n))
     data = tf.constant(X)
-    variables = autoencoder.trainable_variables
+    # One dropout layer for the whole training: its random stream runs on across optimiser restarts.
     corrupt = keras.layers.Dropout(input_dropout, seed=seed) if input_dropout > 0 else None
-    xla = prefers_xla(autoencoder)
 
-    def new_train_step():
-        """A fresh Adam (zero moments, step 0) and the compiled step that uses it."""
-        optimizer = keras.optimizers.Adam(learning_rate=learning_rate)
+    def new_step():
+        return _reconstruction_step(autoencoder, data, learning_rate, corrupt, input_dropout)
 
-        @tf.function(input_signature=[tf.TensorSpec([None], tf.int32)], jit_compile=xla)
-        def train_step(batch_indices):
-            batch = tf.gather(data, batch_indices)
-            inputs = corrupt(batch, training=True) * (1.0 - input_dropout) if corrupt is not None else batch
-            with tf.GradientTape() as tape:
-                reconstruction = autoencoder(inputs, training=True)
-                loss = tf.reduce_mean(tf.square(batch - reconstruction))
-            gradients = tape.gradient(loss, variables)
-            optimizer.apply(gradients, variables)
-            return loss
-
-        return train_step
-
-    train_step = None
-
-    def step_for_epoch(epoch: int):
-        nonlocal train_step
-        if epoch == 1 or (restart_every and (epoch - 1) % restart_every == 0):
-            train_step = new_train_step()
-        return train_step
-
-    return run_epochs(step_for_epoch, n, epochs=epochs, batch_size=batch_size, seed=seed, callback=callback,
-                      phase=phase, title="Training autoencoder",
+    return run_epochs(restarting(new_step, restart_every), len(X), epochs=epochs,
+                      batch_size=int(min(batch_size, len(X))), seed=seed, callback=callback, phase=phase,
+                      title="Training autoencoder",
                       diverged="the autoencoder's loss diverged (became {loss}) in epoch {epoch}; "
                                "try a smaller learning rate.")
 
 
-XLA_ENV = "DEEP_CLUSTERING_XLA"  # "0": never compile training steps with XLA
+def _reconstruction_step(autoencoder, data, learning_rate: float, corrupt, input_dropout: float):
+    """A fresh Adam (zero moments, step 0) and the compiled step that uses it: the mean squared error
+    between a batch of `data` (given by its indices) and the reconstruction of its corrupted copy."""
+    optimizer = keras.optimizers.Adam(learning_rate=learning_rate)
+    variables = autoencoder.trainable_variables
 
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.int32)], jit_compile=prefers_xla(autoencoder))
+    def train_step(batch_indices):
+        batch = tf.gather(data, batch_indices)
+        inputs = corrupt(batch, training=True) * (1.0 - input_dropout) if corrupt is not None else batch
+        with tf.GradientTape() as tape:
+            reconstruction = autoencoder(inputs, training=True)
+            loss = tf.reduce_mean(tf.square(batch - reconstruction))
+        gradients = tape.gradient(loss, variables)
+        optimizer.apply(gradients, variables)
+        return loss
 
-def prefers_xla(model) -> bool:
-    """Whether a training step of `model` (an autoencoder, or a part of one such as VaDE's decoder) is
-    compiled with XLA: yes for dense networks, whose steps it speeds up (8,040 -> 10,130 images a second on
-    2 CPU cores with oneDNN, d-500-500-2000-10 at 28x28, batch 256), no for convolutional ones, which it
-    slows down (5,900 -> 4,350 at batch 256, 5,410 -> 4,530 at 128); never when $DEEP_CLUSTERING_XLA is "0"."""
-    import os
-
-    return os.environ.get(XLA_ENV, "1") != "0" and not _has_convolutions(model)
-
-
-def _has_convolutions(model) -> bool:
-    if isinstance(model, (ConvAutoencoder, keras.layers.Conv2D, keras.layers.Conv2DTranspose)):
-        return True
-    return any(_has_convolutions(layer) for layer in getattr(model, "layers", ()))
-
-
-def run_epochs(step_for_epoch, n: int, *, epochs: int, batch_size: int, seed: int,
-               callback: Optional[ProgressCallback], phase: str, title: str, diverged: str,
-               history_phase: Optional[str] = None, before_step=None) -> list[dict]:
-    """The epoch loop every network here trains with: shuffled batches of indices into the data.
-
-    `step_for_epoch(epoch)` returns the compiled step for that epoch (a new one restarts the
-    optimiser); a step takes int32 batch indices and returns the batch's mean loss. Reports to
-    `callback` after every batch (so a cancel takes effect within one batch) and once more at each
-    epoch's end with the epoch's mean loss. Raises FloatingPointError, with `diverged` formatted
-    with `loss` and `epoch`, when a loss is NaN or infinite. Returns one ``{"phase", "epoch",
-    "loss", "elapsed"}`` dict per epoch (phase `history_phase`, default `phase`).
-
-    `before_step(step)`, where given, runs before each step with the number of steps taken so far
-    (DEC refreshes its target there); when it returns True training has converged and stops (an
-    epoch cut short still gets its history line).
-    """
-    report = PhaseReporter(callback, phase)
-    rng = np.random.default_rng(seed)
-    history: list[dict] = []
-    n_steps = int(np.ceil(n / batch_size))
-    start = time.perf_counter()
-    stopping = False
-    for epoch in range(1, epochs + 1):
-        train_step = step_for_epoch(epoch)
-        order = rng.permutation(n).astype(np.int32)
-        total, seen = 0.0, 0
-        converged = False
-        for step in range(n_steps):
-            if before_step is not None and before_step((epoch - 1) * n_steps + step):
-                converged = True
-                break
-            indices = order[step * batch_size:(step + 1) * batch_size]
-            loss = float(train_step(tf.constant(indices)))
-            if not np.isfinite(loss):
-                raise FloatingPointError(diverged.format(loss=loss, epoch=epoch))
-            total += loss * len(indices)
-            seen += len(indices)
-            if step + 1 < n_steps:
-                try:
-                    report(f"{title}: epoch {epoch}/{epochs}", ((epoch - 1) + (step + 1) / n_steps) / epochs,
-                           epoch=epoch, n_epochs=epochs, step=step + 1, n_steps=n_steps, loss=total / seen)
-                except StopTraining:  # stop and keep: finish this epoch, then go on with what was learned
-                    stopping = True
-        if converged and not seen:
-            break
-        epoch_loss = total / seen
-        history.append({"phase": history_phase or phase, "epoch": epoch, "loss": epoch_loss,
-                        "elapsed": time.perf_counter() - start})
-        try:
-            report(f"{title}: epoch {epoch}/{epochs}", epoch / epochs, epoch=epoch, n_epochs=epochs, step=n_steps,
-                   n_steps=n_steps, loss=epoch_loss, end_of_epoch=True)
-        except StopTraining:
-            stopping = True
-        if stopping or converged:
-            break
-    return history
+    return train_step
 
 
 def encode(autoencoder, X: np.ndarray, batch_size: int = 2048) -> np.ndarray:

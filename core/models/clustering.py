@@ -11,6 +11,9 @@ import core.models  # noqa: F401  (imports TensorFlow quietly)
 import keras
 import tensorflow as tf
 
+from core.models.autoencoder import encode
+from core.models.training import prefers_xla, run_epochs
+
 
 def squared_distances(points, centers):
     """Squared Euclidean distance of every row of `points` to every row of `centers`, (N, K), by
@@ -72,28 +75,53 @@ class ClusteringPhase:
 
 def train_clustering_phase(autoencoder, inputs: np.ndarray, initial_embedding: np.ndarray,
                            initial_centers: np.ndarray, initial_labels: np.ndarray, *, gamma: float,
-                           uses_decoder: bool, alpha: float, learning_rate: float, batch_size: int, update_interval: Optional[int], epochs: int,
-                           tol: float, seed: int, callback=None, title: str = "DEC") -> ClusteringPhase:
+                           uses_decoder: bool, alpha: float, learning_rate: float, batch_size: int,
+                           update_interval: Optional[int], epochs: int, tol: float, seed: int, callback=None,
+                           title: str = "DEC") -> ClusteringPhase:
     """DEC's clustering phase (Xie et al. 2016; IDEC's with `uses_decoder`, Guo et al. 2017).
 
     Trains the encoder and the centres (and, for IDEC, the decoder) with Adam on `gamma` x KL(P || Q)
     (+ the reconstruction error for IDEC), Q the Student-t soft assignments and P the sharpened target,
     refreshed every `update_interval` batches (None: once per pass over the data). It starts from the
-    encoder's `initial_embedding` of `inputs`, clustered by `initial_centers` into `initial_labels`. Stops after
-    `epochs` passes, or once fewer than `tol` of the labels change between refreshes. Runs in the
-    shared epoch loop (:func:`core.models.autoencoder.run_epochs`): its shuffling, progress, cancel and
+    encoder's `initial_embedding` of `inputs`, clustered by `initial_centers` into `initial_labels`. Stops
+    after `epochs` passes, or once fewer than `tol` of the labels change between refreshes. Runs in the
+    shared epoch loop (:func:`core.models.training.run_epochs`): its shuffling, progress, cancel and
     "stop and keep".
     """
-    from core.models.autoencoder import encode, prefers_xla, run_epochs
-
-    encoder, decoder = autoencoder.encoder, autoencoder.decoder
     scale = kernel_scale(initial_embedding, initial_centers)
     centers = tf.Variable((initial_centers * scale).astype(np.float32), name="cluster_centers")
+    train_step = _clustering_step(autoencoder, tf.constant(inputs), centers, scale, gamma=gamma, alpha=alpha,
+                                  uses_decoder=uses_decoder, learning_rate=learning_rate)
+
+    def assignments(embedding: np.ndarray) -> np.ndarray:
+        return np.asarray(soft_assignments(embedding * scale, centers, alpha))
+
+    n = len(inputs)
+    batch_size = int(min(batch_size, n))
+    target = _Target(assignments, lambda: encode(autoencoder, inputs), initial_embedding, initial_labels,
+                     interval=update_interval or int(np.ceil(n / batch_size)), tol=tol)
+
+    def step(indices):
+        return train_step(indices, target.rows(indices))
+
+    history = run_epochs(lambda epoch: step, n, epochs=epochs, batch_size=batch_size, seed=seed, callback=callback,
+                         phase="cluster", title=f"{title}: refining clusters", before_step=target.refresh,
+                         diverged=f"{title}'s clustering loss diverged (became {{loss}}) in epoch {{epoch}}; "
+                                  "try a smaller cluster learning rate.")
+    embedding = encode(autoencoder, inputs)
+    return ClusteringPhase(embedding=embedding, probabilities=assignments(embedding), centers=centers.numpy() / scale,
+                           scale=float(scale), label_changes=target.changes, history=history)
+
+
+def _clustering_step(autoencoder, data, centers: tf.Variable, scale: float, *, gamma: float, alpha: float,
+                     uses_decoder: bool, learning_rate: float):
+    """A compiled step of the clustering phase with its own Adam: the batch of `data` at the given indices,
+    its target rows P, and the loss gamma x KL(P || Q) (+ the reconstruction error with `uses_decoder`)."""
+    encoder, decoder = autoencoder.encoder, autoencoder.decoder
     variables = encoder.trainable_variables + [centers]
     if uses_decoder:
         variables += decoder.trainable_variables
     optimizer = keras.optimizers.Adam(learning_rate=learning_rate)
-    data = tf.constant(inputs)
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.int32), tf.TensorSpec([None, None], tf.float32)],
                  jit_compile=prefers_xla(autoencoder))
@@ -107,36 +135,34 @@ def train_clustering_phase(autoencoder, inputs: np.ndarray, initial_embedding: n
         optimizer.apply(tape.gradient(loss, variables), variables)
         return loss
 
-    def assignments(embedding: np.ndarray) -> np.ndarray:
-        return np.asarray(soft_assignments(embedding * scale, centers, alpha))
+    return train_step
 
-    n = len(inputs)
-    batch_size = int(min(batch_size, n))
-    interval = update_interval or int(np.ceil(n / batch_size))
-    state = {"labels": initial_labels, "target": None}
-    label_changes: list = []
 
-    def refresh(step: int) -> bool:
-        """Refresh the target every `interval` steps; True once the labels have settled."""
-        if step % interval:
+class _Target:
+    """DEC's target distribution P, refreshed every `interval` steps from the soft assignments of the
+    current embedding (the initial one at step 0, before any training). Keeps the fraction of labels
+    that changed at each refresh; a refresh says True once fewer than `tol` changed."""
+
+    def __init__(self, assignments, embed, initial_embedding: np.ndarray, initial_labels: np.ndarray, *,
+                 interval: int, tol: float):
+        self.assignments, self.embed, self.initial_embedding = assignments, embed, initial_embedding
+        self.labels, self.interval, self.tol = initial_labels, interval, tol
+        self.target: Optional[np.ndarray] = None
+        self.changes: list = []
+
+    def refresh(self, step: int) -> bool:
+        if step % self.interval:
             return False
-        q = assignments(initial_embedding if step == 0 else encode(autoencoder, inputs))  # untrained yet at 0
-        state["target"] = np.asarray(target_distribution(q), dtype=np.float32)
+        q = self.assignments(self.initial_embedding if step == 0 else self.embed())
+        self.target = np.asarray(target_distribution(q), dtype=np.float32)
         labels = q.argmax(axis=1)
-        changed = float(np.mean(labels != state["labels"]))
-        state["labels"] = labels
+        changed = float(np.mean(labels != self.labels))
+        self.labels = labels
         if step == 0:
             return False
-        label_changes.append(changed)
-        return changed < tol
+        self.changes.append(changed)
+        return changed < self.tol
 
-    def step(indices):
-        return train_step(indices, tf.constant(state["target"][indices.numpy()]))
-
-    history = run_epochs(lambda epoch: step, n, epochs=epochs, batch_size=batch_size, seed=seed, callback=callback,
-                         phase="cluster", title=f"{title}: refining clusters", before_step=refresh,
-                         diverged=f"{title}'s clustering loss diverged (became {{loss}}) in epoch {{epoch}}; "
-                                  "try a smaller cluster learning rate.")
-    embedding = encode(autoencoder, inputs)
-    return ClusteringPhase(embedding=embedding, probabilities=assignments(embedding), centers=centers.numpy() / scale,
-                           scale=float(scale), label_changes=label_changes, history=history)
+    def rows(self, indices) -> tf.Tensor:
+        """The target's rows for a batch's indices."""
+        return tf.constant(self.target[indices.numpy()])

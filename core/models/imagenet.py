@@ -17,6 +17,8 @@ import socket
 from typing import Callable, Optional
 
 import numpy as np
+from core import quiet_tensorflow_import
+from core.data.dataset import DatasetUnavailable
 
 NETWORK_TITLE = "MobileNetV2 (ImageNet)"
 INPUT_SIDE = 96           # one of the sizes MobileNetV2's ImageNet weights come in (96 to 224): quick on a CPU
@@ -39,8 +41,6 @@ def _network(weights: Optional[str]):
     """MobileNetV2 without its classifier, average-pooled, built once per process."""
     if weights in _networks:
         return _networks[weights]
-    from core import quiet_tensorflow_import
-    from core.data.dataset import DatasetUnavailable
 
     quiet_tensorflow_import()
     import keras

@@ -133,67 +133,65 @@ def quantization_error(X: np.ndarray, prototypes: np.ndarray) -> float:
     return float(best_matching_units(X, prototypes)[1].mean())
 
 
-def train_som(
-    X: np.ndarray,
-    rows: int,
-    cols: int,
-    *,
-    epochs: int,
-    batch_size: int = 256,
-    sigma_start: Optional[float] = None,
-    sigma_end: float = 0.5,
-    init: str = DEFAULT_INIT,
-    seed: int = 0,
-    callback: Optional[ProgressCallback] = None,
-    phase: str = "som",
-    report: Optional[Callable[..., None]] = None,
-    title: str = "Training self-organizing map",
-) -> tuple[np.ndarray, list[dict]]:
-    """Train a ``rows x cols`` map on the rows of `X` with the batch SOM algorithm.
+def train_som(X: np.ndarray, rows: int, cols: int, *, epochs: int, batch_size: int = 256,
+              sigma_start: Optional[float] = None, sigma_end: float = 0.5, init: str = DEFAULT_INIT, seed: int = 0,
+              callback: Optional[ProgressCallback] = None, phase: str = "som",
+              report: Optional[Callable[..., None]] = None,
+              title: str = "Training self-organizing map") -> tuple[np.ndarray, list[dict]]:
+    """Train a ``rows x cols`` map on the rows of `X` (n_samples, n_features) with the batch SOM algorithm.
 
-    Parameters
-    ----------
-    X : array of shape (n_samples, n_features)
-    rows, cols : int
-        Grid size.
-    epochs : int
-        Batch updates (passes over the data). 0 returns the initial prototypes.
-    batch_size : int, default=256
-        Samples per BMU computation (memory and progress granularity only: the update uses the
-        whole epoch's statistics, so results do not depend on it beyond rounding).
-    sigma_start : float or None, default=None
-        Starting neighbourhood radius in grid units; None means ``max(rows, cols) / 2`` (at least
-        `sigma_end`).
-    sigma_end : float, default=0.5
-        Radius of the last epoch.
-    init : {"pca", "random"}, default="random"
-    seed : int, default=0
-        Seeds the "random" initialisation.
-    callback : callable or None, default=None
-        Receives :class:`core.progress.ProgressEvent`s: one after every batch (its ``loss`` the
-        running mean distance to the BMU) and one with ``end_of_epoch=True`` and the epoch's
-        quantisation error at each epoch's end. A callback raising
-        :class:`core.progress.TrainingCancelled` stops training at the next batch.
-    phase : str, default="som"
-        Phase name of the events and of the history rows.
-    report : PhaseReporter or None, default=None
-        A ready reporter to send the events to instead (e.g. one of an enclosing phase, so that the
-        caller's elapsed time runs on); `callback` is then ignored.
-    title : str
-        Start of each event's message.
+    - `epochs`: batch updates (passes over the data); 0 returns the initial prototypes.
+    - `batch_size`: samples per BMU computation (memory and progress granularity only: the update uses
+      the whole epoch's statistics, so results do not depend on it beyond rounding).
+    - `sigma_start`: starting neighbourhood radius in grid units; None means ``max(rows, cols) / 2`` (at
+      least `sigma_end`, the radius of the last epoch).
+    - `init` ("pca" or "random") and `seed`: the starting prototypes (see initial_prototypes).
+    - `callback` receives :class:`core.progress.ProgressEvent`s under `phase`, each message starting
+      with `title`: one after every batch (its ``loss`` the running mean distance to the BMU) and one
+      with ``end_of_epoch=True`` and the epoch's quantisation error. Raising TrainingCancelled stops
+      at the next batch; StopTraining stops after the epoch and keeps the map. `report`, a ready
+      PhaseReporter (one of an enclosing phase, so its elapsed time runs on), replaces `callback`.
 
-    Returns
-    -------
-    prototypes : ndarray of shape (rows*cols, n_features), float32
-    history : list of dict
-        One ``{"phase", "epoch", "loss", "elapsed"}`` per epoch; ``loss`` is the quantisation error
-        (mean distance of the samples to their BMU) of the prototypes after that epoch's update.
-
-    Raises
-    ------
-    FloatingPointError
-        When `X` holds NaN or infinite values, or a prototype or the quantisation error becomes so.
+    Returns ``(prototypes, history)``: float32 (rows*cols, n_features), and one ``{"phase", "epoch",
+    "loss", "elapsed"}`` per epoch, ``loss`` the quantisation error (mean distance of the samples to
+    their BMU) after that epoch's update. FloatingPointError when `X` holds NaN or infinite values, or
+    a prototype or the quantisation error becomes so.
     """
+    X = _training_data(X, rows, cols)
+    n = len(X)
+    batch_size = int(max(1, min(batch_size, n)))
+    n_steps = int(np.ceil(n / batch_size))
+    if sigma_start is None:
+        sigma_start = max(max(rows, cols) / 2.0, sigma_end)
+    if report is None:
+        report = PhaseReporter(callback, phase)
+    prototypes = initial_prototypes(X, rows, cols, init=init, seed=seed)
+    data = tf.constant(X)
+    # The pass that measures epoch e's prototypes also gathers the statistics epoch e + 1 updates from.
+    error, sums, counts, _ = _one_pass(data, prototypes, batch_size)
+    _check_error(error, 0)
+    history: list[dict] = []
+    start = time.perf_counter()
+    for epoch, sigma in enumerate(sigma_schedule(epochs, float(sigma_start), float(sigma_end)), start=1):
+        prototypes = batch_update(prototypes, sums, counts, neighbourhood(rows, cols, sigma), epoch)
+        message = f"{title}: epoch {epoch}/{epochs}"
+
+        def on_batch(step: int, loss: float, epoch=epoch, message=message) -> bool:
+            return _asked_to_stop(report, message, ((epoch - 1) + step / n_steps) / epochs, epoch=epoch,
+                                  n_epochs=epochs, step=step, n_steps=n_steps, loss=loss)
+
+        error, sums, counts, stop = _one_pass(data, prototypes, batch_size, on_batch)
+        _check_error(error, epoch)
+        history.append({"phase": phase, "epoch": epoch, "loss": error, "elapsed": time.perf_counter() - start})
+        stop = _asked_to_stop(report, message, epoch / epochs, epoch=epoch, n_epochs=epochs, step=n_steps,
+                              n_steps=n_steps, loss=error, end_of_epoch=True) or stop
+        if stop:  # stop and keep: the map as this epoch left it
+            break
+    return prototypes, history
+
+
+def _training_data(X, rows: int, cols: int) -> np.ndarray:
+    """`X` as float32 rows, checked: ValueError for a wrong shape or grid, FloatingPointError for NaN."""
     X = np.asarray(X, dtype=np.float32)
     if X.ndim != 2 or len(X) == 0:
         raise ValueError(f"X must have shape (n_samples, n_features) with n_samples > 0; got {X.shape}.")
@@ -201,68 +199,59 @@ def train_som(
         raise FloatingPointError("the self-organizing map's training data contain NaN or infinite values.")
     if rows < 1 or cols < 1:
         raise ValueError(f"the grid needs at least one row and one column; got {rows} x {cols}.")
-    n = len(X)
-    n_nodes = rows * cols
-    batch_size = int(max(1, min(batch_size, n)))
+    return X
+
+
+def batch_update(prototypes: np.ndarray, sums: np.ndarray, counts: np.ndarray, h: np.ndarray,
+                 epoch: int = 0) -> np.ndarray:
+    """Kohonen's batch map: each prototype becomes the mean of the data weighted by the neighbourhood
+    `h` of the node each sample won (`sums` and `counts` per node). A node whose whole neighbourhood won
+    nothing (a huge grid, a tiny radius) keeps its place. FloatingPointError when a prototype is not
+    finite (`epoch` names when)."""
+    numerator = h @ sums
+    denominator = h @ counts
+    updated = np.where(denominator[:, None] > 0, numerator / np.maximum(denominator, 1e-300)[:, None], prototypes)
+    if not np.all(np.isfinite(updated)):
+        raise FloatingPointError(f"the self-organizing map's prototypes became NaN or infinite in epoch {epoch}.")
+    return updated.astype(np.float32)
+
+
+def _one_pass(data, prototypes: np.ndarray, batch_size: int,
+              on_batch: Optional[Callable[[int, float], bool]] = None):
+    """One pass over `data` in batches: the quantisation error of `prototypes`, and per node the sum and
+    count of the samples it wins. ``on_batch(step, running error)`` is called after each batch but the
+    last, and returns True to ask that training stop once this pass completes.
+
+    Returns ``(error, sums, counts, stop asked)``."""
+    n, n_features = int(data.shape[0]), int(data.shape[1])
     n_steps = int(np.ceil(n / batch_size))
-    if sigma_start is None:
-        sigma_start = max(max(rows, cols) / 2.0, sigma_end)
-    sigmas = sigma_schedule(epochs, float(sigma_start), float(sigma_end))
-    prototypes = initial_prototypes(X, rows, cols, init=init, seed=seed)
-    data = tf.constant(X)
-    if report is None:
-        report = PhaseReporter(callback, phase)
+    W = tf.constant(prototypes)
+    sums = np.zeros((len(prototypes), n_features), dtype=np.float64)
+    counts = np.zeros(len(prototypes), dtype=np.float64)
+    total, stop = 0.0, False
+    for step in range(n_steps):
+        _, distance, batch_sums, batch_counts = _batch_statistics(data[step * batch_size:(step + 1) * batch_size], W)
+        sums += batch_sums.numpy()
+        counts += batch_counts.numpy()
+        total += float(tf.reduce_sum(distance))
+        if on_batch is not None and step + 1 < n_steps:
+            stop = on_batch(step + 1, total / min((step + 1) * batch_size, n)) or stop
+    return total / n, sums, counts, stop
 
-    def statistics(W: np.ndarray, epoch: int):
-        """One pass: the quantisation error of `W` and the per-node sums and counts under it."""
-        W_tensor = tf.constant(W)
-        sums = np.zeros((n_nodes, X.shape[1]), dtype=np.float64)
-        counts = np.zeros(n_nodes, dtype=np.float64)
-        total = 0.0
-        for step in range(n_steps):
-            _, distance, batch_sums, batch_counts = _batch_statistics(
-                data[step * batch_size:(step + 1) * batch_size], W_tensor)
-            sums += batch_sums.numpy()
-            counts += batch_counts.numpy()
-            total += float(tf.reduce_sum(distance))
-            if epoch > 0 and step + 1 < n_steps:
-                try:
-                    report(f"{title}: epoch {epoch}/{epochs}", ((epoch - 1) + (step + 1) / n_steps) / epochs,
-                           epoch=epoch, n_epochs=epochs, step=step + 1, n_steps=n_steps,
-                           loss=total / min((step + 1) * batch_size, n))
-                except StopTraining:  # stop and keep: this pass completes, then the loop ends
-                    stop[0] = True
-        error = total / n
-        if not np.isfinite(error):
-            raise FloatingPointError(f"the self-organizing map's quantisation error became {error}"
-                                     + (f" in epoch {epoch}." if epoch else " at initialisation."))
-        return error, sums, counts
 
-    # The pass that measures epoch e's prototypes also gathers the statistics epoch e + 1 updates from.
-    stop = [False]
-    _, sums, counts = statistics(prototypes, 0)
-    history: list[dict] = []
-    start = time.perf_counter()
-    for epoch, sigma in enumerate(sigmas, start=1):
-        h = neighbourhood(rows, cols, sigma)
-        numerator = h @ sums
-        denominator = h @ counts
-        # A node whose whole neighbourhood won nothing (a huge grid, a tiny radius) keeps its place.
-        updated = np.where(denominator[:, None] > 0, numerator / np.maximum(denominator, 1e-300)[:, None],
-                           prototypes)
-        if not np.all(np.isfinite(updated)):
-            raise FloatingPointError(f"the self-organizing map's prototypes became NaN or infinite in epoch {epoch}.")
-        prototypes = updated.astype(np.float32)
-        error, sums, counts = statistics(prototypes, epoch)
-        history.append({"phase": phase, "epoch": epoch, "loss": error, "elapsed": time.perf_counter() - start})
-        try:
-            report(f"{title}: epoch {epoch}/{epochs}", epoch / epochs, epoch=epoch, n_epochs=epochs,
-                   step=n_steps, n_steps=n_steps, loss=error, end_of_epoch=True)
-        except StopTraining:
-            stop[0] = True
-        if stop[0]:
-            break
-    return prototypes, history
+def _check_error(error: float, epoch: int) -> None:
+    if not np.isfinite(error):
+        raise FloatingPointError(f"the self-organizing map's quantisation error became {error}"
+                                 + (f" in epoch {epoch}." if epoch else " at initialisation."))
+
+
+def _asked_to_stop(report, message: str, fraction: float, **fields) -> bool:
+    """Send one progress event; True when the callback asked to stop and keep what is trained."""
+    try:
+        report(message, fraction, **fields)
+    except StopTraining:
+        return True
+    return False
 
 
 def weighted_ward(points: np.ndarray, weights: np.ndarray, n_clusters: int) -> np.ndarray:

@@ -23,7 +23,7 @@ import core.models  # noqa: F401  (imports TensorFlow quietly before the lines b
 import keras
 import tensorflow as tf
 
-from core.models.autoencoder import prefers_xla, run_epochs
+from core.models.training import prefers_xla, run_epochs
 from core.progress import ProgressCallback
 
 LOG_2PI = math.log(2.0 * math.pi)

@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Optional
 
 import numpy as np
+from sklearn.neighbors import NearestNeighbors
 
-from core.algorithms import ALGORITHMS, get_algorithm, load_estimator
+from core.algorithms import ALGORITHMS, DamagedModel, get_algorithm, load_estimator
 from core.algorithms.base import PARAMS_FILE
 from core.data import preprocess
 
@@ -78,13 +79,11 @@ def apply_run(store, run_id: int, images: np.ndarray, *, result=None) -> Placeme
     X = preprocess(images, result.config.preprocessing, reference=result.dataset.images)
     try:
         estimator = load_estimator(folder, image_shape=result.dataset.image_shape)
-        embedding = estimator.transform(X)
-        if hasattr(estimator, "predict_proba"):
-            probabilities = estimator.predict_proba(X)
-            labels, confidence = probabilities.argmax(axis=1).astype(np.int64), probabilities.max(axis=1)
-        else:
-            labels, confidence = estimator.predict(X), None
-    except Exception as error:  # a truncated or edited file: Keras, zipfile, json and numpy each raise their own
+        embedding, labels, confidence = estimator.place(X)
+    except DamagedModel as error:
+        raise CannotApply(f"Run {run_id} cannot place new images: {error} Train the run again to apply it to "
+                          "new images.") from None
+    except Exception as error:  # a file that reads but does not fit (edited by hand)
         raise CannotApply(f"The saved model of run {run_id} is damaged and cannot be read "
                           f"({type(error).__name__}); train the run again to apply it to new images.") from None
     neighbours = _nearest(np.asarray(result.embedding, dtype=np.float32), embedding)
@@ -129,8 +128,6 @@ def _shape_text(shape) -> str:
 
 def _nearest(reference: np.ndarray, queries: np.ndarray, k: int = N_NEIGHBOURS) -> np.ndarray:
     """Positions of the `k` rows of `reference` nearest to each query (Euclidean)."""
-    from sklearn.neighbors import NearestNeighbors
-
     k = min(k, len(reference))
     model = NearestNeighbors(n_neighbors=k).fit(np.asarray(reference, dtype=np.float32).reshape(len(reference), -1))
     return model.kneighbors(np.asarray(queries, dtype=np.float32).reshape(len(queries), -1), return_distance=False)

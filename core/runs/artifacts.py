@@ -1,7 +1,6 @@
 """A finished run's arrays, view data, preview and model, written to and read from its folder.
 
 Files in a run folder:
-
 ``arrays.npz``    labels, embedding, projection_<method> for each 2-D projection, indices (positions in
                   the full dataset) and true_labels when the data has them
 ``view.npz``      the array part of the algorithm's view data; ``view.json`` the rest (numbers, names)
@@ -19,7 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
-from core.experiment import ClusteringResult
+from core.experiment import ClusteringResult, prepare_data
+from core.data.images import image_grid
+from core.metrics import metric_report_from_record
+from core.viz.tables import cluster_profiles
 
 PREVIEW_PER_CLUSTER = 8
 PREVIEW_MAX_CLUSTERS = 20
@@ -82,11 +84,7 @@ def write_preview(path: Path, result: ClusteringResult) -> None:
     table: each cluster's mean feature profile as a row of gray cells, dark = low, light = high)."""
     from PIL import Image
 
-    from core.data.images import image_grid
-
     if result.dataset.is_table:
-        from core.viz.tables import cluster_profiles
-
         profiles = cluster_profiles(result.dataset, result.labels).to_numpy()[:PREVIEW_MAX_CLUSTERS]
         cell = max(4, 256 // profiles.shape[1])
         picture = np.repeat(np.repeat(profiles, 16, axis=0), cell, axis=1)
@@ -166,8 +164,6 @@ def read_saved_arrays(directory: Path, run_id: int) -> tuple[dict, dict]:
 def read_artifacts(directory: Path, record, dataset=None) -> ClusteringResult:
     """The ClusteringResult of finished run `record` from its folder; images come from `dataset` (the full
     dataset the run used) or are loaded again from the dataset registry."""
-    from core.experiment import prepare_data
-    from core.metrics import metric_report_from_record
 
     arrays, view_data = read_saved_arrays(directory, record.id)
 

@@ -7,17 +7,15 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import adjusted_rand_score
 
+from core.algorithms import ALGORITHMS
 from core.metrics import METRICS, RANKING_METRICS
-from core.vocabulary import column_label, value_text
+from core.vocabulary import column_label, used_params, value_text
 
 
 def runs_table(records: Sequence) -> pd.DataFrame:
     """One row per run: id, name, status, dataset, algorithm, images, k, the algorithm parameters it used
     (as `p:<name>` columns; empty where a run did not use one, e.g. a latent size on pixel k-means),
     metrics, the silhouette's space, duration, start and tags; newest first as given."""
-    from core.algorithms import ALGORITHMS
-    from core.vocabulary import used_params
-
     rows = []
     for record in records:
         config = record.config
@@ -45,6 +43,21 @@ def runs_table(records: Sequence) -> pd.DataFrame:
     params = sorted(c for c in table.columns if c.startswith("p:"))
     rest = [c for c in table.columns if c not in front and c not in params]
     return table[front + params + rest]
+
+
+def filter_runs(table: pd.DataFrame, *, search: str = "", datasets: Sequence[str] = (),
+                algorithms: Sequence[str] = (), statuses: Sequence[str] = (), tags: Sequence[str] = ()) -> pd.DataFrame:
+    """The rows of a runs_table whose name contains `search` (any case) and that match every non-empty
+    choice: one of `datasets`, `algorithms` (titles) and `statuses`, and at least one of `tags`."""
+    shown = table
+    if search:
+        shown = shown[shown["name"].str.contains(search, case=False, regex=False)]
+    for column, chosen in (("dataset", datasets), ("algorithm", algorithms), ("status", statuses)):
+        if chosen:
+            shown = shown[shown[column].isin(chosen)]
+    if tags:
+        shown = shown[shown["tags"].apply(lambda text: bool(set(text.split(", ")) & set(tags)))]
+    return shown
 
 
 def _cell(value):

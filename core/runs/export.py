@@ -8,6 +8,11 @@ import numpy as np
 import pandas as pd
 
 from core.experiment import ClusteringResult
+from core.algorithms import get_algorithm
+from core.data.images import to_uint8
+from core.runs.artifacts import MODEL_README, zip_folder
+from core.viz.tables import feature_frame
+from core.vocabulary import cluster_name
 
 
 def confidence(result: ClusteringResult) -> np.ndarray:
@@ -39,9 +44,6 @@ def cluster_folders_zip(result: ClusteringResult) -> bytes:
 
     from PIL import Image
 
-    from core.data.images import to_uint8
-    from core.vocabulary import cluster_name
-
     data = result.dataset
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -49,8 +51,6 @@ def cluster_folders_zip(result: ClusteringResult) -> bytes:
             folder = cluster_name(cluster)
             members = np.flatnonzero(result.labels == cluster)
             if data.is_table:
-                from core.viz.tables import feature_frame
-
                 archive.writestr(f"{folder}/rows.csv", feature_frame(data, members).to_csv(index=False))
                 continue
             used: set = set()
@@ -89,8 +89,6 @@ def arrays_npz(result: ClusteringResult) -> bytes:
 
 def model_zip(store, run_id: int) -> bytes:
     """The trained model of run `run_id` as a zip (Keras files, fitted arrays, parameters, a README)."""
-    from core.algorithms import get_algorithm
-    from core.runs.artifacts import MODEL_README, zip_folder
 
     record = store.get(run_id)
     folder = Path(store.run_dir(run_id)) / "model"

@@ -14,6 +14,8 @@ import numpy as np
 
 from core.progress import PhaseReporter, ProgressCallback
 from core.tasks import RunEmbeddingTask
+from core.projection import PROJECTIONS, project_2d, umap_is_warm
+from core.runs.database import StoreError
 
 INLINE_PCA_VALUES = 5_000_000  # a PCA of at most this many embedding values takes well under 0.3 s
 
@@ -34,13 +36,9 @@ class ProjectionTask(RunEmbeddingTask):
 
     @property
     def title(self) -> str:
-        from core.projection import PROJECTIONS
-
         return f"the {PROJECTIONS.get(self.method, self.method)} projection{self.of_run}"
 
     def run(self, store, callback: Optional[ProgressCallback] = None) -> np.ndarray:
-        from core.projection import PROJECTIONS, project_2d, umap_is_warm
-
         if self.method not in PROJECTIONS:
             raise ValueError(f"unknown projection {self.method!r}; choose one of {', '.join(PROJECTIONS)}.")
         embedding = self.load_embedding(store)
@@ -49,8 +47,6 @@ class ProjectionTask(RunEmbeddingTask):
         report(f"Projecting {len(embedding):,} points with {PROJECTIONS[self.method]}{note}", 0.0)
         points = project_2d(embedding, self.method, random_state=self.random_state)
         if self.run_id is not None:
-            from core.runs.store import StoreError
-
             try:
                 store.add_projection(self.run_id, self.method, points)
             except (StoreError, OSError):

@@ -17,6 +17,7 @@ from core.metrics import contingency_in_matched_order
 from core.vocabulary import cluster_name, cluster_names, majority_caption, phase_label, run_settings
 from core.viz.figures import cluster_sizes_bar, contingency_heatmap, loss_curve, metrics_bar, projection_scatter
 from core.data.images import image_grid
+from core.viz.tables import cluster_profiles
 
 MAX_GALLERY_CLUSTERS = 30
 IMAGES_PER_CLUSTER = 16
@@ -85,7 +86,6 @@ def _report_projection(result) -> tuple[str, np.ndarray]:
 def _gallery(result) -> str:
     data = result.dataset
     if data.is_table:  # a table has no images: each cluster's mean feature profile instead
-        from core.viz.tables import cluster_profiles
 
         profiles = cluster_profiles(data, result.labels)
         rows = [[cluster_name(c), *(f"{v:.2f}" for v in profiles.loc[c])] for c in profiles.index]

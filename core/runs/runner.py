@@ -17,6 +17,8 @@ from core.progress import ProgressCallback, TrainingCancelled
 from core.runs.status import CANCELLED, FAILED, INTERRUPTED
 from core.runs.liveness import HEARTBEAT_SECONDS
 from core.runs.store import RunStore
+from core.algorithms import get_algorithm
+from core.vocabulary import format_value, setting_label
 
 # Sweepable settings of a run that are not algorithm parameters.
 RUN_AXES = {"n_clusters": "Number of clusters", "seed": "Seed", "n_samples": "Sample size"}
@@ -103,7 +105,6 @@ class _Heartbeat(threading.Thread):
 
 def parse_axis_value(algorithm: str, axis: str, text: str):
     """A value of a sweepable setting given as text (command line, text box), in the type it takes."""
-    from core.algorithms import get_algorithm
 
     text = text.strip()
     if axis in ("n_clusters", "seed", "n_samples"):
@@ -125,7 +126,6 @@ def parse_axis_value(algorithm: str, axis: str, text: str):
 
 def sweep_axes(algorithm: str) -> dict:
     """Settings a sweep can vary for `algorithm`: name -> label."""
-    from core.algorithms import get_algorithm
 
     spec = get_algorithm(algorithm)
     axes = {name: label for name, label in RUN_AXES.items() if name != "n_clusters" or spec.uses_n_clusters}
@@ -164,7 +164,6 @@ def axis_value(config: RunConfig, axis: str):
 
 def describe_point(config: RunConfig, axes: Iterable[str]) -> str:
     """"Latent size 5, Number of clusters 8": where a run sits in its sweep, in the form's words."""
-    from core.vocabulary import format_value, setting_label
 
     def value(axis):
         found = axis_value(config, axis)
@@ -186,7 +185,7 @@ def run_sweep(base: RunConfig, axes: dict[str, Sequence], store: RunStore, *,
     for config in configs:  # a point that cannot run is refused before the sweep is recorded
         dataset = check_config(config, dataset)
     store.check_writable()
-    sweep_id = store.create_sweep(base, {axis: list(values) for axis, values in axes.items()})
+    sweep_id = store.sweeps.create(base, {axis: list(values) for axis, values in axes.items()})
     outcomes: list = []
     for index, config in enumerate(configs):
         step = None if callback is None else (lambda event, i=index, c=config: callback(i, len(configs), c, event))

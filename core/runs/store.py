@@ -23,26 +23,28 @@ import json
 import os
 import shutil
 import socket
-import sqlite3
-from contextlib import closing, contextmanager
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Iterable, Optional
 
 import numpy as np
 
+from core.algorithms import get_algorithm
+from core.data import DATASETS
+from core.data.library import DatasetLibrary
 from core.experiment import ClusteringResult, RunConfig
 from core.home import STORE_ENV, default_store_dir, folder_size
-from core.runs.liveness import STALE_SECONDS, partial_owner, pid_alive, process_token
-from core.runs.records import (RunRecord, SweepRecord, clean_text, config_from_dict, config_to_dict, safe_host,
-                               to_json, utc_now)
-from core.runs.schema import MIGRATIONS, SCHEMA_VERSION
+from core.runs.artifacts import add_saved_projection, read_artifacts, read_saved_arrays, write_artifacts
+from core.runs.autoencoders import AutoencoderLibrary
+from core.runs.database import DB_NAME, Database, StoreError
+from core.runs.liveness import process_token
+from core.runs.records import RunRecord, SweepRecord, clean_text, config_to_dict, safe_host, to_json, utc_now
+from core.runs.recovery import number_after_folders, recover
 from core.runs.status import CANCELLED, FAILED, FINISHED, INTERRUPTED, RUNNING
+from core.runs.sweeps import Sweeps
 
-DB_NAME = "runs.sqlite"
-
-INTERRUPTED_MESSAGE = ("The process running it stopped before the run finished (the server or command was "
-                       "stopped or killed).")
+__all__ = ["DB_NAME", "STORE_ENV", "RunNotFound", "RunRecord", "RunStore", "StoreError", "SweepRecord",
+           "default_store_dir"]
 
 
 class RunNotFound(KeyError):
@@ -50,14 +52,6 @@ class RunNotFound(KeyError):
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else "run not found"
-
-
-class DatasetInUse(ValueError):
-    """A saved dataset cannot be removed while runs use it; the message names them."""
-
-
-class StoreError(RuntimeError):
-    """The store cannot be used (unreadable file, or a schema newer than this version of the code)."""
 
 
 class RunStore:
@@ -82,113 +76,16 @@ class RunStore:
             except OSError as error:
                 raise StoreError(f"cannot create the run store in {self.directory}: {error.strerror or error}. "
                                  f"Set {STORE_ENV} to a writable folder.") from error
-        self._migrate()
+        self.database = Database(self.directory, read_only=self.read_only)
+        self.database.migrate()
+        self.sweeps = Sweeps(self.database)
         if not self.read_only:
             self.recover()
-            self._number_after_folders()
+            self.unknown_folders = number_after_folders(self.database, self.artifacts_root)
 
     def _writable(self) -> bool:
         return (os.access(self.directory, os.W_OK) and os.access(self.artifacts_root, os.W_OK)
                 and os.access(self.path, os.W_OK))
-
-    # -- connections and schema --------------------------------------------------------------------
-    @contextmanager
-    def _connect(self):
-        """A connection for one operation, committed on success and rolled back on error; SQLite's own
-        errors come out as StoreError saying what to do."""
-        try:
-            if self.read_only:  # no locks or journal files to write: nothing changes a read-only store
-                connection = sqlite3.connect(f"{self.path.resolve().as_uri()}?immutable=1", uri=True, timeout=30)
-            else:
-                connection = sqlite3.connect(self.path, timeout=30)
-        except sqlite3.Error as error:
-            raise self._store_error(error) from error
-        connection.row_factory = sqlite3.Row
-        try:
-            with closing(connection):
-                with connection:
-                    yield connection
-        except sqlite3.Error as error:
-            raise self._store_error(error) from error
-
-    def _store_error(self, error: sqlite3.Error) -> StoreError:
-        text = str(error)
-        if "readonly" in text or "read-only" in text:
-            return StoreError(f"the run store {self.directory} is read-only: its runs can be listed and exported, "
-                              f"but nothing can be saved or changed. Make it writable, or set {STORE_ENV} (or "
-                              "--store) to a writable folder.")
-        if "locked" in text or "busy" in text:
-            return StoreError(f"the run store {self.directory} is busy: another process has held it for 30 s. "
-                              "Try again in a moment.")
-        if any(word in text for word in ("malformed", "not a database", "disk I/O", "corrupt")):
-            return StoreError(f"the run store's database {self.path} is damaged ({text}). The run folders in "
-                              f"{self.artifacts_root} are untouched: move {DB_NAME} aside (rename it to "
-                              f"{DB_NAME}.damaged) to start a new database; new runs are then numbered after "
-                              "the existing folders.")
-        if "unable to open" in text:
-            return StoreError(f"cannot open the run store {self.path} ({text}). Check that the folder exists and "
-                              f"can be read, or set {STORE_ENV} to another folder.")
-        return StoreError(f"the run store {self.path} could not be used ({text}).")
-
-    def _migrate(self) -> None:
-        with self._connect() as db:
-            try:
-                if not self.read_only:
-                    db.execute("PRAGMA journal_mode=WAL")
-                version = db.execute("PRAGMA user_version").fetchone()[0]
-            except sqlite3.DatabaseError as error:
-                raise StoreError(f"{self.path} is not a readable run store ({error}). The run folders in "
-                                 f"{self.artifacts_root} are untouched: move {DB_NAME} aside to start a new "
-                                 "database; new runs are then numbered after the existing folders.") from error
-        if version > SCHEMA_VERSION:
-            raise StoreError(f"the run store {self.path} was written by a newer version of this app (schema "
-                             f"{version}, this version reads up to {SCHEMA_VERSION}); update the app.")
-        if version == SCHEMA_VERSION:
-            return
-        if self.read_only:
-            raise StoreError(f"the run store {self.directory} was written by an older version of this app and is "
-                             "read-only, so it cannot be upgraded: open it once from a process that may write it.")
-        try:
-            connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        except sqlite3.Error as error:
-            raise self._store_error(error) from error
-        with closing(connection):
-            # One transaction for all steps: a crash mid-migration leaves the old version intact.
-            try:
-                connection.execute("BEGIN IMMEDIATE")
-                version = connection.execute("PRAGMA user_version").fetchone()[0]  # another process may have won
-                for step in range(version, SCHEMA_VERSION):
-                    for statement in MIGRATIONS[step].split(";"):
-                        if statement.strip():
-                            connection.execute(statement)
-                connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-                connection.execute("COMMIT")
-            except sqlite3.Error as error:
-                if connection.in_transaction:
-                    connection.execute("ROLLBACK")
-                raise self._store_error(error) from error
-            except BaseException:
-                if connection.in_transaction:
-                    connection.execute("ROLLBACK")
-                raise
-
-    def _number_after_folders(self) -> None:
-        """Make the next run id larger than every run folder, and note the folders without a record."""
-        try:
-            folders = {int(p.name) for p in self.artifacts_root.iterdir() if p.name.isdigit() and p.is_dir()}
-        except OSError:
-            return
-        if not folders:
-            return
-        with self._connect() as db:
-            known = {row[0] for row in db.execute("SELECT id FROM runs")}
-            self.unknown_folders = sorted(folders - known)
-            highest = max(folders)
-            row = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'runs'").fetchone()
-            if row is None:
-                db.execute("INSERT INTO sqlite_sequence (name, seq) VALUES ('runs', ?)", (highest,))
-            elif row[0] < highest:
-                db.execute("UPDATE sqlite_sequence SET seq = ? WHERE name = 'runs'", (highest,))
 
     def unknown_folders_note(self) -> str:
         """What to tell the user about run folders without a record ("" when there are none)."""
@@ -202,56 +99,22 @@ class RunStore:
 
     @property
     def schema_version(self) -> int:
-        with self._connect() as db:
-            return db.execute("PRAGMA user_version").fetchone()[0]
+        return self.database.schema_version
 
     def recover(self) -> int:
         """Mark as interrupted the running runs whose process is gone, and drop this host's stale partial
-        artifact folders. Returns the number of runs marked.
-
-        A run is gone when, on this host, its process id is dead or now belongs to another process (its
-        start token differs: pid 1 in a new container), or, from any host, it has not been touched for
-        STALE_SECONDS (its machine was switched off, or its host name changed)."""
-        if self.read_only:
-            return 0
-        now = datetime.now(timezone.utc)
-        with self._connect() as db:
-            rows = db.execute("SELECT id, host, pid, process_token, heartbeat, started_at FROM runs WHERE status = ?",
-                              (RUNNING,)).fetchall()
-            dead = [row["id"] for row in rows if not self._still_running(row, now)]
-            for run_id in dead:
-                db.execute("UPDATE runs SET status = ?, message = ?, ended_at = COALESCE(ended_at, ?) "
-                           "WHERE id = ? AND status = ?", (INTERRUPTED, INTERRUPTED_MESSAGE, utc_now(), run_id, RUNNING))
-        for partial in self.artifacts_root.glob(".partial-*"):
-            host, pid = partial_owner(partial.name)
-            if host in (None, safe_host(self._host)) and not pid_alive(pid):
-                shutil.rmtree(partial, ignore_errors=True)
-        return len(dead)
-
-    def _still_running(self, row, now: datetime) -> bool:
-        last = row["heartbeat"] or row["started_at"]
-        try:
-            silent = (now - datetime.fromisoformat(last)).total_seconds()
-        except (TypeError, ValueError):
-            silent = float("inf")
-        if row["host"] != self._host:
-            return silent < STALE_SECONDS
-        if not pid_alive(row["pid"]):
-            return False
-        token = process_token(row["pid"])
-        if row["process_token"] and token:
-            return token == row["process_token"]
-        return silent < STALE_SECONDS  # no token to compare: the heartbeat decides
+        artifact folders (core.runs.recovery). Returns the number of runs marked."""
+        return 0 if self.read_only else recover(self.database, self.artifacts_root, self._host)
 
     def beat(self, run_id: int) -> None:
         """Touch running run `run_id`'s record: its process is alive (record_run does this every
         HEARTBEAT_SECONDS)."""
-        with self._connect() as db:
+        with self.database.connect() as db:
             db.execute("UPDATE runs SET heartbeat = ? WHERE id = ? AND status = ?", (utc_now(), int(run_id), RUNNING))
 
     def mark_interrupted(self, run_id: int, message: str = "Marked interrupted by the user.") -> None:
         """End a run that shows as running but is not (its process was lost some way recovery cannot see)."""
-        with self._connect() as db:
+        with self.database.connect() as db:
             changed = db.execute("UPDATE runs SET status = ?, message = ?, ended_at = ? WHERE id = ? AND status = ?",
                                  (INTERRUPTED, message, utc_now(), int(run_id), RUNNING)).rowcount
         if not changed:
@@ -276,8 +139,6 @@ class RunStore:
     def start_run(self, config: RunConfig, *, name: Optional[str] = None, tags: Iterable[str] = (),
                   sweep_id: Optional[int] = None) -> int:
         """Record a run as running now, by this process; returns its id."""
-        from core.algorithms import get_algorithm
-
         title = get_algorithm(config.algorithm).title
         name = clean_text(name or "").strip()
         tags = sorted({clean_text(t).strip() for t in tags if t and clean_text(t).strip()})
@@ -285,7 +146,7 @@ class RunStore:
             if count is not None and not 0 < count < 2**62:
                 raise ValueError(f"a count of {count} cannot be recorded; check the run's settings first.")
         now = utc_now()
-        with self._connect() as db:
+        with self.database.connect() as db:
             cursor = db.execute(
                 "INSERT INTO runs (name, dataset, algorithm, config, status, started_at, n_samples, n_clusters, "
                 "host, pid, tags, sweep_id, heartbeat, process_token) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -300,8 +161,6 @@ class RunStore:
 
     def finish_run(self, run_id: int, result: ClusteringResult, estimator=None) -> None:
         """Save `result`'s artifacts (and `estimator`'s model) and mark the run finished, atomically."""
-        from core.runs.artifacts import write_artifacts
-
         self.get(run_id)  # RunNotFound if it was deleted while it ran: nothing to save it under
         # The host is in the name: on a store shared between machines, recovery removes only its own.
         partial = self.artifacts_root / f".partial-{run_id}-{safe_host(self._host)}-{os.getpid()}"
@@ -316,7 +175,7 @@ class RunStore:
         except BaseException:
             shutil.rmtree(partial, ignore_errors=True)
             raise
-        with self._connect() as db:
+        with self.database.connect() as db:
             db.execute(
                 "UPDATE runs SET status = ?, message = '', ended_at = ?, n_samples = ?, n_clusters = ?, "
                 "history = ?, metrics = ?, timings = ?, versions = ?, estimator_params = ? WHERE id = ?",
@@ -333,7 +192,7 @@ class RunStore:
         then a run already marked interrupted by a recovery is given this status and message instead."""
         if status not in (CANCELLED, FAILED, INTERRUPTED):
             raise ValueError(f"end_run takes cancelled, failed or interrupted, not {status!r}.")
-        with self._connect() as db:
+        with self.database.connect() as db:
             if keep_history:
                 db.execute("UPDATE runs SET status = ?, message = ?, ended_at = COALESCE(ended_at, ?) "
                            "WHERE id = ? AND status IN (?, ?)", (status, message, utc_now(), run_id, RUNNING, INTERRUPTED))
@@ -344,7 +203,7 @@ class RunStore:
 
     # -- reading runs ------------------------------------------------------------------------------
     def get(self, run_id: int) -> RunRecord:
-        with self._connect() as db:
+        with self.database.connect() as db:
             row = db.execute("SELECT * FROM runs WHERE id = ?", (int(run_id),)).fetchone()
         if row is None:
             raise RunNotFound(f"there is no run {run_id} in {self.directory}.")
@@ -365,7 +224,7 @@ class RunStore:
             clauses.append(f"id IN ({', '.join('?' * len(ids))})" if ids else "0")
             values.extend(ids)
         where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
-        with self._connect() as db:
+        with self.database.connect() as db:
             order = " ORDER BY id DESC" + (f" LIMIT {int(limit)}" if limit is not None else "")
             rows = db.execute(f"SELECT * FROM runs{where}{order}", values).fetchall()
         return [RunRecord._from_row(row) for row in rows]
@@ -385,7 +244,7 @@ class RunStore:
         run's fields as an export writes them; returns the new run's id. Raises FileExistsError when a
         folder for that id is already there."""
         now = utc_now()
-        with self._connect() as db:
+        with self.database.connect() as db:
             cursor = db.execute(
                 "INSERT INTO runs (name, dataset, algorithm, config, status, message, started_at, ended_at, n_samples, "
                 "n_clusters, history, metrics, timings, versions, estimator_params, host, pid, tags) "
@@ -407,8 +266,6 @@ class RunStore:
     def embedding(self, run_id: int) -> np.ndarray:
         """The embedding finished run `run_id` was clustered in, read from its folder (DamagedRun when
         its arrays cannot be read)."""
-        from core.runs.artifacts import read_saved_arrays
-
         return read_saved_arrays(self.run_dir(run_id), run_id)[0]["embedding"]
 
     def load_result(self, run_id: int, dataset=None) -> ClusteringResult:
@@ -421,9 +278,6 @@ class RunStore:
         ------
         RunNotFound, ValueError (the run did not finish, or its artifacts are missing), DatasetUnavailable
         """
-        from core.data import DATASETS
-        from core.runs.artifacts import read_artifacts
-
         record = self.get(run_id)
         if record.status != FINISHED:
             raise ValueError(f"run {run_id} is {record.status}: only finished runs have results to show.")
@@ -434,8 +288,6 @@ class RunStore:
     def add_projection(self, run_id: int, method: str, points) -> None:
         """Keep a projection computed after run `run_id` finished (see core.runs.projections) with its
         saved arrays, so it is not computed again."""
-        from core.runs.artifacts import add_saved_projection
-
         self.check_writable()
         record = self.get(run_id)
         if record.status != FINISHED:
@@ -458,7 +310,7 @@ class RunStore:
         self._update(run_id, "tags", to_json(clean))
 
     def _update(self, run_id: int, column: str, value) -> None:
-        with self._connect() as db:
+        with self.database.connect() as db:
             if db.execute(f"UPDATE runs SET {column} = ? WHERE id = ?", (value, int(run_id))).rowcount == 0:
                 raise RunNotFound(f"there is no run {run_id} in {self.directory}.")
 
@@ -468,7 +320,7 @@ class RunStore:
         record = self.get(run_id)
         if record.status == RUNNING and not force:
             raise ValueError(f"run {run_id} is still running: cancel it before deleting it.")
-        with self._connect() as db:
+        with self.database.connect() as db:
             db.execute("DELETE FROM runs WHERE id = ?", (int(run_id),))
         shutil.rmtree(self.run_dir(run_id), ignore_errors=True)
 
@@ -486,72 +338,16 @@ class RunStore:
         return folder_size(self.run_dir(run_id))
 
     def all_tags(self) -> list[str]:
-        with self._connect() as db:
+        with self.database.connect() as db:
             rows = db.execute("SELECT tags FROM runs").fetchall()
         return sorted({tag for row in rows for tag in json.loads(row["tags"])})
 
     @property
     def autoencoders(self):
         """The pretrained autoencoders kept for reuse, in ``autoencoders/`` beside the runs."""
-        from core.runs.autoencoders import AutoencoderLibrary
-
         return AutoencoderLibrary(self.directory / "autoencoders")
 
-    # -- the dataset library ----------------------------------------------------------------------
     @property
     def datasets(self):
         """The user's saved datasets, in ``datasets/`` beside the runs."""
-        from core.data.library import DatasetLibrary
-
         return DatasetLibrary(self.directory / "datasets")
-
-    def runs_using_dataset(self, name: str) -> list[RunRecord]:
-        return self.list_runs(dataset=name)
-
-    def remove_dataset(self, name: str) -> None:
-        """Remove a saved dataset; refused while runs use it (naming them), so no run loses its images."""
-        name = self.datasets.info(name).name
-        users = self.runs_using_dataset(name)
-        if users:
-            listed = ", ".join(f"{r.id} ({r.name})" for r in users[:5]) + (
-                f" and {len(users) - 5} more" if len(users) > 5 else "")
-            raise DatasetInUse(f"The dataset {name!r} is used by {len(users)} run{'s' if len(users) > 1 else ''}: "
-                               f"{listed}. Delete those runs first.")
-        self.datasets.remove(name)
-
-    def rename_dataset(self, old: str, new: str) -> str:
-        """Rename a saved dataset and every run record that names it, in one transaction."""
-        from core.data.library import builtin_names, validate_dataset_name
-
-        old = self.datasets.info(old).name
-        new = validate_dataset_name(new, reserved=builtin_names())
-        with self._connect() as db:
-            for row in db.execute("SELECT id, config FROM runs WHERE dataset = ?", (old,)).fetchall():
-                config = json.loads(row["config"])
-                config["dataset"] = new
-                db.execute("UPDATE runs SET dataset = ?, config = ? WHERE id = ?", (new, to_json(config), row["id"]))
-            for row in db.execute("SELECT id, base_config FROM sweeps").fetchall():
-                config = json.loads(row["base_config"])
-                if config.get("dataset") == old:
-                    config["dataset"] = new
-                    db.execute("UPDATE sweeps SET base_config = ? WHERE id = ?", (to_json(config), row["id"]))
-            # The folder moves last, inside the transaction: if it cannot, the records stay as they were.
-            new = self.datasets.rename(old, new)
-        return new
-
-    # -- sweeps ------------------------------------------------------------------------------------
-    def create_sweep(self, base_config: RunConfig, axes: dict, *, name: Optional[str] = None) -> int:
-        with self._connect() as db:
-            cursor = db.execute("INSERT INTO sweeps (name, base_config, axes, created_at) VALUES (?, ?, ?, ?)",
-                                (name or "", to_json(config_to_dict(base_config)), to_json(axes), utc_now()))
-            sweep_id = int(cursor.lastrowid)
-            if not name:
-                label = " x ".join(axes) or "nothing"
-                db.execute("UPDATE sweeps SET name = ? WHERE id = ?", (f"Sweep {sweep_id}: {label}", sweep_id))
-        return sweep_id
-
-    def list_sweeps(self) -> list[SweepRecord]:
-        with self._connect() as db:
-            rows = db.execute("SELECT * FROM sweeps ORDER BY id DESC").fetchall()
-        return [SweepRecord(row["id"], row["name"], config_from_dict(json.loads(row["base_config"])),
-                            json.loads(row["axes"]), row["created_at"]) for row in rows]

@@ -162,22 +162,9 @@ def parallel_coordinates(table: pd.DataFrame, hyperparameters: Sequence[str], me
     c_low, c_high = (float(known.min()), float(known.max())) if len(known) else (0.0, 1.0)
     if c_high - c_low < 1e-9:
         c_low, c_high = c_low - 0.5, c_high + 0.5
-    width = int(np.clip(120 / max(n, 1), 10, 18))  # characters per title line: fewer when axes are many
-
     fig = go.Figure()
-    xs = list(range(n))
     for i, (_, row) in enumerate(table.iterrows()):
-        name = run_label(row)
-        lines = [f"<b>{name}</b>"] + [f"{a.title}: {'not used' if a.texts[i] == '-' else a.texts[i]}" for a in axes]
-        value = colour[i]
-        line_colour = MISSING_COLOUR if np.isnan(value) else sample_colorscale(
-            COLOURSCALE, [(value - c_low) / (c_high - c_low)])[0]
-        ys = [None if np.isnan(a.positions[i]) else float(a.positions[i]) for a in axes]
-        fig.add_trace(go.Scatter(
-            x=xs, y=ys, mode="lines+markers", name=name, connectgaps=False, showlegend=False,
-            line=dict(color=line_colour, width=3), marker=dict(color=line_colour, size=8),
-            hovertemplate="<br>".join(lines) + "<extra></extra>",
-        ))
+        fig.add_trace(_run_line(run_label(row), i, axes, colour[i], c_low, c_high))
     if len(known):  # the colour bar: an invisible trace carrying the colour scale
         fig.add_trace(go.Scatter(
             x=[None], y=[None], mode="markers", showlegend=False, hoverinfo="skip",
@@ -185,29 +172,46 @@ def parallel_coordinates(table: pd.DataFrame, hyperparameters: Sequence[str], me
                         colorbar=dict(title=dict(text=colour_by, side="top"), x=1.0, xanchor="left", xpad=10,
                                       y=0, yanchor="bottom", len=0.75, thickness=12)),
         ))
+    annotations, shapes = _axis_drawing(axes, width=int(np.clip(120 / max(n, 1), 10, 18)))
+    fig.update_layout(
+        **{**_LAYOUT, "margin": dict(l=20, r=70, t=_TOP + 50, b=20)},
+        title=_title(title or f"Settings → metrics (colour: {colour_by})", above_plot=False), height=480,
+        annotations=annotations, shapes=shapes, hovermode="closest",
+        xaxis=dict(range=[-0.75, max(n - 1, 0) + 0.25], visible=False, fixedrange=True),
+        yaxis=dict(range=[-0.04, 1.04], visible=False, fixedrange=True),
+    )
+    return fig
 
+
+def _run_line(name: str, i: int, axes, value: float, c_low: float, c_high: float) -> go.Scatter:
+    """Run `i`'s line across the axes (a gap where it did not use a setting), coloured by `value` on the
+    colour scale from `c_low` to `c_high`; hovering it lists the run's values."""
+    lines = [f"<b>{name}</b>"] + [f"{a.title}: {'not used' if a.texts[i] == '-' else a.texts[i]}" for a in axes]
+    line_colour = MISSING_COLOUR if np.isnan(value) else sample_colorscale(
+        COLOURSCALE, [(value - c_low) / (c_high - c_low)])[0]
+    ys = [None if np.isnan(a.positions[i]) else float(a.positions[i]) for a in axes]
+    return go.Scatter(x=list(range(len(axes))), y=ys, mode="lines+markers", name=name, connectgaps=False,
+                      showlegend=False, line=dict(color=line_colour, width=3), marker=dict(color=line_colour, size=8),
+                      hovertemplate="<br>".join(lines) + "<extra></extra>")
+
+
+def _axis_drawing(axes, width: int) -> tuple[list, list]:
+    """The vertical axes as (annotations, shapes): each axis a line, its title wrapped to `width`
+    characters (full text and note on hover) and its tick labels printed once."""
     annotations, shapes = [], []
     for x, axis in enumerate(axes):
         shapes.append(dict(type="line", x0=x, x1=x, y0=0, y1=1, line=dict(color="#555", width=1.5), layer="below"))
-        shown = wrap(axis.title, width=width)
         hover = axis.title + (f": {axis.note}" if axis.note else "")
-        annotations.append(dict(x=x, y=1, yref="y", yshift=14, yanchor="bottom", text=f"<b>{shown}</b>",
-                                showarrow=False, font=dict(size=12), hovertext=hover))
+        annotations.append(dict(x=x, y=1, yref="y", yshift=14, yanchor="bottom",
+                                text=f"<b>{wrap(axis.title, width=width)}</b>", showarrow=False, font=dict(size=12),
+                                hovertext=hover))
         for position, text in axis.ticks:
             short = wrap(text, width=width, lines=3)
             annotations.append(dict(
                 x=x, y=position, xanchor="right", xshift=-5, showarrow=False, text=short, align="right",
                 font=dict(size=11, color="#333"), bgcolor="rgba(255,255,255,0.85)",
                 hovertext=text if "…" in short else None))
-    title = title or f"Settings → metrics (colour: {colour_by})"
-    fig.update_layout(
-        **{**_LAYOUT, "margin": dict(l=20, r=70, t=_TOP + 50, b=20)}, title=_title(title, above_plot=False),
-        height=480,
-        annotations=annotations, shapes=shapes, hovermode="closest",
-        xaxis=dict(range=[-0.75, max(n - 1, 0) + 0.25], visible=False, fixedrange=True),
-        yaxis=dict(range=[-0.04, 1.04], visible=False, fixedrange=True),
-    )
-    return fig
+    return annotations, shapes
 
 
 # --------------------------------------------------------------------------- bars and scatter

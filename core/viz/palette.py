@@ -9,6 +9,7 @@ pair (colour, symbol) stays unique for the first 100 clusters.
 from __future__ import annotations
 
 import numpy as np
+from core.metrics import match_clusters
 
 NOISE_COLOR = "#9e9e9e"
 # One colour per metric, the same in every chart (score bars of a run, Compare's grouped bars).
@@ -63,7 +64,6 @@ def colour_ids(groups, clusters=None) -> dict:
     groups = np.asarray(groups)
     if clusters is None:
         return {g.item(): int(g) for g in np.unique(groups)}
-    from core.metrics import match_clusters
 
     return {int(k): int(v) for k, v in match_clusters(reference=np.asarray(clusters), other=groups).items()}
 

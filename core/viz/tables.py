@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Optional, Sequence
 
 import numpy as np
+from core.data.library import features_as_images
 
 
 def feature_frame(data, positions: Optional[Sequence[int]] = None):
@@ -23,8 +24,6 @@ def cluster_profiles(data, labels: np.ndarray):
     """Each cluster's mean of every feature, scaled per feature to [0, 1] over the whole table (so features
     of different units share one axis): a DataFrame indexed by cluster id, columns the feature names."""
     import pandas as pd
-
-    from core.data.library import features_as_images
 
     scaled = features_as_images(data.features).reshape(data.n_samples, -1)  # the one per-column scaling
     clusters = np.unique(labels)
