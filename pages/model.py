@@ -11,17 +11,6 @@ from core.viz.tables import feature_frame
 from core.vocabulary import cluster_name, sample_name
 from ui.state import require_result
 
-st.title("Model")
-result = require_result()
-if result is None:
-    st.stop()
-
-data, view, labels = result.dataset, result.view_data, result.labels
-st.caption(result.summary())
-st.markdown(f"**{result.algorithm_title}.** {result.spec.description}")
-shown = False
-
-
 def label_of(i: int) -> str:
     return f" · {data.label_name(int(data.labels[i]))}" if data.has_labels else ""
 
@@ -63,9 +52,9 @@ def show_doubtful(confidence: np.ndarray) -> None:
                              tooltips=tooltips))
 
 
-if "centers" in view:
-    shown = True
+def centres(result, view) -> None:
     st.subheader("What each cluster looks like")
+    data = result.dataset
     centers = displayable(view["centers"])
     in_pixels = result.silhouette_space.startswith("pixels")  # centres made in the pixels, or decoded
     if data.is_table:  # centres of a table are feature vectors (scaled 0-1 per feature): a profile each
@@ -79,8 +68,8 @@ if "centers" in view:
         st.caption(f"Each cluster's {kind}.")
         st.html(gallery_html(centers, [cluster_name(i) for i in range(len(centers))], tile=72))
 
-if "generated" in view and not data.is_table:
-    shown = True
+
+def generated_images(result, view) -> None:
     st.subheader("Images generated from each cluster")
     st.caption("Each row samples the cluster's Gaussian component of the prior and decodes the samples: "
                "what the model thinks a member of that cluster looks like.")
@@ -89,30 +78,31 @@ if "generated" in view and not data.is_table:
     st.image(image_grid(displayable(generated.reshape(-1, *generated.shape[2:])), n_cols=per_cluster, size=40),
              caption=f"Row i: images drawn from cluster i's component (clusters 0 to {n_clusters - 1}, top to bottom).")
 
-if "som_prototype_images" in view:
-    shown = True
+
+def som_map(result, view) -> None:
     rows, cols = (int(v) for v in view["som_grid"])
     st.subheader(f"The {rows}x{cols} self-organizing map")
     st.caption("Left: each node's prototype (decoded by the autoencoder when the map was trained on the "
                "embedding); neighbouring nodes hold similar images. Right: how many images each node "
                "won, and the cluster its node was grouped into.")
     left, right = st.columns(2, gap="large")
-    if data.is_table:
+    if result.dataset.is_table:
         left.caption("The prototypes of a table are feature vectors, not images; the hits show the map.")
     else:
         left.image(image_grid(displayable(view["som_prototype_images"]), n_cols=cols, size=40),
                    caption="prototype images, laid out as the map")
     right.plotly_chart(som_hits_heatmap(view["som_hits"], (rows, cols), view.get("som_node_labels")), key="model_som")
 
-if "linkage" in view:
-    shown = True
+
+def dendrogram(result, view) -> None:
     st.subheader("Dendrogram")
     st.caption("The top of the merge tree: the higher a merge, the more different the groups it joined. A long "
                "vertical gap below the cut line means the chosen number of clusters is well separated.")
     st.plotly_chart(dendrogram_figure(view["linkage"], result.n_clusters), key="model_dendrogram")
 
-if "k_distances" in view:
-    shown = True
+
+def density(result, view) -> None:
+    labels = result.labels
     noise = int(np.sum(labels == -1))
     st.subheader("Density: the k-distance curve")
     st.caption(f"Radius eps used {view['eps']:.4g}; suggested {view['suggested_eps']:.4g} (the radius on this curve "
@@ -123,19 +113,19 @@ if "k_distances" in view:
     st.plotly_chart(k_distance_curve(view["k_distances"], view["eps"], view["suggested_eps"],
                                      int(view["min_samples"])), key="model_kdist")
 
-if "label_changes" in view:
-    shown = True
+
+def label_moves(result, view) -> None:
     st.subheader("How the clustering phase moved the labels")
     initial, changes = view["initial_labels"], view["label_changes"]
-    moved = float(np.mean(initial != labels))
+    moved = float(np.mean(initial != result.labels))
     st.caption(f"{moved:.1%} of the images ended in a different cluster than the k-means start, over "
                f"{len(changes)} refreshes of the target distribution.")
     left, right = st.columns(2, gap="large")
     left.plotly_chart(label_change_curve(changes, result.estimator_params.get("tol")), key="model_changes")
-    right.plotly_chart(transition_heatmap(initial, labels), key="model_transitions")
+    right.plotly_chart(transition_heatmap(initial, result.labels), key="model_transitions")
 
-if "confidence" in view:
-    shown = True
+
+def confidence_per_image(result, view) -> None:
     st.subheader("Confidence per image")
     if is_certain(view["confidence"]):
         st.info(f"The model is certain about every image: every confidence (largest membership probability) "
@@ -143,6 +133,22 @@ if "confidence" in view:
     else:
         show_doubtful(view["confidence"])
 
-if not shown:
+
+# Each section draws what the view data holds under its key, in this order.
+SECTIONS = [("centers", centres), ("generated", generated_images), ("som_prototype_images", som_map),
+            ("linkage", dendrogram), ("k_distances", density), ("label_changes", label_moves),
+            ("confidence", confidence_per_image)]
+
+st.title("Model")
+result = require_result()
+if result is None:
+    st.stop()
+data, view, labels = result.dataset, result.view_data, result.labels
+st.caption(result.summary())
+st.markdown(f"**{result.algorithm_title}.** {result.spec.description}")
+drawn = [draw for key, draw in SECTIONS if key in view and (key != "generated" or not data.is_table)]
+for draw in drawn:
+    draw(result, view)
+if not drawn:
     st.info(f"{result.algorithm_title} has no model to look inside: see its clusters on **Explore** and its "
             "scores on **Metrics**.")

@@ -51,47 +51,39 @@ def axis_values(algorithm: str, axis: str, slot: str) -> list:
     return values
 
 
-st.title("Sweeps")
-st.caption("Train a grid of runs that differ in one or two settings, one after another, while you do something "
-           "else. Each finished run is saved and appears on Runs and Compare at once.")
-worker = training_worker()
-store = run_store()
-
-vary_box = st.container()
-base_box = st.container()
-
-algorithm = st.session_state.get("sweep_algorithm", DEFAULT_ALGORITHM)
-axes_names = sweep_axes(algorithm)
-with vary_box:
-    st.subheader("What to vary")
+def grid_picker(algorithm: str):
+    """The first setting to vary and its values, and an optional second; returns {setting: values}
+    (an empty list where the values do not parse)."""
+    axes_names = sweep_axes(algorithm)
     first_col, second_col = st.columns(2)
     with first_col:
         options = list(axes_names)
         default_first = "latent_dim" if "latent_dim" in options else options[0]
         first = st.selectbox("First setting", options, index=options.index(default_first), key=f"sweep_axis1_{algorithm}",
                              format_func=axes_names.get)
-        first_values = axis_values(algorithm, first, "1")
+        axes = {first: axis_values(algorithm, first, "1")}
     with second_col:
         rest = [NO_SECOND] + [a for a in options if a != first]
         second = st.selectbox("Second setting (optional)", rest, key=f"sweep_axis2_{algorithm}",
                               format_func=lambda a: axes_names.get(a, a))
-        second_values = axis_values(algorithm, second, "2") if second != NO_SECOND else None
+        if second != NO_SECOND:
+            axes[second] = axis_values(algorithm, second, "2")
+    return axes
 
-fixed = [first] + ([second] if second != NO_SECOND else [])
-with base_box:
-    st.subheader("Everything else")
-    base = config_form("sweep", fixed=fixed)
 
-axes = {first: first_values}
-if second != NO_SECOND:
-    axes[second] = second_values
-valid = base is not None and all(axes.values())
-configs = sweep_configs(base, axes) if valid else []
-if valid:
+def planned_runs(base, axes: dict) -> tuple[list, bool]:
+    """The runs the grid makes and whether they can be queued, saying why not and how to run the same
+    sweep from the command line."""
+    valid = base is not None and all(axes.values())
+    if not valid:
+        return [], False
+    configs = sweep_configs(base, axes)
+    axes_names = sweep_axes(base.algorithm)
     st.markdown(f"**{len(configs)} runs** of {job_title(base)}: "
                 + " × ".join(f"{axes_names[a]} ({', '.join(map(str, v))})" for a, v in axes.items()))
     if len(configs) > MAX_RUNS:
         st.error(f"That is more than {MAX_RUNS} runs: use fewer values.")
+        valid = False
     else:
         problem = next((p for p in map(config_problem, configs) if p), "")
         if problem:
@@ -101,20 +93,23 @@ if valid:
         st.code(command_line(base, axes), language="bash")
         st.caption("Run it from the project folder with the virtual environment's Python (`.venv/bin/python`); "
                    "its runs land in the same store and show here, on Runs and on Compare.")
-
-latest = worker.sweeps[-1] if worker.sweeps else None
-busy = latest is not None and latest.snapshot().running
-if st.button("Queue the sweep", type="primary", key="sweep_start", icon=":material/playlist_play:",
-             disabled=not valid or len(configs) > MAX_RUNS or busy,
-             help="One sweep at a time: cancel the running one to start another." if busy else None):
-    sweep_id = store.sweeps.create(base, {a: list(v) for a, v in axes.items()})
-    jobs = [TrainingJob(config, name=f"{describe_point(config, axes)} (sweep {sweep_id})", sweep_id=sweep_id)
-            for config in configs]
-    worker.submit_sweep(SweepJob(sweep_id, f"Sweep {sweep_id}", {a: list(v) for a, v in axes.items()}, jobs))
-    st.rerun()
+    return configs, valid
 
 
-def sweep_table(sweep: SweepJob) -> pd.DataFrame:
+def queue_button(store, worker, base, axes: dict, configs: list, valid: bool, busy: bool) -> None:
+    if st.button("Queue the sweep", type="primary", key="sweep_start", icon=":material/playlist_play:",
+                 disabled=not valid or busy,
+                 help="One sweep at a time: cancel the running one to start another." if busy else None):
+        sweep_id = store.sweeps.create(base, {a: list(v) for a, v in axes.items()})
+        jobs = [TrainingJob(config, name=f"{describe_point(config, axes)} (sweep {sweep_id})", sweep_id=sweep_id)
+                for config in configs]
+        worker.submit_sweep(SweepJob(sweep_id, f"Sweep {sweep_id}", {a: list(v) for a, v in axes.items()}, jobs))
+        st.rerun()
+
+
+def sweep_table(store, sweep: SweepJob) -> pd.DataFrame:
+    """One row per run of `sweep`: its id, its point on the grid, its status and headline scores."""
+    axes_names = sweep_axes(sweep.jobs[0].config.algorithm) if sweep.jobs else {}
     stored = {r.id: r for r in store.list_runs(sweep_id=sweep.sweep_id)}
     rows = []
     for job in sweep.jobs:
@@ -129,6 +124,7 @@ def sweep_table(sweep: SweepJob) -> pd.DataFrame:
 
 @st.fragment(run_every=POLL_SECONDS)
 def sweep_progress(sweep: SweepJob) -> None:
+    """The sweep's progress, the run training now, and its table (redrawn every POLL_SECONDS)."""
     snap = sweep.snapshot()
     current = fraction(snap.current.snapshot()) if snap.current is not None else 0.0
     st.progress(min((snap.done + current) / snap.total, 1.0), text=f"{sweep.name}: {snap.done} of {snap.total} runs done"
@@ -146,12 +142,11 @@ def sweep_progress(sweep: SweepJob) -> None:
         st.rerun(scope="app")  # finished: redraw the page once with the Compare button
     if snap.running:
         st.session_state["sweep_seen_running"] = sweep.sweep_id
-    st.dataframe(sweep_table(sweep), hide_index=True, key=f"sweep_table_{sweep.sweep_id}",
+    st.dataframe(sweep_table(run_store(), sweep), hide_index=True, key=f"sweep_table_{sweep.sweep_id}",
                  column_config={m: st.column_config.NumberColumn(m, format="%.3f") for m in HEADLINE_METRICS})
 
 
-if latest is not None:
-    st.subheader("Progress")
+def latest_sweep(latest: SweepJob) -> None:
     sweep_progress(latest)
     if any(job.run_id is not None for job in latest.jobs):
         if st.button("Compare the runs of this sweep", key="sweep_compare", icon=":material/compare_arrows:"):
@@ -159,9 +154,8 @@ if latest is not None:
             st.session_state["compare_sweep"] = latest.sweep_id
             st.switch_page("pages/compare.py")
 
-earlier = [s for s in store.sweeps.all() if latest is None or s.id != latest.sweep_id]
-if earlier:
-    st.subheader("Earlier sweeps")
+
+def earlier_sweeps(store, earlier: list) -> None:
     for sweep in earlier[:10]:
         runs = store.list_runs(sweep_id=sweep.id)
         finished = [r for r in runs if r.status == FINISHED]
@@ -174,3 +168,29 @@ if earlier:
             st.session_state["compare_dataset"] = sweep.base_config.dataset
             st.session_state["compare_sweep"] = sweep.id
             st.switch_page("pages/compare.py")
+
+
+st.title("Sweeps")
+st.caption("Train a grid of runs that differ in one or two settings, one after another, while you do something "
+           "else. Each finished run is saved and appears on Runs and Compare at once.")
+worker = training_worker()
+store = run_store()
+vary_box = st.container()
+base_box = st.container()
+algorithm = st.session_state.get("sweep_algorithm", DEFAULT_ALGORITHM)
+with vary_box:
+    st.subheader("What to vary")
+    axes = grid_picker(algorithm)
+with base_box:
+    st.subheader("Everything else")
+    base = config_form("sweep", fixed=list(axes))
+configs, valid = planned_runs(base, axes)
+latest = worker.sweeps[-1] if worker.sweeps else None
+queue_button(store, worker, base, axes, configs, valid, busy=latest is not None and latest.snapshot().running)
+if latest is not None:
+    st.subheader("Progress")
+    latest_sweep(latest)
+earlier = [s for s in store.sweeps.all() if latest is None or s.id != latest.sweep_id]
+if earlier:
+    st.subheader("Earlier sweeps")
+    earlier_sweeps(store, earlier)
