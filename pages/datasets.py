@@ -21,32 +21,11 @@ MESSAGE = "datasets_message"      # (kind, text) shown once after a save, rename
 CONFIRM = "datasets_confirm_delete"
 UPLOADS = "datasets_uploads"      # how many uploads were saved: part of the uploader's key, so it empties
 
-st.title("Datasets")
-st.caption(f"Cluster your own data: a .zip of PNG, JPEG, BMP, GIF or WebP images (sub-folders are the labels), "
-           f"an .npz with an image array x and optional labels y, or a .csv / .parquet table of numeric features. "
-           f"Up to {MAX_FILE_MB} MB a file and {MAX_SAMPLES:,} images or rows; at least {MIN_SAMPLES}. Saved "
-           f"datasets are kept with the runs and offered on Train and Sweeps.")
-store = run_store()
-library = store.datasets
-
-message = st.session_state.pop(MESSAGE, None)
-if message is not None:
-    getattr(st, message[0])(message[1], icon=":material/check_circle:" if message[0] == "success" else None)
-
-
 def go_train_on(name: str) -> None:
     """The Train and Sweeps forms pick `name` when next drawn."""
     for prefix in ("train", "sweep"):
         st.session_state[FORM][f"{prefix}_dataset"] = name
         st.session_state.pop(f"{prefix}_dataset", None)
-
-
-# -- add -------------------------------------------------------------------------------------------
-st.subheader("Add a dataset")
-uploaded = st.file_uploader("Your file", type=list(UPLOAD_TYPES), key=f"datasets_upload_{st.session_state.get(UPLOADS, 0)}",
-                            help="Labels of a zip come from its folders: one common top folder is left out, the "
-                                 "first level below it is the label, deeper levels are ignored; no sub-folders "
-                                 "means unlabelled.")
 
 
 def parse(file, **options):
@@ -114,6 +93,7 @@ def show_preview(data) -> None:
 
 
 def upload_form(file) -> None:
+    """Options for the upload (label column, size, grayscale), its preview, and saving it under a name."""
     extension = file.name.rsplit(".", 1)[-1].lower()
     options = {}
     if extension in ("csv", "parquet"):
@@ -147,6 +127,7 @@ def upload_form(file) -> None:
         return
     show_preview(data)
     with st.form("datasets_save", border=False):
+        library = run_store().datasets
         name = st.text_input("Name", value=suggest_name(file.name, library), max_chars=60,
                              help="Letters, digits, spaces and . _ - + ( ); at most 60 characters.")
         if st.form_submit_button("Save dataset", type="primary", icon=":material/save:"):
@@ -162,41 +143,34 @@ def upload_form(file) -> None:
                 st.rerun()
 
 
-if uploaded is not None:
-    upload_form(uploaded)
+def saved_table(store, infos) -> dict:
+    """The saved datasets as a table; returns the runs that use each, by name."""
+    users = {info.name: store.list_runs(dataset=info.name) for info in infos}
+    st.dataframe(pd.DataFrame({
+        "name": [i.name for i in infos], "what": [i.summary for i in infos], "from": [i.source for i in infos],
+        "added": [i.created_at[:16].replace("T", " ") for i in infos], "size": [format_bytes(i.size_bytes) for i in infos],
+        "runs": [len(users[i.name]) for i in infos]}), hide_index=True)
+    return users
 
-# -- saved -----------------------------------------------------------------------------------------
-st.subheader("Your datasets")
-infos = library.list()
-if not infos:
-    st.info("None yet. Upload a file above; what you save here is offered on Train and Sweeps.")
-    st.stop()
 
-users = {info.name: store.list_runs(dataset=info.name) for info in infos}
-st.dataframe(pd.DataFrame({
-    "name": [i.name for i in infos], "what": [i.summary for i in infos], "from": [i.source for i in infos],
-    "added": [i.created_at[:16].replace("T", " ") for i in infos], "size": [format_bytes(i.size_bytes) for i in infos],
-    "runs": [len(users[i.name]) for i in infos]}), hide_index=True)
+def picked_dataset(library, infos):
+    """The saved dataset on screen (one just saved or renamed, else the one picked, else the first); the
+    page stops when it was removed meanwhile."""
+    names = [i.name for i in infos]
+    pending = st.session_state.pop(PENDING_PICK, None)
+    if pending in names:
+        st.session_state[PICKED] = pending
+    if st.session_state.get(PICKED) not in names:
+        st.session_state[PICKED] = names[0]
+    picked = st.selectbox("Dataset", names, key=PICKED)
+    try:
+        return library.info(picked)
+    except DatasetNotFound as error:  # removed from another tab or the command line
+        st.warning(plain(error))
+        st.stop()
 
-names = [i.name for i in infos]
-pending = st.session_state.pop(PENDING_PICK, None)
-if pending in names:
-    st.session_state[PICKED] = pending
-if st.session_state.get(PICKED) not in names:
-    st.session_state[PICKED] = names[0]
-picked = st.selectbox("Dataset", names, key=PICKED)
-try:
-    info = library.info(picked)
-except DatasetNotFound as error:  # removed from another tab or the command line
-    st.warning(plain(error))
-    st.stop()
 
-thumb, details = st.columns([2, 3], gap="large")
-with thumb:
-    path = library.thumbnail(info.name)
-    if path is not None:
-        st.image(str(path), caption="The first images")
-with details:
+def about(info) -> None:
     st.text(info.summary)
     st.caption(f"From {plain(info.source)}, added {info.created_at[:16].replace('T', ' ')}."
                + (f" {info.n_skipped:,} file{' was' if info.n_skipped == 1 else 's were'} skipped when it was read."
@@ -206,6 +180,10 @@ with details:
     if st.button("Train on it", icon=":material/model_training:", key="datasets_train"):
         go_train_on(info.name)
         st.switch_page("pages/train.py")
+
+
+def rename_form(store, info) -> None:
+    """Rename the dataset, in every run that uses it and in the forms that have it picked."""
     with st.form("datasets_rename", border=False):
         new = st.text_input("New name", value=info.name, max_chars=60)
         if st.form_submit_button("Rename", icon=":material/edit:"):
@@ -221,7 +199,10 @@ with details:
                 st.session_state[PENDING_PICK] = renamed
                 st.session_state[MESSAGE] = ("success", f"Renamed {plain(info.name)} to {plain(renamed)}.")
                 st.rerun()
-    used = users.get(info.name, [])
+
+
+def delete_dataset(store, info, used: list) -> None:
+    """Delete the dataset after a confirmation (refused, with the runs named, while runs use it)."""
     if used:
         st.caption(f"Used by {len(used)} run{'s' if len(used) > 1 else ''}; delete those runs before the dataset.")
     if st.session_state.get(CONFIRM) == info.name:
@@ -242,3 +223,39 @@ with details:
     elif st.button("Delete…", key="datasets_delete", icon=":material/delete:"):
         st.session_state[CONFIRM] = info.name
         st.rerun()
+
+
+st.title("Datasets")
+st.caption(f"Cluster your own data: a .zip of PNG, JPEG, BMP, GIF or WebP images (sub-folders are the labels), "
+           f"an .npz with an image array x and optional labels y, or a .csv / .parquet table of numeric features. "
+           f"Up to {MAX_FILE_MB} MB a file and {MAX_SAMPLES:,} images or rows; at least {MIN_SAMPLES}. Saved "
+           f"datasets are kept with the runs and offered on Train and Sweeps.")
+store = run_store()
+message = st.session_state.pop(MESSAGE, None)
+if message is not None:
+    getattr(st, message[0])(message[1], icon=":material/check_circle:" if message[0] == "success" else None)
+
+st.subheader("Add a dataset")
+uploaded = st.file_uploader("Your file", type=list(UPLOAD_TYPES), key=f"datasets_upload_{st.session_state.get(UPLOADS, 0)}",
+                            help="Labels of a zip come from its folders: one common top folder is left out, the "
+                                 "first level below it is the label, deeper levels are ignored; no sub-folders "
+                                 "means unlabelled.")
+if uploaded is not None:
+    upload_form(uploaded)
+
+st.subheader("Your datasets")
+infos = store.datasets.list()
+if not infos:
+    st.info("None yet. Upload a file above; what you save here is offered on Train and Sweeps.")
+    st.stop()
+users = saved_table(store, infos)
+info = picked_dataset(store.datasets, infos)
+thumb, details = st.columns([2, 3], gap="large")
+with thumb:
+    path = store.datasets.thumbnail(info.name)
+    if path is not None:
+        st.image(str(path), caption="The first images")
+with details:
+    about(info)
+    rename_form(store, info)
+    delete_dataset(store, info, users.get(info.name, []))
