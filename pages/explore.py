@@ -24,24 +24,6 @@ PROJECTION_JOB = "explore_projection_job"  # ((run, method), TrainingJob) of a p
 PLACED = "explore_placed"  # {run id: {"placement", "names", "images"}}: new images placed in a run
 MAX_PLACED = 2000          # placed in the server process: kept small enough to take seconds
 
-st.title("Explore")
-result = require_result()
-if result is None:
-    st.stop()
-
-data = result.dataset
-st.caption(result.summary())
-
-controls = st.columns(3)
-# a run opens on a projection it has (UMAP unless it was saved with PCA only); another is computed on demand
-first = next((i for i, m in enumerate(PROJECTIONS) if m in result.projections), 0)
-method = controls[0].radio("Projection", list(PROJECTIONS), format_func=PROJECTIONS.get, horizontal=True,
-                           index=first, key="explore_projection", help="UMAP keeps neighbourhoods; PCA is instant and linear.")
-colour_options = ["Cluster", "True label"] if data.has_labels else ["Cluster"]
-colour_by = controls[1].radio("Colour by", colour_options, horizontal=True, key="explore_colour")
-
-
-
 def missing_projection(method: str):
     """The `method` points of a run saved without them: computed on the spot when that is instant (a
     small PCA), else by the training process (queued with the runs, with progress and Cancel). None,
@@ -75,24 +57,6 @@ def missing_projection(method: str):
         st.rerun()
     return None
 
-
-points = result.projections.get(method)
-if points is None:
-    points = missing_projection(method)
-placed = st.session_state.get(PLACED, {}).get(result.run_id)
-if points is not None:
-    true_names = [data.label_name(int(y)) for y in data.labels] if data.has_labels else None
-    if colour_by == "Cluster":
-        groups, names, colours = result.labels, cluster_names(np.unique(result.labels)), colour_ids(result.labels)
-    else:  # each true label takes the colour of the cluster it is matched to, so colours do not reshuffle
-        groups, names = data.labels, {int(y): data.label_name(int(y)) for y in np.unique(data.labels)}
-        colours = colour_ids(data.labels, clusters=result.labels)
-    figure = projection_scatter(points, groups, group_names=names, indices=data.indices, clusters=result.labels,
-                                true_names=true_names, colour_by=colour_by, colour_ids=colours,
-                                title=result.projection_title(method))
-    if placed is not None and method in placed["placement"].points:
-        add_new_points(figure, placed["placement"].points[method], placed["placement"].labels, placed["names"])
-    st.plotly_chart(figure, key="explore_scatter")
 
 def place_new_images() -> None:
     """Upload images (or pick a saved dataset of the run's shape) and let the run's model assign them."""
@@ -145,47 +109,93 @@ def place_new_images() -> None:
         st.rerun()
 
 
-with st.expander("Place new images in this run", expanded=placed is not None, icon=":material/add_location_alt:"):
+def scatter(method: str, colour_by: str, placed) -> None:
+    """The 2-D projection coloured by cluster or true label, with the new images placed (stars)."""
+    points = result.projections.get(method)
+    if points is None:
+        points = missing_projection(method)
+    if points is None:
+        return
+    true_names = [data.label_name(int(y)) for y in data.labels] if data.has_labels else None
+    if colour_by == "Cluster":
+        groups, names, colours = result.labels, cluster_names(np.unique(result.labels)), colour_ids(result.labels)
+    else:  # each true label takes the colour of the cluster it is matched to, so colours do not reshuffle
+        groups, names = data.labels, {int(y): data.label_name(int(y)) for y in np.unique(data.labels)}
+        colours = colour_ids(data.labels, clusters=result.labels)
+    figure = projection_scatter(points, groups, group_names=names, indices=data.indices, clusters=result.labels,
+                                true_names=true_names, colour_by=colour_by, colour_ids=colours,
+                                title=result.projection_title(method))
+    if placed is not None and method in placed["placement"].points:
+        add_new_points(figure, placed["placement"].points[method], placed["placement"].labels, placed["names"])
+    st.plotly_chart(figure, key="explore_scatter")
+
+
+def placed_images(placed) -> None:
+    """What the run's model did with the new images: counts per cluster, a gallery, a table."""
     place_new_images()
-    if placed is not None:
-        placement = placed["placement"]
-        st.success(f"Placed {len(placement.labels):,} new images: {placement.rule}. They are the stars on the "
-                   f"projection, beside their nearest neighbours in the run's embedding.", icon=":material/check_circle:")
-        counts = {cluster_name(c): int(n) for c, n in zip(*np.unique(placement.labels, return_counts=True))}
-        st.caption(plain("Per cluster: " + ", ".join(f"{k} {v}" for k, v in counts.items()) + "."))
-        captions = [f"{n} · {cluster_name(c)}" for n, c in zip(placed["names"], placement.labels)]
-        st.html(gallery_html(placed["images"][:96], captions[:96], tile=64))
-        table = {"image": placed["names"], "cluster": [cluster_name(c) for c in placement.labels]}
-        if placement.confidence is not None:
-            table["confidence"] = np.round(placement.confidence, 3)
-        st.dataframe(table, hide_index=True)
-        if st.button("Clear the new images", key="explore_apply_clear"):
-            st.session_state[PLACED].pop(result.run_id, None)
-            st.rerun()
+    if placed is None:
+        return
+    placement = placed["placement"]
+    st.success(f"Placed {len(placement.labels):,} new images: {placement.rule}. They are the stars on the "
+               f"projection, beside their nearest neighbours in the run's embedding.", icon=":material/check_circle:")
+    counts = {cluster_name(c): int(n) for c, n in zip(*np.unique(placement.labels, return_counts=True))}
+    st.caption(plain("Per cluster: " + ", ".join(f"{k} {v}" for k, v in counts.items()) + "."))
+    captions = [f"{n} · {cluster_name(c)}" for n, c in zip(placed["names"], placement.labels)]
+    st.html(gallery_html(placed["images"][:96], captions[:96], tile=64))
+    table = {"image": placed["names"], "cluster": [cluster_name(c) for c in placement.labels]}
+    if placement.confidence is not None:
+        table["confidence"] = np.round(placement.confidence, 3)
+    st.dataframe(table, hide_index=True)
+    if st.button("Clear the new images", key="explore_apply_clear"):
+        st.session_state[PLACED].pop(result.run_id, None)
+        st.rerun()
 
-sizes_col, gallery_col = st.columns([2, 3], gap="large")
-clusters, counts = result.cluster_sizes()
-with sizes_col:
-    st.plotly_chart(cluster_sizes_bar(clusters, counts), key="explore_sizes")
 
-with gallery_col:
-    st.subheader("Rows" if data.is_table else "Gallery")
-    size_of = dict(zip(clusters.tolist(), counts.tolist()))
-    what = "rows" if data.is_table else "images"
-    cluster = st.selectbox("Cluster", clusters.tolist(), key="explore_cluster",
-                           format_func=lambda c: f"{cluster_name(c)} ({size_of[c]} {what})")
-    members = result.members(cluster)
-    # class names can be a user's folder names: escaped, the rest of the caption is ours
-    majority = (f"{majority_caption(data.labels[members], lambda y: plain(data.label_name(y)))} "
-                if data.has_labels else "")
-    if data.is_table:  # a table has no pictures: each cluster's mean profile, then the chosen cluster's rows
-        st.caption(majority + "The chosen cluster is outlined; its rows follow.")
-        st.plotly_chart(cluster_profiles_heatmap(cluster_profiles(data, result.labels), highlight=cluster),
-                        key="explore_profiles")
-        st.dataframe(feature_frame(data, members), hide_index=True, height=300)
-        st.stop()
-    n_show = st.slider("Images shown", 8, 96, 40, step=8, key="explore_n_show")
-    shown = np.random.default_rng(0).choice(members, size=min(n_show, len(members)), replace=False)
-    captions, hovers = sample_captions(data, shown)
-    st.caption(majority + gallery_caption_note(data))
-    st.html(gallery_html(data.images[shown], captions, tile=64, tooltips=hovers))
+def sizes_and_gallery() -> None:
+    """Cluster sizes, and a gallery (or, for a table, the rows) of one cluster."""
+    sizes_col, gallery_col = st.columns([2, 3], gap="large")
+    clusters, counts = result.cluster_sizes()
+    with sizes_col:
+        st.plotly_chart(cluster_sizes_bar(clusters, counts), key="explore_sizes")
+
+    with gallery_col:
+        st.subheader("Rows" if data.is_table else "Gallery")
+        size_of = dict(zip(clusters.tolist(), counts.tolist()))
+        what = "rows" if data.is_table else "images"
+        cluster = st.selectbox("Cluster", clusters.tolist(), key="explore_cluster",
+                               format_func=lambda c: f"{cluster_name(c)} ({size_of[c]} {what})")
+        members = result.members(cluster)
+        # class names can be a user's folder names: escaped, the rest of the caption is ours
+        majority = (f"{majority_caption(data.labels[members], lambda y: plain(data.label_name(y)))} "
+                    if data.has_labels else "")
+        if data.is_table:  # a table has no pictures: each cluster's mean profile, then the chosen cluster's rows
+            st.caption(majority + "The chosen cluster is outlined; its rows follow.")
+            st.plotly_chart(cluster_profiles_heatmap(cluster_profiles(data, result.labels), highlight=cluster),
+                            key="explore_profiles")
+            st.dataframe(feature_frame(data, members), hide_index=True, height=300)
+            return
+        n_show = st.slider("Images shown", 8, 96, 40, step=8, key="explore_n_show")
+        shown = np.random.default_rng(0).choice(members, size=min(n_show, len(members)), replace=False)
+        captions, hovers = sample_captions(data, shown)
+        st.caption(majority + gallery_caption_note(data))
+        st.html(gallery_html(data.images[shown], captions, tile=64, tooltips=hovers))
+
+
+st.title("Explore")
+result = require_result()
+if result is None:
+    st.stop()
+data = result.dataset
+st.caption(result.summary())
+controls = st.columns(3)
+# a run opens on a projection it has (UMAP unless it was saved with PCA only); another is computed on demand
+first = next((i for i, m in enumerate(PROJECTIONS) if m in result.projections), 0)
+method = controls[0].radio("Projection", list(PROJECTIONS), format_func=PROJECTIONS.get, horizontal=True,
+                           index=first, key="explore_projection", help="UMAP keeps neighbourhoods; PCA is instant and linear.")
+colour_options = ["Cluster", "True label"] if data.has_labels else ["Cluster"]
+colour_by = controls[1].radio("Colour by", colour_options, horizontal=True, key="explore_colour")
+placed = st.session_state.get(PLACED, {}).get(result.run_id)
+scatter(method, colour_by, placed)
+with st.expander("Place new images in this run", expanded=placed is not None, icon=":material/add_location_alt:"):
+    placed_images(placed)
+sizes_and_gallery()
