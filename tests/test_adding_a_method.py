@@ -47,19 +47,16 @@ class MiniBatchKMeansOnPixels(ClusteringAlgorithm):
         self.batch_size = batch_size
         self.random_state = random_state
 
-    def _fit(self, X):
-        self.embedding_ = X.reshape(len(X), -1)
+    _cluster_title = "mini-batch k-means"  # what the progress line says it clusters with
+
+    def _cluster_embedding(self, embedding):  # the points of its space (the pixels, by default)
         fitted = MiniBatchKMeans(self.n_clusters, batch_size=self.batch_size, n_init=3,
-                                 random_state=self.random_state).fit(self.embedding_)
+                                 random_state=self.random_state).fit(embedding)
         self.cluster_centers_ = fitted.cluster_centers_
-        self.labels_ = nearest_row(self.embedding_, self.cluster_centers_)
+        return nearest_row(embedding, self.cluster_centers_)
 
-    def transform(self, X):
-        X = self._validate_new_data(X)
-        return X.reshape(len(X), -1)
-
-    def predict(self, X):
-        return nearest_row(self.transform(X), self.cluster_centers_)
+    def _predict_embedding(self, embedding):  # new samples' points, in the same space
+        return nearest_row(embedding, self.cluster_centers_)
 
 
 # -- the test ---------------------------------------------------------------------------------------------
