@@ -316,9 +316,10 @@ def _parse_size(text: str) -> tuple:
 def cmd_algorithms(args) -> int:
     from core.algorithms import ALGORITHMS
 
+    width = max(map(len, ALGORITHMS)) + 2  # a longer name (a method added later) keeps its columns
     for name, spec in ALGORITHMS.items():
         params = ", ".join(f"{p.name}={'auto' if p.default is None else p.default}" for p in spec.params)
-        print(f"{name:<14}{spec.family:<10}{spec.title}\n{'':<24}{params or '(no parameters)'}")
+        print(f"{name:<{width}}{spec.family:<10}{spec.title}\n{'':<{width + 10}}{params or '(no parameters)'}")
     return 0
 
 
@@ -439,6 +440,9 @@ def _main(argv=None) -> int:
     except KeyboardInterrupt:
         print("stopped; the run is recorded as interrupted.", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader stopped early (`| head`): nothing to say, and nothing more to write
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except (ValueError, KeyError, OSError, RunNotFound, StoreError, DatasetUnavailable, FloatingPointError) as error:
         message = error.args[0] if isinstance(error, KeyError) and error.args else error
         if isinstance(error, OSError) and error.strerror:
