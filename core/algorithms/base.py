@@ -34,7 +34,7 @@ from core import quiet_tensorflow_import
 from sklearn.utils.metaestimators import available_if
 
 from core.algorithms.assignment import mixture_arrays, mixture_from_arrays
-from core.algorithms.spaces import PixelSpace
+from core.algorithms.spaces import PixelSpace, autoencoder_text
 from core.params import ParameterError
 from core.progress import PhaseReporter, ProgressCallback
 
@@ -198,9 +198,7 @@ class ClusteringAlgorithm(ClusterMixin, TransformerMixin, BaseEstimator):
         """What the space this estimator clusters in is called ("pixels", "autoencoder embedding");
         `architecture` is the network a run recorded, where there is one."""
         space = self._make_space(image_shape=getattr(self, "image_shape_", None))
-        if architecture and space.kind == "autoencoder":
-            space.architecture = architecture
-        return space.text()
+        return autoencoder_text(architecture) if architecture and space.kind == "autoencoder" else space.text()
 
     def space_text(self, n_features: Optional[int] = None, architecture: Optional[str] = None) -> str:
         """The space clustered, as a person reads it: "autoencoder embedding (10-d)" (``embedding_space_``

@@ -172,7 +172,7 @@ class AutoencoderSpace:
         self.seconds = 0.0
 
     def text(self) -> str:
-        return "convolutional autoencoder embedding" if self.architecture == "convolutional" else "autoencoder embedding"
+        return autoencoder_text(self.architecture)
 
     def check(self, n_features: Optional[int]) -> None:
         if n_features is not None and self.latent_dim >= n_features:
@@ -266,6 +266,11 @@ class AutoencoderSpace:
 
 
 SPACE_KINDS = ("pixels", "autoencoder", "imagenet")
+
+
+def autoencoder_text(architecture: str) -> str:
+    """What the embedding of an autoencoder of `architecture` is called."""
+    return "convolutional autoencoder embedding" if architecture == "convolutional" else "autoencoder embedding"
 
 
 def space_of_kind(kind: str, *, latent_dim: int = 10, epochs: int = 75, seed: int = 0, image_shape=None,
