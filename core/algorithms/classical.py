@@ -26,9 +26,10 @@ K_DISTANCE_MAX_POINTS = 2000  # points kept of the k-distance curve for the view
 SPACE_PARAMETERS = (
     Param("space", OneOf(*SPACES), "Cluster in",
           help="The raw pixels; the embedding of an autoencoder trained first (latent size and epochs below "
-               "apply); or imagenet: the features of an image network pretrained on ImageNet (MobileNetV2, "
-               "weights downloaded once, about 9 MB), which groups photos by what they show rather than by "
-               "their colours."),
+               "apply); imagenet: the features of MobileNetV2 pretrained on ImageNet (weights downloaded once, "
+               "about 9 MB); or, for photos, a modern vision backbone: dinov2 (DINOv2 ViT-S/14, about 90 MB), "
+               "clip (CLIP ViT-B/16, about 600 MB) or siglip (SigLIP ViT-B/16, about 800 MB), downloaded once "
+               "by KerasHub. The pretrained networks group photos by what they show rather than by colour."),
     Param("latent_dim", Interval(int, 1, None), "Latent size (autoencoder space)", low=2, high=64, step=1, advanced=True,
           help="Embedding size when clustering in the autoencoder's space.", applies_when=("space", ("autoencoder",))),
     Param("epochs", Interval(int, 1, None), "Epochs (autoencoder space)", high=300, step=1, advanced=True,
@@ -111,10 +112,11 @@ class _SpaceClustering(ClusteringAlgorithm):
                              image_shape=image_shape, network=network)
 
 
-_SPACE_DOC = """space : {"pixels", "autoencoder", "imagenet"}, default="pixels"
+_SPACE_DOC = """space : {"pixels", "autoencoder", "imagenet", "dinov2", "clip", "siglip"}, default="pixels"
         Cluster the raw pixels, the embedding of an autoencoder pretrained first (convolutional for
-        images of 16x16 pixels and up, dense otherwise), or the features of an image network pretrained
-        on ImageNet (:mod:`core.models.imagenet`; groups photos by what they show rather than by colour).
+        images of 16x16 pixels and up, dense otherwise), the features of an image network pretrained
+        on ImageNet (:mod:`core.models.imagenet`), or those of a modern vision backbone
+        (:mod:`core.models.backbones`); the pretrained networks group photos by what they show.
     latent_dim : int, default=10
         Embedding size (``space="autoencoder"`` only).
     epochs : int, default=75
