@@ -37,10 +37,16 @@ EXPECTED_FAILURES = {
 }
 
 
+# Where one epoch is too little for check_clustering (ARI > 0.4 on three blobs): DCEC's convolutional
+# network reached ARI 0.38 after 1 and 5 epochs, 0.88 after 20 (2026-12-03).
+MORE = {"dcec": {"epochs": 20}}
+
+
 def tiny(spec):
     """`spec`'s estimator with the tiny settings it takes."""
     accepted = spec.estimator().get_params()
-    return spec.estimator(**{k: v for k, v in TINY.items() if k in accepted})
+    settings = {**TINY, **MORE.get(spec.name, {})}
+    return spec.estimator(**{k: v for k, v in settings.items() if k in accepted})
 
 
 def main(names) -> None:
