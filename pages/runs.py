@@ -116,14 +116,33 @@ def show_pretrained(store, entries) -> None:
         st.rerun()
 
 
+def forget_features(store, entries) -> None:
+    """The backbone features kept for reuse, and deleting them (the next run on those images computes them again)."""
+    st.dataframe(pd.DataFrame({"Backbone features": [e.describe() for e in entries],
+                               "Reused": [int(e.info.get("uses", 0)) for e in entries],
+                               "MB": [round(e.size_bytes / 2**20, 2) for e in entries]}), hide_index=True)
+    if st.button("Delete the kept backbone features", key="runs_features_clear", icon=":material/delete:",
+                 help="A run on the same images and backbone reads them back instead of running the network "
+                      "again; deleted, the next such run computes them again."):
+        try:
+            count = store.autoencoders.features.clear()
+        except OSError as error:  # e.g. a read-only store
+            st.error(f"Could not delete the kept features: {error.strerror or error}.", icon=":material/error:")
+            st.stop()
+        st.toast(f"Deleted the features of {count} datasets.", icon=":material/delete:")
+        st.rerun()
+
+
 def disk_use(store, names_all: dict, sizes: dict) -> None:
     """What the runs, datasets and pretrained autoencoders take on disk; the largest runs."""
     library = store.datasets.list()
     pretrained = store.autoencoders.entries()
+    features = store.autoencoders.features.entries()
     st.markdown(f"Runs take **{sum(sizes.values()) / 2**20:,.1f} MB** in {len(sizes)} folders; your datasets "
-                f"**{sum(d.size_bytes for d in library) / 2**20:,.1f} MB** in {len(library)}; pretrained "
-                f"autoencoders kept for reuse **{sum(e.size_bytes for e in pretrained) / 2**20:,.1f} MB** in "
-                f"{len(pretrained)}.")
+                f"**{sum(d.size_bytes for d in library) / 2**20:,.1f} MB** in {len(library)}; backbone features "
+                f"kept for reuse **{sum(e.size_bytes for e in features) / 2**20:,.1f} MB** in {len(features)}; "
+                f"pretrained autoencoders kept for reuse **{sum(e.size_bytes for e in pretrained) / 2**20:,.1f} MB** "
+                f"in {len(pretrained)}.")
     biggest = sorted(sizes.items(), key=lambda item: -item[1])[:8]
     st.dataframe(pd.DataFrame({"Largest runs": [f"#{i} · {names_all[i]}" for i, _ in biggest],
                                "MB": [round(b / 2**20, 2) for _, b in biggest]}), hide_index=True)
@@ -132,6 +151,8 @@ def disk_use(store, names_all: dict, sizes: dict) -> None:
                                    "MB": [round(d.size_bytes / 2**20, 2) for d in library]}), hide_index=True)
     if pretrained:
         show_pretrained(store, pretrained)
+    if features:
+        forget_features(store, features)
 
 
 def delete_several(store, shown: pd.DataFrame, names_all: dict, sizes: dict) -> None:

@@ -91,3 +91,56 @@ def test_a_classical_method_clusters_in_a_backbones_features(presets, monkeypatc
     assert estimator.timings_["features"] > 0
     if estimator.can_predict:
         np.testing.assert_array_equal(estimator.predict(digits.images[:50]), estimator.labels_[:50])
+
+
+def test_features_are_computed_once_per_images_and_backbone(presets, monkeypatch, digits, tmp_path):
+    """The store keeps a backbone's features: a second run on the same images reads them back (whatever the
+    method), other images or another backbone compute their own, and a damaged entry is computed again."""
+    from core.algorithms import get_algorithm
+    from core.runs.autoencoders import AutoencoderLibrary
+
+    monkeypatch.setenv(backbones.PRESETS_ENV, str(presets))
+    library = AutoencoderLibrary(tmp_path / "autoencoders").with_context(dataset="digits")
+    images = digits.images[:120]
+    first = get_algorithm("gmm").estimator(5, space="dinov2").fit(images, library=library)
+    [entry] = library.features.entries()
+    assert entry.describe() == "DINOv2 ViT-S/14 features, on digits (120 images)"
+    calls = []
+    monkeypatch.setattr(backbones, "backbone_features", lambda *a, **k: calls.append(a) or 1 / 0)
+    second = get_algorithm("agglomerative").estimator(5, space="dinov2").fit(images, library=library)
+    assert calls == [] and np.array_equal(second.embedding_, first.embedding_)
+    monkeypatch.undo()
+    monkeypatch.setenv(backbones.PRESETS_ENV, str(presets))
+    get_algorithm("gmm").estimator(5, space="dinov2").fit(digits.images[:100], library=library)
+    get_algorithm("gmm").estimator(5, space="clip").fit(images, library=library)
+    assert len(library.features.entries()) == 3
+    (library.features.directory / entry.key / "features.npy").write_bytes(b"\x93NUMPY truncated")
+    again = get_algorithm("gmm").estimator(5, space="dinov2").fit(images, library=library)
+    np.testing.assert_allclose(again.embedding_, first.embedding_, rtol=1e-4, atol=1e-5)
+    kept = library.features.find(entry.key, len(images))  # computed again and kept anew
+    assert kept is not None and np.array_equal(kept, again.embedding_)
+
+
+def test_a_run_in_a_backbones_features_keeps_them_and_the_runs_page_lists_and_deletes_them(presets, monkeypatch,
+                                                                                           capsys):
+    """From the command line as a user runs it: the run's features are kept in the store, the Runs page
+    says what they take and deletes them."""
+    from streamlit.testing.v1 import AppTest
+
+    from core.cli import main
+    from core.runs import RunStore
+    from tests.conftest import ROOT
+
+    monkeypatch.setenv(backbones.PRESETS_ENV, str(presets))
+    code = main(["train", "--dataset", "digits", "--algorithm", "gmm", "--set", "space=siglip", "--samples", "300",
+                 "--projection", "pca", "--name", "photos in siglip"])
+    assert code == 0 and "finished" in capsys.readouterr().out
+    store = RunStore()
+    kept = [e for e in store.autoencoders.features.entries() if e.info.get("backbone") == "SigLIP ViT-B/16"]
+    assert [e.describe() for e in kept] == ["SigLIP ViT-B/16 features, on digits (300 images)"]
+    at = AppTest.from_file(str(ROOT / "pages" / "runs.py"), default_timeout=60)
+    at.run()
+    assert not at.exception, at.exception
+    assert "backbone features kept for reuse" in " ".join(m.value for m in at.markdown)
+    at.button(key="runs_features_clear").click().run()
+    assert not at.exception and store.autoencoders.features.entries() == []

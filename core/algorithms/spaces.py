@@ -74,6 +74,11 @@ def pretrain_key(settings: dict, inputs: np.ndarray) -> str:
     return digest.hexdigest()[:32]
 
 
+def features_key(backbone, inputs: np.ndarray) -> str:
+    """The reuse key of a backbone's features: its preset and resolution and a hash of the exact images."""
+    return pretrain_key({"backbone": backbone.preset, "side": backbone.side, "output": backbone.output}, inputs)
+
+
 class PixelSpace:
     """The images' own values, flattened: nothing to learn."""
 
@@ -302,6 +307,8 @@ class BackboneSpace:
         self.kind = kind
         self.backbone = BACKBONES[kind]
         self.points = f"the {self.backbone.title} features"
+        self.features = None  # the store's backbone features, once fitted with a library
+        self.reused = False   # whether the last encoding was read back rather than computed
 
     def text(self) -> str:
         return self.backbone.text()
@@ -310,12 +317,29 @@ class BackboneSpace:
         return X  # the network takes images as images
 
     def fit(self, inputs: np.ndarray, *, callback=None, pretrained=None, library=None) -> "BackboneSpace":
+        """Nothing is trained; a `library` (the store's) lends its backbone features for `encode` to read
+        and keep."""
+        self.features = getattr(library, "features", None)
         return self
 
     def encode(self, inputs: np.ndarray, *, callback=None) -> np.ndarray:
+        """The backbone's features of `inputs`: read back when the library kept them for these very images,
+        else computed (batched, with progress and Cancel) and kept."""
         from core.models.backbones import backbone_features
 
-        return backbone_features(inputs, self.backbone, report=PhaseReporter(callback, "features"))
+        report = PhaseReporter(callback, "features")
+        key = features_key(self.backbone, inputs) if self.features is not None else None
+        if key is not None:
+            found = self.features.find(key, len(inputs))
+            if found is not None:
+                self.reused = True
+                report(f"Read the {self.backbone.title} features kept from an earlier run", 1.0)
+                return found
+        features = backbone_features(inputs, self.backbone, report=report)
+        if key is not None:
+            self.features.keep(key, features, {"backbone": self.backbone.title, "preset": self.backbone.preset,
+                                               "side": self.backbone.side})
+        return features
 
     def progress_plan(self) -> list:
         return [("features", 40.0)]  # a vision transformer over every image: the run's longest phase

@@ -8,153 +8,85 @@ an entry is reused only where retraining would give the same network: DEC, IDEC,
 autoencoder + k-means / GMM and the classical methods on an embedding all share one, and a sweep over
 clustering-only settings pretrains once.
 
-An entry is written to a temporary folder and renamed into place, so a killed writer never leaves a
-half-written one; two processes training the same key keep the first. Past 2 GB in all, the least
-recently used entries are deleted (a run keeps its own saved model regardless). A store that cannot be written
-still reuses what it has and simply keeps nothing new.
+Entries are kept on a :class:`core.runs.shelf.Shelf` (written atomically, the first of two writers kept);
+past 2 GB in all, the least recently used are deleted (a run keeps its own saved model regardless). The
+library also carries the store's backbone features (:class:`core.runs.features.FeatureLibrary`,
+``library.features``), so that one ``fit(X, library=...)`` reuses whichever the method's space needs.
 """
 from __future__ import annotations
 
-import json
 import os
-import shutil
-import socket
-import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
 import numpy as np
 
-from core.home import folder_size
-from core.runs.records import utc_now
+from core.runs.features import FeatureLibrary
+from core.runs.shelf import KEY_CHARACTERS, Shelf, ShelfEntry
 
-WEIGHTS, INFO = "weights.npz", "info.json"
+WEIGHTS = "weights.npz"
 MAX_KEPT_BYTES = 2 * 2 ** 30  # past this, the least recently used are deleted (a dense 28x28 network is ~13 MB)
-KEY_CHARACTERS = set("0123456789abcdef")
-
-
-@dataclass
-class PretrainedEntry:
-    """One kept autoencoder: its key, what it is (`info`) and its size on disk."""
-
-    key: str
-    info: dict = field(default_factory=dict)
-    size_bytes: int = 0
-
-    @property
-    def history(self) -> list:
-        return list(self.info.get("history", []))
-
-    def describe(self) -> str:
-        """"convolutional, latent 10, 75 epochs, on digits (1,797 images)"."""
-        info = self.info
-        where = f", on {info['dataset']}" if info.get("dataset") else ""
-        count = f" ({info['n_samples']:,} images)" if info.get("n_samples") else ""
-        return (f"{info.get('architecture', '?')}, latent {info.get('latent_dim', '?')}, "
-                f"{info.get('epochs', '?')} epochs{where}{count}")
+PretrainedEntry = ShelfEntry  # one kept autoencoder
+__all__ = ["AutoencoderLibrary", "KEY_CHARACTERS", "MAX_KEPT_BYTES", "PretrainedEntry"]
 
 
 class AutoencoderLibrary:
-    """The pretrained autoencoders of one run store (``<store>/autoencoders``).
+    """The pretrained autoencoders of one run store (``<store>/autoencoders``), and its backbone features
+    (``features``, ``<store>/features`` unless given).
 
-    Pass it to an autoencoder method's ``fit(X, library=library)``: the method looks its key up,
-    loads the weights into a freshly built network of the same shape when found (and skips
-    pretraining), and keeps a network it had to train. `context` (e.g. the dataset's name) is written
-    with what it keeps, for the listing.
+    Pass it to a method's ``fit(X, library=library)``: an autoencoder method looks its key up, loads the
+    weights into a freshly built network of the same shape when found (and skips pretraining), and keeps
+    a network it had to train; a method clustering in a backbone's features reads and keeps them in
+    ``features``. `context` (e.g. the dataset's name) is written with what it keeps, for the listing.
     """
 
-    def __init__(self, directory: os.PathLike, context: Optional[dict] = None):
+    def __init__(self, directory: os.PathLike, context: Optional[dict] = None,
+                 features: Optional[FeatureLibrary] = None):
         self.directory = Path(directory)
         self.context = dict(context or {})
+        self.shelf = Shelf(self.directory, lambda: MAX_KEPT_BYTES)
+        self.features = features if features is not None else FeatureLibrary(self.directory.parent / "features",
+                                                                             self.context)
 
     def with_context(self, **context) -> "AutoencoderLibrary":
-        return AutoencoderLibrary(self.directory, {**self.context, **context})
-
-    def _folder(self, key: str) -> Path:
-        if not key or set(key) - KEY_CHARACTERS:
-            raise ValueError(f"not a pretrained autoencoder's key: {key!r}.")
-        return self.directory / key
+        return AutoencoderLibrary(self.directory, {**self.context, **context},
+                                  self.features.with_context(**context))
 
     # -- reuse ------------------------------------------------------------------------------------
     def load_into(self, key: str, autoencoder) -> Optional[PretrainedEntry]:
         """Load the weights kept under `key` into `autoencoder` (built alike); None when there are none,
         or when they cannot be read or do not fit (then the caller trains as usual)."""
-        folder = self._folder(key)
-        try:
-            info = json.loads((folder / INFO).read_text())
+
+        def read(folder: Path):
             with np.load(folder / WEIGHTS, allow_pickle=False) as data:
-                weights = [data[f"w{i}"] for i in range(len(data.files))]
-            autoencoder.set_weights(weights)
-        except Exception:  # missing, damaged (a truncated zip) or of another shape: train instead
-            return None
-        try:
-            info["last_used"], info["used_at"] = utc_now(), time.time()
-            info["uses"] = int(info.get("uses", 0)) + 1
-            (folder / INFO).write_text(json.dumps(info))
-        except OSError:  # a read-only store still reuses
-            pass
-        return PretrainedEntry(key, info)
+                autoencoder.set_weights([data[f"w{i}"] for i in range(len(data.files))])
+
+        found = self.shelf.read(key, read)
+        return None if found is None else PretrainedEntry(key, found[1])
 
     def keep(self, key: str, autoencoder, info: dict) -> bool:
         """Keep `autoencoder`'s weights under `key` with `info` (plus this library's context). Returns
         whether it was kept (False on a read-only store or when another process kept it first)."""
-        folder = self._folder(key)
-        if folder.exists():
-            return False
-        partial = self.directory / f".partial-{key}-{socket.gethostname()}-{os.getpid()}"
-        try:
-            partial.mkdir(parents=True, exist_ok=True)
-            np.savez(partial / WEIGHTS, **{f"w{i}": w for i, w in enumerate(autoencoder.get_weights())})
-            now = utc_now()
-            (partial / INFO).write_text(json.dumps({**info, **self.context, "created": now, "last_used": now,
-                                                    "used_at": time.time(), "uses": 0}, default=str))
-            partial.rename(folder)
-        except OSError:
-            shutil.rmtree(partial, ignore_errors=True)
-            return False
-        self._evict(keep=key)
-        return True
 
-    def _evict(self, keep: str, limit: Optional[int] = None) -> None:
-        """Delete the least recently used entries (never `keep`) while all of them take more than `limit`."""
-        limit = MAX_KEPT_BYTES if limit is None else limit
-        total = 0
-        for entry in self.entries():  # most recently used first
-            total += entry.size_bytes
-            if total > limit and entry.key != keep:
-                shutil.rmtree(self.directory / entry.key, ignore_errors=True)
+        def write(folder: Path) -> None:
+            np.savez(folder / WEIGHTS, **{f"w{i}": w for i, w in enumerate(autoencoder.get_weights())})
+
+        return self.shelf.keep(key, write, {**info, **self.context})
 
     # -- housekeeping -----------------------------------------------------------------------------
     def entries(self) -> list[PretrainedEntry]:
-        """Every kept autoencoder, the most recently used first (damaged entries are listed with what
-        could be read, so that they can be removed)."""
-        if not self.directory.is_dir():
-            return []
-        found = []
-        for folder in self.directory.iterdir():
-            if not folder.is_dir() or folder.name.startswith(".") or set(folder.name) - KEY_CHARACTERS:
-                continue
-            try:
-                info = json.loads((folder / INFO).read_text())
-            except (OSError, ValueError):
-                info = {"damaged": True}
-            found.append(PretrainedEntry(folder.name, info, folder_size(folder)))
-        return sorted(found, key=lambda e: float(e.info.get("used_at", 0.0)), reverse=True)
+        """Every kept autoencoder, the most recently used first."""
+        return self.shelf.entries()
 
     def total_bytes(self) -> int:
-        return sum(entry.size_bytes for entry in self.entries())
+        return self.shelf.total_bytes()
 
     def remove(self, key: str) -> None:
         """Delete one kept autoencoder (runs that used it keep their own saved model)."""
-        folder = self._folder(key)
-        if not folder.is_dir():
+        if not self.shelf.folder(key).is_dir():
             raise KeyError(f"no pretrained autoencoder {key}.")
-        shutil.rmtree(folder)
+        self.shelf.remove(key)
 
     def clear(self) -> int:
         """Delete every kept autoencoder; returns how many."""
-        entries = self.entries()
-        for entry in entries:
-            shutil.rmtree(self.directory / entry.key, ignore_errors=True)
-        return len(entries)
+        return self.shelf.clear()
