@@ -20,8 +20,9 @@ def save_small_preset(kind: str, folder) -> None:
     layer = dict(num_layers=1, hidden_dim=16, num_heads=2, intermediate_dim=32)
     text = dict(vocabulary_size=64, embedding_dim=16, max_sequence_length=8, **layer)
     if kind == "dinov2":
-        model = keras_hub.models.DINOV2Backbone(patch_size=14, image_shape=(*side, 3), position_embedding_shape=side,
-                                                **layer)
+        # saved at the preset's own 518 pixels, as the real one is: loading builds it at spec.side
+        model = keras_hub.models.DINOV2Backbone(patch_size=14, image_shape=(518, 518, 3),
+                                                position_embedding_shape=(518, 518), **layer)
         converter = keras_hub.layers.DINOV2ImageConverter(image_size=side, scale=1 / 255.0)
     elif kind == "clip":
         model = keras_hub.models.CLIPBackbone(

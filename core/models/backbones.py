@@ -55,7 +55,9 @@ def load(backbone):
     previous = socket.getdefaulttimeout()
     socket.setdefaulttimeout(DOWNLOAD_TIMEOUT)
     try:
-        model = keras_hub.models.Backbone.from_preset(where)
+        # DINOv2 interpolates its position embeddings: it is built at the side asked for, not the preset's 518
+        resized = {"image_shape": (backbone.side, backbone.side, 3)} if backbone.output == "class token" else {}
+        model = keras_hub.models.Backbone.from_preset(where, **resized)
         converter = keras_hub.layers.ImageConverter.from_preset(where, image_size=(backbone.side, backbone.side))
     except Exception as error:  # KerasHub and kagglehub raise their own errors for a failed fetch
         raise DatasetUnavailable(
