@@ -145,3 +145,19 @@ def test_a_run_in_a_backbones_features_keeps_them_and_the_runs_page_lists_and_de
     assert "backbone features kept for reuse" in " ".join(m.value for m in at.markdown)
     at.button(key="runs_features_clear").click().run()
     assert not at.exception and store.autoencoders.features.entries() == []
+
+
+def test_the_train_form_says_what_a_backbone_costs_before_the_run():
+    from streamlit.testing.v1 import AppTest
+
+    from tests.conftest import ROOT
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
+    at.selectbox(key="train_algorithm").set_value("gmm").run()
+    at.selectbox(key="train_gmm_space").set_value("clip").run()
+    assert not at.exception, at.exception
+    shown = " ".join(c.value for c in at.caption)
+    spec = BACKBONES["clip"]
+    assert f"about {spec.seconds_per_1000:.0f} s per 1,000 images" in shown and "1,797" in shown
+    assert f"about {spec.download_mb} MB" in shown

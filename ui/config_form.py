@@ -5,6 +5,7 @@ import numpy as np
 import streamlit as st
 
 from core.algorithms import ALGORITHMS, DEFAULT_ALGORITHM
+from core.algorithms.spaces import BACKBONES
 from core.data import (DATASETS, DEFAULT_DATASET, DEFAULT_PREPROCESSING, PREPROCESSING, DatasetUnavailable,
                        InvalidUpload)
 from core.data.registry import dataset_label
@@ -155,6 +156,8 @@ def config_form(prefix: str = "train", *, fixed: Sequence[str] = ()) -> Optional
         elif "n_clusters" not in fixed:
             n_clusters = cluster_count_slider(dataset_name, data, n_samples or data.n_samples, prefix)
         params = algorithm_params(algo, prefix, fixed)
+        if params.get("space") in BACKBONES:  # a network over every image: say what it costs before the run
+            st.caption(BACKBONES[params["space"]].cost_text(n_samples or data.n_samples))
         with st.expander("Advanced"):
             params.update(algorithm_params(algo, prefix, fixed, advanced=True, known=params))
             preprocessing, seed = _preprocessing_and_seed(prefix, fixed)

@@ -288,11 +288,24 @@ class Backbone:
     def text(self) -> str:
         return f"{self.title} features"
 
+    def cost_text(self, n_images: int) -> str:
+        """What a run in this backbone's features costs, said before it starts."""
+        seconds = self.seconds_per_1000 * n_images / 1000
+        return (f"{self.title} runs over every image: about {self.seconds_per_1000:.0f} s per 1,000 images on 2 CPU "
+                f"cores, so about {_duration(seconds)} for these {n_images:,} (once: the features are kept for "
+                f"the next run on the same images). Its weights are downloaded the first time (about "
+                f"{self.download_mb} MB).")
 
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
+
+
+# Seconds per 1,000 images: `.venv/bin/python bench/backbones.py`, 2026-12-03, 2 CPU cores (docs/benchmarks.md).
 BACKBONES = {
-    "dinov2": Backbone("dinov2", "dinov2_small", "DINOv2 ViT-S/14", 112, "class token", 90, 0.0),
-    "clip": Backbone("clip", "clip_vit_base_patch16", "CLIP ViT-B/16", 224, "image embedding", 600, 0.0),
-    "siglip": Backbone("siglip", "siglip_base_patch16_224", "SigLIP ViT-B/16", 224, "image embedding", 800, 0.0),
+    "dinov2": Backbone("dinov2", "dinov2_small", "DINOv2 ViT-S/14", 112, "class token", 90, 36.0),
+    "clip": Backbone("clip", "clip_vit_base_patch16", "CLIP ViT-B/16", 224, "image embedding", 600, 338.0),
+    "siglip": Backbone("siglip", "siglip_base_patch16_224", "SigLIP ViT-B/16", 224, "image embedding", 800, 385.0),
 }
 
 
