@@ -32,3 +32,18 @@ def image_grid(images: np.ndarray, n_cols: int = 10, size: int = 48, gap: int = 
         r, c = divmod(i, n_cols)
         grid[r * (tile_h + gap):r * (tile_h + gap) + tile_h, c * (tile_w + gap):c * (tile_w + gap) + tile_w] = tile
     return grid
+
+
+def colour_images(images, network: str) -> np.ndarray:
+    """Images (N, H, W, C) in [0, 1] as a pretrained image network takes them: float32, three channels
+    (grey repeated, a fourth dropped), values clipped to [0, 1] by a rule that does not depend on the batch.
+    ValueError, naming `network`, for data that are not images (a table, or images under 4x4 pixels)."""
+    X = np.asarray(images, dtype=np.float32)
+    if X.ndim == 3:
+        X = X[..., np.newaxis]
+    if X.ndim != 4 or min(X.shape[1], X.shape[2]) < 4:
+        raise ValueError(f"{network} needs images (at least 4x4 pixels); this data is not images: cluster it "
+                         "in its own features or an autoencoder's embedding instead.")
+    if X.shape[-1] == 1:
+        X = np.repeat(X, 3, axis=-1)
+    return np.clip(X[..., :3], 0.0, 1.0)

@@ -26,6 +26,7 @@ import numpy as np
 
 from core import quiet_tensorflow_import
 from core.data.dataset import DatasetUnavailable
+from core.data.images import colour_images
 
 PRESETS_ENV = "DEEP_CLUSTERING_PRESETS"  # a folder of presets by name, read before KerasHub's download
 DOWNLOAD_TIMEOUT = 60                    # seconds without an answer before a download counts as failed
@@ -78,18 +79,8 @@ def load(backbone):
 
 
 def backbone_inputs(images: np.ndarray) -> np.ndarray:
-    """Images (N, H, W, C) in [0, 1] as the image converters take them: three channels, 0-255. Grey images
-    are repeated into three channels, a fourth channel is dropped, values outside [0, 1] are clipped (a
-    rule that does not depend on the batch). A table is refused."""
-    X = np.asarray(images, dtype=np.float32)
-    if X.ndim == 3:
-        X = X[..., np.newaxis]
-    if X.ndim != 4 or min(X.shape[1], X.shape[2]) < 4:
-        raise ValueError("a pretrained vision backbone needs images (at least 4x4 pixels); this data is not "
-                         "images: cluster it in its own features or an autoencoder's embedding instead.")
-    if X.shape[-1] == 1:
-        X = np.repeat(X, 3, axis=-1)
-    return np.clip(X[..., :3], 0.0, 1.0) * 255.0
+    """Images (N, H, W, C) in [0, 1] as the image converters take them: three channels, 0-255."""
+    return colour_images(images, "a pretrained vision backbone") * 255.0
 
 
 def _features_of(backbone, model, batch):

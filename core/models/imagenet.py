@@ -13,12 +13,14 @@ the file's hash) and read from there afterwards. Without a connection the first 
 """
 from __future__ import annotations
 
+import os
 import socket
 from typing import Callable, Optional
 
 import numpy as np
 from core import quiet_tensorflow_import
 from core.data.dataset import DatasetUnavailable
+from core.data.images import colour_images
 
 NETWORK_TITLE = "MobileNetV2 (ImageNet)"
 INPUT_SIDE = 96           # one of the sizes MobileNetV2's ImageNet weights come in (96 to 224): quick on a CPU
@@ -32,8 +34,6 @@ _networks: dict = {}      # one built network per weights choice and process
 
 def weights_choice() -> Optional[str]:
     """"imagenet", or None (random weights) when $DEEP_CLUSTERING_IMAGENET_WEIGHTS is "random"."""
-    import os
-
     return None if os.environ.get(WEIGHTS_ENV, "imagenet").lower() == "random" else "imagenet"
 
 
@@ -69,16 +69,7 @@ def network_inputs(images: np.ndarray) -> np.ndarray:
     depend on the batch, so new images are treated as the training ones. A table is refused."""
     import tensorflow as tf
 
-    X = np.asarray(images, dtype=np.float32)
-    if X.ndim == 3:
-        X = X[..., np.newaxis]
-    if X.ndim != 4 or min(X.shape[1], X.shape[2]) < 4:
-        raise ValueError("a pretrained image network needs images (at least 4x4 pixels); this data is not "
-                         "images: cluster it in its own features or an autoencoder's embedding instead.")
-    if X.shape[-1] == 1:
-        X = np.repeat(X, 3, axis=-1)
-    X = X[..., :3]
-    X = np.clip(X, 0.0, 1.0)
+    X = colour_images(images, "a pretrained image network")
     resized = tf.image.resize(X, (INPUT_SIDE, INPUT_SIDE), method="bilinear")
     return (resized.numpy() * 2.0 - 1.0).astype(np.float32)
 
