@@ -98,8 +98,9 @@ def test_train_keeps_its_form_after_leaving(page, server, screenshots):
     expect(page.get_by_text("Xie et al. 2016")).to_be_visible(timeout=30_000)
     set_slider(page, "Epochs", 20)
     # As a person does, let the page settle before leaving: the slider sends its value after a debounce,
-    # and a page switch while that is pending drops it (on two loaded cores the app showed 18).
-    settle(page)
+    # and a page switch while that is pending drops it (on two loaded cores the app showed 18, then 19).
+    page.wait_for_timeout(1500)  # the debounce of the last key press, then the rerun it starts
+    settle(page, rounds=3)
     page.get_by_role("link", name="Runs").first.click()
     expect(page.get_by_role("heading", name="Runs", exact=True)).to_be_visible(timeout=30_000)
     page.get_by_role("link", name="Train").first.click()

@@ -44,7 +44,7 @@ class AutoencoderLibrary:
                  features: Optional[FeatureLibrary] = None):
         self.directory = Path(directory)
         self.context = dict(context or {})
-        self.shelf = Shelf(self.directory, lambda: MAX_KEPT_BYTES)
+        self.shelf = Shelf(self.directory, lambda: MAX_KEPT_BYTES, "pretrained autoencoder")
         self.features = features if features is not None else FeatureLibrary(self.directory.parent / "features",
                                                                              self.context)
 

@@ -28,7 +28,7 @@ class FeatureLibrary:
     def __init__(self, directory: os.PathLike, context: Optional[dict] = None):
         self.directory = Path(directory)
         self.context = dict(context or {})
-        self.shelf = Shelf(self.directory, lambda: MAX_FEATURE_BYTES)
+        self.shelf = Shelf(self.directory, lambda: MAX_FEATURE_BYTES, "kept features entry")
 
     def with_context(self, **context) -> "FeatureLibrary":
         return FeatureLibrary(self.directory, {**self.context, **context})

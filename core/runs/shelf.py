@@ -52,13 +52,14 @@ class ShelfEntry:
 class Shelf:
     """Entries kept under `directory`, at most `max_bytes` in all (the least recently used go first)."""
 
-    def __init__(self, directory: os.PathLike, max_bytes: Callable[[], int]):
+    def __init__(self, directory: os.PathLike, max_bytes: Callable[[], int], what: str = "kept entry"):
         self.directory = Path(directory)
         self.max_bytes = max_bytes  # read when evicting, so that a module's limit can be changed
+        self.what = what            # what an entry is, as messages name it
 
     def folder(self, key: str) -> Path:
         if not key or set(key) - KEY_CHARACTERS:
-            raise ValueError(f"not a kept entry's key: {key!r}.")
+            raise ValueError(f"not a {self.what}'s key: {key!r}.")
         return self.directory / key
 
     def read(self, key: str, reader: Callable[[Path], object]):
@@ -131,7 +132,7 @@ class Shelf:
     def remove(self, key: str) -> None:
         folder = self.folder(key)
         if not folder.is_dir():
-            raise KeyError(f"nothing kept under {key}.")
+            raise KeyError(f"no {self.what} {key}.")
         shutil.rmtree(folder)
 
     def clear(self) -> int:
