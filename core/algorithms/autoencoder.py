@@ -110,7 +110,7 @@ class _AutoencoderClustering(ClusteringAlgorithm):
         """The network's shape, as :class:`AutoencoderSpace` takes it (DCEC's is always convolutional)."""
         return {"architecture": self.architecture, "hidden_units": self.hidden_units}
 
-    def _make_space(self, *, image_shape=None, network=None) -> AutoencoderSpace:
+    def _make_space(self, *, image_shape=None, network=None, n_samples=None) -> AutoencoderSpace:
         return AutoencoderSpace(latent_dim=self.latent_dim, epochs=self.epochs, batch_size=self.batch_size,
                                 learning_rate=self.learning_rate, input_dropout=self.input_dropout,
                                 restart_every=self.restart_every, seed=self.random_state, image_shape=image_shape,

@@ -181,9 +181,10 @@ class ClusteringAlgorithm(ClusterMixin, TransformerMixin, BaseEstimator):
         check_is_fitted(self)  # fitted, or loaded from a folder
 
     # -- the space it clusters in -----------------------------------------------------------------
-    def _make_space(self, *, image_shape=None, network=None):
+    def _make_space(self, *, image_shape=None, network=None, n_samples=None):
         """The space this estimator clusters in, built from its parameters (:mod:`core.algorithms.spaces`):
-        for samples of `image_shape` where known, around a trained `network` where there is one."""
+        for samples of `image_shape` where known, around a trained `network` where there is one, for
+        `n_samples` samples when fitting (an estimator may choose its space by the data's size)."""
         return PixelSpace()
 
     @property
@@ -210,7 +211,7 @@ class ClusteringAlgorithm(ClusterMixin, TransformerMixin, BaseEstimator):
         """Build this estimator's space for `X` and fit it (an autoencoder trains, or is reused); returns
         (space, the inputs it takes). A trained network becomes ``autoencoder_``, with its ``history_``,
         ``pretrain_key_`` and ``pretrained_reused_``."""
-        space = self._make_space(image_shape=X.shape[1:])
+        space = self._make_space(image_shape=X.shape[1:], n_samples=len(X))
         inputs = space.inputs(X)
         space.fit(inputs, callback=self._callback, pretrained=self._pretrained, library=self._library)
         if space.kind == "autoencoder":

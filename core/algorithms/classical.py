@@ -107,7 +107,7 @@ class _SpaceClustering(ClusteringAlgorithm):
         self.epochs = epochs
         self.random_state = random_state
 
-    def _make_space(self, *, image_shape=None, network=None):
+    def _make_space(self, *, image_shape=None, network=None, n_samples=None):
         return space_of_kind(self.space, latent_dim=self.latent_dim, epochs=self.epochs, seed=self.random_state,
                              image_shape=image_shape, network=network)
 

@@ -157,7 +157,7 @@ class SelfOrganizingMap(_AutoencoderClustering):
             )
 
     # -- fitting ----------------------------------------------------------------------------------
-    def _make_space(self, *, image_shape=None, network=None):
+    def _make_space(self, *, image_shape=None, network=None, n_samples=None):
         """The deep methods' autoencoder, or the pixels."""
         if self.space == "pixels":
             return PixelSpace()
