@@ -286,8 +286,25 @@ def test_xla_compiles_dense_steps_only(monkeypatch):
     for a whole autoencoder and for a part of one (VaDE trains its decoder's layers)."""
     from core.models.autoencoder import ConvAutoencoder, DenseAutoencoder, prefers_xla
 
+    monkeypatch.setenv("DEEP_CLUSTERING_XLA", "1")  # the app's setting (the suite turns XLA off: conftest.py)
     conv, dense = ConvAutoencoder((16, 16, 1), 4), DenseAutoencoder(64, 4, (32,))
     assert not prefers_xla(conv) and not prefers_xla(conv.decoder) and not prefers_xla(conv.encoder)
     assert prefers_xla(dense) and prefers_xla(dense.decoder)
     monkeypatch.setenv("DEEP_CLUSTERING_XLA", "0")
     assert not prefers_xla(dense)
+
+
+def test_xla_trains_a_dense_autoencoder_as_the_plain_step_does(monkeypatch, digits):
+    """The app's dense steps run compiled with XLA: on digits, the same network from the same start learns
+    the same way with and without it (float sums in another order: close, not equal)."""
+    from core.models.autoencoder import DenseAutoencoder, train_autoencoder
+
+    X = digits.images.reshape(len(digits.images), -1)
+    losses = {}
+    for xla in ("1", "0"):
+        monkeypatch.setenv("DEEP_CLUSTERING_XLA", xla)
+        history = train_autoencoder(DenseAutoencoder(X.shape[1], 10, (64, 32), seed=0), X, epochs=3,
+                                    batch_size=64, learning_rate=1e-3, seed=0)
+        losses[xla] = np.array([h["loss"] for h in history])
+    assert losses["1"][-1] < losses["1"][0] * 0.8  # it learns
+    np.testing.assert_allclose(losses["1"], losses["0"], rtol=0.02)
