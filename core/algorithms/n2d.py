@@ -67,8 +67,8 @@ class N2D(ManifoldMixtureView, _AutoencoderClustering):
     name, title = "n2d", "N2D (autoencoder + UMAP + GMM)"
     cannot_predict = "N2D's UMAP manifold is not saved with the run, and a new UMAP would move every point"
     description = ("Autoencoder, then UMAP of its embedding to a few dimensions, then a Gaussian mixture "
-                   "(McConville et al. 2019). The default: the strongest method here on real digits and on typed "
-                   "ones. Below 1,000 images it trains no autoencoder (too few images to learn from) and UMAP reads "
+                   "(McConville et al. 2019). The default: the strongest method here on real handwritten digits "
+                   "(on cleaner images, such as typed digits, UMAP + GMM of the pixels can do better). Below 1,000 images it trains no autoencoder (too few images to learn from) and UMAP reads "
                    "the pixels. It cannot place new images (its UMAP is not saved); for that, and to see inside the "
                    "model, use the others.")
     parameters = AUTOENCODER_PARAMETERS + (NETWORK,) + UMAP_PARAMETERS + (
