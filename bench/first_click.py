@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from startup import free_port, wait_for  # noqa: E402
+from startup import free_port, launch_browser, start_app, wait_for  # noqa: E402
 
 
 def train_once(page, home: Path, timeout_s: float = 300) -> tuple[float, float]:
@@ -57,15 +56,10 @@ def main() -> None:
     args = parser.parse_args()
     home = tempfile.mkdtemp(prefix="first-click-")
     port = free_port()
-    env = {**os.environ, "DEEP_CLUSTERING_HOME": home}
-    rows = []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=os.environ.get("CHROMIUM", "/usr/bin/chromium"),
-                                    args=["--headless", "--no-sandbox", "--disable-gpu"])
-        page = browser.new_page(viewport={"width": 1280, "height": 720})
+        browser, page = launch_browser(p)
         start = time.perf_counter()
-        server = subprocess.Popen(["bash", "scripts/run_app.sh", "--server.port", str(port), "--server.headless",
-                                   "true"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        server = start_app(port, home)
         try:
             wait_for(f"http://localhost:{port}/")
             page.goto(f"http://localhost:{port}/")

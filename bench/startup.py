@@ -53,6 +53,20 @@ def wait_for(url: str, timeout: float = 120.0) -> float:
     raise TimeoutError(f"{url} did not answer in {timeout:.0f} s")
 
 
+def launch_browser(playwright):
+    """Headless Chromium (Debian's, or $CHROMIUM) and a 1280x720 page in it."""
+    browser = playwright.chromium.launch(executable_path=os.environ.get("CHROMIUM", "/usr/bin/chromium"),
+                                         args=["--headless", "--no-sandbox", "--disable-gpu"])
+    return browser, browser.new_page(viewport={"width": 1280, "height": 720})
+
+
+def start_app(port: int, home: str) -> subprocess.Popen:
+    """The README's run command on `port`, with the run store in `home`, its output discarded."""
+    env = {**os.environ, "DEEP_CLUSTERING_HOME": home}
+    return subprocess.Popen(["bash", "scripts/run_app.sh", "--server.port", str(port), "--server.headless", "true"],
+                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 PEER_PAGE = """import numpy as np
 import plotly.express as px
 import streamlit as st
@@ -107,16 +121,12 @@ def main() -> None:
     from tests.browser import choose
 
     port = free_port()
-    env = {**os.environ, "DEEP_CLUSTERING_HOME": tempfile.mkdtemp(prefix="startup-bench-")}
     rows = []
     with sync_playwright() as p:
         # The browser is up before the server starts: its own launch is not the app's time.
-        browser = p.chromium.launch(executable_path=os.environ.get("CHROMIUM", "/usr/bin/chromium"),
-                                    args=["--headless", "--no-sandbox", "--disable-gpu"])
-        page = browser.new_page(viewport={"width": 1280, "height": 720})
+        browser, page = launch_browser(p)
         start = time.perf_counter()
-        server = subprocess.Popen(["bash", "scripts/run_app.sh", "--server.port", str(port), "--server.headless",
-                                   "true"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        server = start_app(port, tempfile.mkdtemp(prefix="startup-bench-"))
         try:
             served = wait_for(f"http://localhost:{port}/")
             rows.append(("start: command to first page served", served - start, 5.0))
