@@ -9,7 +9,8 @@ seconds after the Train button is drawn (a person reading the page; default 5), 
 defaults. It times the click to the first progress line with an epoch (epochs of digits are shorter than the page.s polling) and to the result ("Finished in"), then
 clicks Train again on the same server with seed 1 (a warm worker that trains anew: the figure
 bench/algorithms.py --click gives) and times that too. Each run's own phase timings, read back from the store, show where the first run's extra
-seconds go. Runs in CI? No: by hand.
+seconds go, and the CPU seconds the server, the training process and Chromium each used during a click show
+who the training shares the 2 cores with. Runs in CI? No: by hand.
 """
 from __future__ import annotations
 
@@ -27,7 +28,26 @@ sys.path.insert(0, str(ROOT))
 from startup import free_port, launch_browser, start_app, wait_for  # noqa: E402
 
 
-def train_once(page, home: Path, timeout_s: float = 300) -> tuple[float, float]:
+def cpu_seconds() -> dict:
+    """CPU seconds used so far by the app's server, its training process and Chromium (from /proc; Linux)."""
+    used = {"server": 0.0, "training process": 0.0, "browser": 0.0}
+    tick = os.sysconf("SC_CLK_TCK")
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            command = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone meanwhile
+            continue
+        group = ("browser" if "chrom" in command else "training process" if "multiprocessing" in command
+                 else "server" if "streamlit" in command else None)
+        if group:
+            used[group] += (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+    return used
+
+
+def train_once(page, home: Path, timeout_s: float = 300) -> tuple[float, float, dict]:
     """Click Train; seconds to the first progress line with an epoch (an epoch of digits is shorter than the
     page's polling, so not necessarily the first epoch), and to the result on the page ("Finished in", once
     the store has the run finished)."""
@@ -36,6 +56,7 @@ def train_once(page, home: Path, timeout_s: float = 300) -> tuple[float, float]:
     from core.runs import RunStore
 
     done_before = len(RunStore(home).list_runs(status="finished"))
+    cpu_before = cpu_seconds()
     clicked = time.perf_counter()
     page.get_by_role("button", name="Train", exact=True).click()
     expect(page.get_by_text(re.compile(r"epoch \d+/\d+")).first).to_be_visible(timeout=timeout_s * 1000)
@@ -45,7 +66,8 @@ def train_once(page, home: Path, timeout_s: float = 300) -> tuple[float, float]:
             raise TimeoutError(f"no run finished in {timeout_s:.0f} s")
         time.sleep(0.1)
     expect(page.get_by_text("Finished in")).to_be_visible(timeout=60_000)
-    return first_epoch, time.perf_counter() - clicked
+    cpu_after = cpu_seconds()
+    return first_epoch, time.perf_counter() - clicked, {k: cpu_after[k] - cpu_before[k] for k in cpu_after}
 
 
 def main() -> None:
@@ -87,10 +109,11 @@ def main() -> None:
     rows = [("first click (fresh server)", *first), ("second click (warm worker)", *second)]
     print(f"# {time.strftime('%Y-%m-%d')}, {os.cpu_count()} CPUs; Train page drawn {drawn:.1f} s after the command; "
           f"clicked {args.wait:g} s later; the defaults (the app's default method on its default dataset)")
-    print("| click | to the first epoch (s) | to the result (s) |")
-    print("|---|---|---|")
-    for name, to_epoch, to_result in rows:
-        print(f"| {name} | {to_epoch:.1f} | {to_result:.1f} |")
+    groups = list(first[2])
+    print("| click | to the first epoch (s) | to the result (s) | " + " | ".join(f"CPU s, {g}" for g in groups) + " |")
+    print("|---|---|---|" + "---|" * len(groups))
+    for name, to_epoch, to_result, cpu in rows:
+        print(f"| {name} | {to_epoch:.1f} | {to_result:.1f} | " + " | ".join(f"{cpu[g]:.1f}" for g in groups) + " |")
     print(f"\nThe first click pays {first[1] - second[1]:.1f} s more than the second.\n")
     print_phases(Path(home))
 

@@ -308,3 +308,34 @@ def test_xla_trains_a_dense_autoencoder_as_the_plain_step_does(monkeypatch, digi
         losses[xla] = np.array([h["loss"] for h in history])
     assert losses["1"][-1] < losses["1"][0] * 0.8  # it learns
     np.testing.assert_allclose(losses["1"], losses["0"], rtol=0.02)
+
+
+def test_n2d_pretrains_on_moved_images_of_16_pixels_a_side_and_up(digits):
+    """N2D's "auto" augmentation (DEC-DA's moved images): on for images of 16x16 and up, off for 8x8 digits and
+    tables; the moved images keep their shape and ink, the network still learns, and a network pretrained
+    on moved images is kept under its own key (never handed to a run that asked for plain pretraining)."""
+    from core.algorithms.spaces import AutoencoderSpace, resolve_augment
+    from core.data import load_dataset
+    from core.models.autoencoder import DenseAutoencoder, augmenter, train_autoencoder
+
+    assert resolve_augment("auto", (28, 28, 1)) and resolve_augment("auto", (32, 32, 3))
+    assert not resolve_augment("auto", (8, 8, 1)) and not resolve_augment("auto", (30,))
+    assert resolve_augment("on", (8, 8, 1)) and not resolve_augment("on", (30,)) and not resolve_augment("off", (28, 28, 1))
+
+    images = digits.images[:64]
+    moved = np.asarray(augmenter(images.shape[1:], seed=0)(images, training=True))
+    assert moved.shape == images.shape and not np.allclose(moved, images)
+    ink, moved_ink = images.sum(axis=(1, 2, 3)), moved.sum(axis=(1, 2, 3))
+    assert np.median(np.abs(moved_ink - ink) / ink) < 0.25  # moved, not wiped out
+
+    X = digits.images.reshape(len(digits.images), -1)
+    history = train_autoencoder(DenseAutoencoder(64, 10, (64, 32), seed=0), X, epochs=3, batch_size=64,
+                                learning_rate=1e-3, seed=0, augment_shape=(8, 8, 1))
+    assert history[-1]["loss"] < history[0]["loss"] * 0.8
+
+    shapes = load_dataset("synthetic", n_samples=1000, n_clusters=3, image_size=28, seed=3)
+    model = build("n2d", n_clusters=3, epochs=1).fit(shapes.images)
+    assert model.space_.augments and build("n2d", augment="off").get_params()["augment"] == "off"
+    plain = AutoencoderSpace(latent_dim=4, epochs=1, image_shape=(28, 28, 1))
+    on = AutoencoderSpace(latent_dim=4, epochs=1, image_shape=(28, 28, 1), augment="on")
+    assert "augment" not in plain.settings(1000) and on.settings(1000)["augment"] is True

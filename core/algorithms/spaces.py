@@ -47,6 +47,20 @@ def resolve_architecture(architecture: str, image_shape) -> str:
     return "convolutional" if len(shape) == 3 and min(shape[0], shape[1]) >= CONV_MIN_SIDE else "dense"
 
 
+AUGMENT_CHOICES = ("auto", "on", "off")
+
+
+def resolve_augment(augment: str, image_shape) -> bool:
+    """Whether pretraining moves the images at random (:func:`core.models.autoencoder.augmenter`): "auto"
+    does for images of at least 16 pixels a side, as :func:`resolve_architecture` draws its line (a tenth of
+    8x8 digits is under a pixel, and tables have no sides to move)."""
+    shape = tuple(image_shape) if image_shape is not None else ()
+    is_image = len(shape) == 3 and min(shape[0], shape[1]) >= 2
+    if augment == "auto":
+        return is_image and min(shape[0], shape[1]) >= CONV_MIN_SIDE
+    return augment == "on" and is_image
+
+
 def auto_batch_size(n_samples: int) -> int:
     """The default batch: 256, halved (down to 32) until an epoch has at least 25 steps.
 
@@ -146,6 +160,8 @@ class AutoencoderSpace:
         each does); `batch_size` None is :func:`auto_batch_size` of the data fitted.
     architecture : {"auto", "dense", "convolutional"}
         Resolved for `image_shape` by :func:`resolve_architecture` (kept as given while it is unknown).
+    augment : {"auto", "on", "off"}
+        Whether pretraining moves the images at random first (:func:`resolve_augment`; never for tables).
     filters, kernel_sizes
         The convolutional network's filters and kernels (DCEC keeps its paper's 5-5-3 kernels).
     seed : int
@@ -165,8 +181,11 @@ class AutoencoderSpace:
 
     def __init__(self, *, latent_dim: int, epochs: int, hidden_units=DEFAULT_HIDDEN_UNITS, architecture: str = "auto",
                  filters=DEFAULT_FILTERS, kernel_sizes=(3, 3, 3), batch_size=None, learning_rate: float = 1e-3,
-                 input_dropout: float = 0.0, restart_every: int = 25, seed: int = 0, image_shape=None, network=None):
+                 input_dropout: float = 0.0, restart_every: int = 25, seed: int = 0, image_shape=None, network=None,
+                 augment: str = "off"):
         self.latent_dim, self.epochs = latent_dim, epochs
+        self.image_shape = None if image_shape is None else tuple(image_shape)
+        self.augment = augment
         self.hidden_units, self.filters, self.kernel_sizes = hidden_units, filters, kernel_sizes
         self.architecture = architecture if image_shape is None else resolve_architecture(architecture, image_shape)
         self.batch_size, self.learning_rate = batch_size, learning_rate
@@ -203,7 +222,13 @@ class AutoencoderSpace:
                 "kernels": [int(k) for k in self.kernel_sizes] if convolutional else [],
                 "epochs": int(self.epochs), "batch_size": batch_for(self.batch_size, n_samples),
                 "learning_rate": float(self.learning_rate), "input_dropout": float(self.input_dropout),
-                "restart_every": int(self.restart_every), "seed": int(self.seed)}
+                "restart_every": int(self.restart_every), "seed": int(self.seed),
+                **({"augment": True} if self.augments else {})}  # keys of networks kept before it stay as they were
+
+    @property
+    def augments(self) -> bool:
+        """Whether pretraining moves the images at random (known once `image_shape` is)."""
+        return resolve_augment(self.augment, self.image_shape)
 
     def build(self, inputs: np.ndarray):
         """A new, untrained network for `inputs`."""
@@ -229,7 +254,8 @@ class AutoencoderSpace:
             self.history = train_autoencoder(
                 self.network, inputs, epochs=self.epochs, batch_size=settings["batch_size"],
                 learning_rate=self.learning_rate, seed=self.seed, input_dropout=self.input_dropout,
-                restart_every=self.restart_every, callback=callback, phase="pretrain")
+                restart_every=self.restart_every, callback=callback, phase="pretrain",
+                augment_shape=self.image_shape if self.augments else None)
         self.seconds = time.perf_counter() - start
         trained_fully = len(self.history) == self.epochs  # stopped early ("Stop and keep"): not the key's network
         if library is not None and not self.reused and trained_fully:

@@ -84,11 +84,17 @@ def train_autoencoder(
     phase: str = "pretrain",
     input_dropout: float = 0.0,
     restart_every: int = 0,
+    augment_shape: Optional[tuple] = None,
 ) -> list[dict]:
     """Minimise the mean squared reconstruction error of `autoencoder` on `X` with Adam.
 
     With ``input_dropout > 0`` it is a denoising autoencoder: that fraction of each input's pixels
     is zeroed during training (as in DEC's stacked denoising autoencoder), the target stays clean.
+
+    With `augment_shape` (the images' (H, W, C)) each batch is first moved and turned at random
+    (:func:`augmenter`: shifts of up to a tenth of a side, turns of up to 10 degrees) and the network
+    learns to rebuild the moved images (DEC-DA, Guo et al. 2018): its embedding stops telling apart
+    images that differ only by where the shape sits. A flat input is reshaped to the images for that.
 
     With ``restart_every > 0`` Adam restarts (fresh moment estimates) every that many epochs, a warm
     restart in the sense of SGDR (Loshchilov and Hutter, 2017). On digits, 75 epochs with restarts
@@ -111,8 +117,11 @@ def train_autoencoder(
     data = tf.constant(X)
     # One dropout layer for the whole training: its random stream runs on across optimiser restarts.
     corrupt = keras.layers.Dropout(input_dropout, seed=seed) if input_dropout > 0 else None
+    augment = augmenter(augment_shape, seed) if augment_shape is not None else None  # one stream, like `corrupt`
 
     def new_step():
+        if augment is not None:
+            return _augmented_step(autoencoder, data, learning_rate, corrupt, input_dropout, augment, augment_shape)
         return _reconstruction_step(autoencoder, data, learning_rate, corrupt, input_dropout)
 
     return run_epochs(restarting(new_step, restart_every), len(X), epochs=epochs,
@@ -138,6 +147,46 @@ def _reconstruction_step(autoencoder, data, learning_rate: float, corrupt, input
         gradients = tape.gradient(loss, variables)
         optimizer.apply(gradients, variables)
         return loss
+
+    return train_step
+
+
+MAX_SHIFT = 0.1  # of each side
+MAX_TURN_DEGREES = 10.0
+
+
+def augmenter(image_shape, seed: int) -> keras.Sequential:
+    """Random moves of a batch of images (N, H, W, C): shifts of up to `MAX_SHIFT` of each side and turns of
+    up to `MAX_TURN_DEGREES`, as DEC-DA pretrains with; the edges are continued (nearest pixel), so a
+    photo's border stays its own colour."""
+    return keras.Sequential([
+        keras.Input(tuple(image_shape)),
+        keras.layers.RandomTranslation(MAX_SHIFT, MAX_SHIFT, fill_mode="nearest", seed=seed),
+        keras.layers.RandomRotation(MAX_TURN_DEGREES / 360.0, fill_mode="nearest", seed=seed + 1),
+    ], name="augment")
+
+
+def _augmented_step(autoencoder, data, learning_rate: float, corrupt, input_dropout: float, augment, image_shape):
+    """As :func:`_reconstruction_step`, on a batch moved at random by `augment` (which XLA cannot compile:
+    the moves run outside the compiled update)."""
+    optimizer = keras.optimizers.Adam(learning_rate=learning_rate)
+    variables = autoencoder.trainable_variables
+
+    @tf.function(jit_compile=prefers_xla(autoencoder))
+    def learn(batch):
+        inputs = corrupt(batch, training=True) * (1.0 - input_dropout) if corrupt is not None else batch
+        with tf.GradientTape() as tape:
+            reconstruction = autoencoder(inputs, training=True)
+            loss = tf.reduce_mean(tf.square(batch - reconstruction))
+        gradients = tape.gradient(loss, variables)
+        optimizer.apply(gradients, variables)
+        return loss
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.int32)])
+    def train_step(batch_indices):
+        batch = tf.gather(data, batch_indices)
+        moved = augment(tf.reshape(batch, (-1, *image_shape)), training=True)
+        return learn(tf.reshape(moved, tf.shape(batch)))
 
     return train_step
 
