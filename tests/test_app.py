@@ -93,6 +93,22 @@ def test_pixel_kmeans_has_no_training_loss_and_says_so():
     assert at.session_state["result"].metrics.nmi > 0.6
 
 
+def test_an_automatic_batch_size_reads_automatic_and_a_chosen_one_reaches_the_run():
+    """A parameter whose default is None (the method's automatic choice) shows "automatic" in its select box,
+    not Streamlit's empty "Choose an option", and both it and a chosen size reach the run as they should."""
+    at = train(new_app(), "ae_kmeans", epochs=1)
+    box = at.selectbox(key="train_ae_kmeans_batch_size")
+    assert box.value == "automatic" and "automatic" in box.options
+    assert at.session_state["job"].config.params["batch_size"] is None
+    box.set_value(128).run()
+    at.button(key="train").click().run()
+    job = at.session_state["job"]
+    assert job.wait(TIMEOUT) and job.status == "finished", job.error
+    assert job.config.params["batch_size"] == 128
+    at.run()
+    assert at.selectbox(key="train_ae_kmeans_batch_size").value == 128 and not at.exception
+
+
 def test_the_page_drawn_after_a_click_on_train_shows_the_first_progress_line():
     at = train(new_app(), "kmeans")  # the training process is warm now
     at.selectbox(key="train_algorithm").set_value("ae_kmeans").run()

@@ -19,6 +19,7 @@ from ui.state import FORM
 
 LARGE_DATASET = 5000  # above this many images, offer a sample-size control
 DEFAULT_SAMPLE = 10000
+AUTOMATIC = "automatic"  # how a select box shows (and keeps) a parameter's None: the method's automatic value
 
 
 def remembered(key: str, default, allowed=None) -> None:
@@ -49,15 +50,20 @@ def param_widget(p, key: str):
     """The widget for one ParamSpec: a slider, a select-slider for listed numbers, a select box, or a
     number box that may stay empty (None: the algorithm's automatic value)."""
     if p.kind == "choice":
-        remembered(key, p.default, lambda v: v in p.options)
+        if None in p.options:  # a select box draws None as no choice at all ("Choose an option"): it draws AUTOMATIC
+            for place in (st.session_state, st.session_state[FORM]):
+                if key in place and place[key] is None:
+                    place[key] = AUTOMATIC
+        default = AUTOMATIC if p.default is None else p.default
+        remembered(key, default, lambda v: v in p.options or (v == AUTOMATIC and None in p.options))
         if all(isinstance(o, float) for o in p.options):
             st.select_slider(p.label, options=list(p.options), key=key, help=p.help, on_change=keep, args=(key,))
         else:
-            format_option = {True: "Yes", False: "No"}.get if all(isinstance(o, bool) for o in p.options) else \
-                (lambda option: "automatic" if option is None else str(option))
-            st.selectbox(p.label, list(p.options), key=key, help=p.help, format_func=format_option, on_change=keep,
-                         args=(key,))
-        return keep(key)
+            format_option = {True: "Yes", False: "No"}.get if all(isinstance(o, bool) for o in p.options) else str
+            st.selectbox(p.label, [AUTOMATIC if o is None else o for o in p.options], key=key, help=p.help,
+                         format_func=format_option, on_change=keep, args=(key,))
+        value = keep(key)
+        return None if value == AUTOMATIC else value
     cast = float if p.kind in ("float", "optional_float") else int
     low, high = (None if p.low is None else cast(p.low)), (None if p.high is None else cast(p.high))
 

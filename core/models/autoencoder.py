@@ -126,7 +126,7 @@ def train_autoencoder(
 
     return run_epochs(restarting(new_step, restart_every), len(X), epochs=epochs,
                       batch_size=int(min(batch_size, len(X))), seed=seed, callback=callback, phase=phase,
-                      title="Training autoencoder",
+                      title="Training autoencoder on moved images" if augment is not None else "Training autoencoder",
                       diverged="the autoencoder's loss diverged (became {loss}) in epoch {epoch}; "
                                "try a smaller learning rate.")
 
