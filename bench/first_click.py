@@ -41,7 +41,7 @@ def cpu_seconds() -> dict:
         except OSError:  # gone meanwhile
             continue
         group = ("browser" if "chrom" in command else "training process" if "multiprocessing" in command
-                 else "server" if "streamlit" in command else None)
+                 else "server" if "ui.serve" in command or "streamlit" in command else None)
         if group:
             used[group] += (int(fields[11]) + int(fields[12])) / tick  # utime + stime
     return used

@@ -8,7 +8,7 @@ from core.algorithms import ALGORITHMS
 from ui.cache import run_store, training_worker
 from ui.runs import load_run
 from ui.config_form import config_form, config_problem, load_config_into_form
-from ui.progress import POLL_SECONDS, describe, fraction, job_title, show_losses, timings_table
+from ui.progress import LOSS_POLL_SECONDS, POLL_SECONDS, describe, fraction, job_title, show_losses, timings_table
 from ui.text import plain
 from ui.state import FORM, TAKEN_N_CLUSTERS, current_job, current_result, start_job
 from core.runs import CANCELLED, FAILED, FINISHED, RUNNING
@@ -59,15 +59,25 @@ def live_progress(job: TrainingJob, own: bool) -> None:
             st.rerun(scope="fragment")
         if snap.stopping:
             keep.caption("Stopping after this epoch, then clustering...")
-    show_losses(snap, key="live_loss")
+
+
+@st.fragment(run_every=LOSS_POLL_SECONDS)
+def live_losses(job: TrainingJob) -> None:
+    """The loss curve so far, redrawn less often than the progress line: on 2 cores, drawing it at every poll
+    kept the browser and the server busy enough to slow the training itself (bench/first_click.py)."""
+    snap = job.snapshot()
+    if snap.status == RUNNING:
+        show_losses(snap, key="live_loss")
 
 
 if job is not None and job.status == RUNNING:
     live_progress(job, own=True)
+    live_losses(job)
 else:
     others = training_worker().active_jobs()
     if others:
         live_progress(others[0], own=False)
+        live_losses(others[0])
     snap = job.snapshot() if job is not None else None
     if snap is not None and snap.config != config:
         # The banner belongs to the run it describes: once the settings change it makes way for them.

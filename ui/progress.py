@@ -10,7 +10,8 @@ from ui.worker import is_task
 from core.algorithms import ALGORITHMS
 from core.vocabulary import phase_label, run_seconds
 
-POLL_SECONDS = 0.5  # how often a page asks the training process how a job is going
+POLL_SECONDS = 1.0  # how often a page asks the training process how a job is going
+LOSS_POLL_SECONDS = 3.0  # how often the loss curve is drawn again while training (it costs the browser most)
 
 
 def fraction(snap) -> float:
