@@ -131,15 +131,13 @@ def train_autoencoder(
                                "try a smaller learning rate.")
 
 
-def _reconstruction_step(autoencoder, data, learning_rate: float, corrupt, input_dropout: float):
-    """A fresh Adam (zero moments, step 0) and the compiled step that uses it: the mean squared error
-    between a batch of `data` (given by its indices) and the reconstruction of its corrupted copy."""
+def _reconstruction_update(autoencoder, learning_rate: float, corrupt, input_dropout: float):
+    """A fresh Adam (zero moments, step 0) and one update with it, not yet compiled: the mean squared error
+    between a batch and the reconstruction of its corrupted copy."""
     optimizer = keras.optimizers.Adam(learning_rate=learning_rate)
     variables = autoencoder.trainable_variables
 
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.int32)], jit_compile=prefers_xla(autoencoder))
-    def train_step(batch_indices):
-        batch = tf.gather(data, batch_indices)
+    def update(batch):
         inputs = corrupt(batch, training=True) * (1.0 - input_dropout) if corrupt is not None else batch
         with tf.GradientTape() as tape:
             reconstruction = autoencoder(inputs, training=True)
@@ -147,6 +145,17 @@ def _reconstruction_step(autoencoder, data, learning_rate: float, corrupt, input
         gradients = tape.gradient(loss, variables)
         optimizer.apply(gradients, variables)
         return loss
+
+    return update
+
+
+def _reconstruction_step(autoencoder, data, learning_rate: float, corrupt, input_dropout: float):
+    """The compiled step of :func:`_reconstruction_update` on a batch of `data` given by its indices."""
+    update = _reconstruction_update(autoencoder, learning_rate, corrupt, input_dropout)
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.int32)], jit_compile=prefers_xla(autoencoder))
+    def train_step(batch_indices):
+        return update(tf.gather(data, batch_indices))
 
     return train_step
 
@@ -169,18 +178,8 @@ def augmenter(image_shape, seed: int) -> keras.Sequential:
 def _augmented_step(autoencoder, data, learning_rate: float, corrupt, input_dropout: float, augment, image_shape):
     """As :func:`_reconstruction_step`, on a batch moved at random by `augment` (which XLA cannot compile:
     the moves run outside the compiled update)."""
-    optimizer = keras.optimizers.Adam(learning_rate=learning_rate)
-    variables = autoencoder.trainable_variables
-
-    @tf.function(jit_compile=prefers_xla(autoencoder))
-    def learn(batch):
-        inputs = corrupt(batch, training=True) * (1.0 - input_dropout) if corrupt is not None else batch
-        with tf.GradientTape() as tape:
-            reconstruction = autoencoder(inputs, training=True)
-            loss = tf.reduce_mean(tf.square(batch - reconstruction))
-        gradients = tape.gradient(loss, variables)
-        optimizer.apply(gradients, variables)
-        return loss
+    learn = tf.function(_reconstruction_update(autoencoder, learning_rate, corrupt, input_dropout),
+                        jit_compile=prefers_xla(autoencoder))
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.int32)])
     def train_step(batch_indices):
