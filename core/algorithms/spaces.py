@@ -43,8 +43,13 @@ def resolve_architecture(architecture: str, image_shape) -> str:
     """
     if architecture != "auto":
         return architecture
-    shape = tuple(image_shape)
-    return "convolutional" if len(shape) == 3 and min(shape[0], shape[1]) >= CONV_MIN_SIDE else "dense"
+    return "convolutional" if _image_side(image_shape) >= CONV_MIN_SIDE else "dense"
+
+
+def _image_side(image_shape) -> int:
+    """The shorter side of an image of `image_shape` (H, W, C); 0 for anything else (a table's row, unknown)."""
+    shape = tuple(image_shape) if image_shape is not None else ()
+    return min(shape[0], shape[1]) if len(shape) == 3 else 0
 
 
 AUGMENT_CHOICES = ("auto", "on", "off")
@@ -54,11 +59,8 @@ def resolve_augment(augment: str, image_shape) -> bool:
     """Whether pretraining moves the images at random (:func:`core.models.autoencoder.augmenter`): "auto"
     does for images of at least 16 pixels a side, as :func:`resolve_architecture` draws its line (a tenth of
     8x8 digits is under a pixel, and tables have no sides to move)."""
-    shape = tuple(image_shape) if image_shape is not None else ()
-    is_image = len(shape) == 3 and min(shape[0], shape[1]) >= 2
-    if augment == "auto":
-        return is_image and min(shape[0], shape[1]) >= CONV_MIN_SIDE
-    return augment == "on" and is_image
+    side = _image_side(image_shape)
+    return side >= CONV_MIN_SIDE if augment == "auto" else augment == "on" and side >= 2
 
 
 def auto_batch_size(n_samples: int) -> int:
