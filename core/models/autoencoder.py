@@ -119,22 +119,21 @@ def train_autoencoder(
     corrupt = keras.layers.Dropout(input_dropout, seed=seed) if input_dropout > 0 else None
     augment = augmenter(augment_shape, seed) if augment_shape is not None else None  # one stream, like `corrupt`
 
-    def new_step():
-        if augment is not None:
-            return _augmented_step(autoencoder, data, learning_rate, corrupt, input_dropout, augment, augment_shape)
-        return _reconstruction_step(autoencoder, data, learning_rate, corrupt, input_dropout)
-
-    return run_epochs(restarting(new_step, restart_every), len(X), epochs=epochs,
+    optimizer = keras.optimizers.Adam(learning_rate=learning_rate)
+    if augment is not None:
+        step = _augmented_step(autoencoder, data, optimizer, corrupt, input_dropout, augment, augment_shape)
+    else:
+        step = _reconstruction_step(autoencoder, data, optimizer, corrupt, input_dropout)
+    return run_epochs(restarting(step, optimizer, restart_every), len(X), epochs=epochs,
                       batch_size=int(min(batch_size, len(X))), seed=seed, callback=callback, phase=phase,
                       title="Training autoencoder on moved images" if augment is not None else "Training autoencoder",
                       diverged="the autoencoder's loss diverged (became {loss}) in epoch {epoch}; "
                                "try a smaller learning rate.")
 
 
-def _reconstruction_update(autoencoder, learning_rate: float, corrupt, input_dropout: float):
-    """A fresh Adam (zero moments, step 0) and one update with it, not yet compiled: the mean squared error
-    between a batch and the reconstruction of its corrupted copy."""
-    optimizer = keras.optimizers.Adam(learning_rate=learning_rate)
+def _reconstruction_update(autoencoder, optimizer, corrupt, input_dropout: float):
+    """One update with `optimizer`, not yet compiled: the mean squared error between a batch and the
+    reconstruction of its corrupted copy."""
     variables = autoencoder.trainable_variables
 
     def update(batch):
@@ -149,9 +148,9 @@ def _reconstruction_update(autoencoder, learning_rate: float, corrupt, input_dro
     return update
 
 
-def _reconstruction_step(autoencoder, data, learning_rate: float, corrupt, input_dropout: float):
+def _reconstruction_step(autoencoder, data, optimizer, corrupt, input_dropout: float):
     """The compiled step of :func:`_reconstruction_update` on a batch of `data` given by its indices."""
-    update = _reconstruction_update(autoencoder, learning_rate, corrupt, input_dropout)
+    update = _reconstruction_update(autoencoder, optimizer, corrupt, input_dropout)
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.int32)], jit_compile=prefers_xla(autoencoder))
     def train_step(batch_indices):
@@ -175,10 +174,10 @@ def augmenter(image_shape, seed: int) -> keras.Sequential:
     ], name="augment")
 
 
-def _augmented_step(autoencoder, data, learning_rate: float, corrupt, input_dropout: float, augment, image_shape):
+def _augmented_step(autoencoder, data, optimizer, corrupt, input_dropout: float, augment, image_shape):
     """As :func:`_reconstruction_step`, on a batch moved at random by `augment` (which XLA cannot compile:
     the moves run outside the compiled update)."""
-    learn = tf.function(_reconstruction_update(autoencoder, learning_rate, corrupt, input_dropout),
+    learn = tf.function(_reconstruction_update(autoencoder, optimizer, corrupt, input_dropout),
                         jit_compile=prefers_xla(autoencoder))
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.int32)])
