@@ -34,6 +34,16 @@ def digits():
 
 
 @pytest.fixture(scope="session")
+def digits_network(digits):
+    """The dense autoencoder that autoencoder + k-means pretrains on digits (30 epochs, fewer than the default
+    75: the benchmarks measure the defaults), trained once per test process for the tests that check what a
+    clustering on it reaches. Each fit given it copies its weights and leaves it as it is."""
+    from core.algorithms.autoencoder import AutoencoderKMeans
+
+    return AutoencoderKMeans(10, epochs=30, random_state=0).fit(digits.images).autoencoder_
+
+
+@pytest.fixture(scope="session")
 def synthetic():
     from core.data import load_dataset
 
