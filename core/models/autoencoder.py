@@ -14,7 +14,7 @@ import core.models  # noqa: F401  (imports TensorFlow quietly before the lines b
 import keras
 import tensorflow as tf
 
-from core.models.training import prefers_xla, restarting, run_epochs
+from core.models.training import prefers_xla, restarts, run_epochs
 from core.progress import ProgressCallback
 
 DEFAULT_HIDDEN_UNITS = (500, 500, 2000)
@@ -124,7 +124,7 @@ def train_autoencoder(
         step = _augmented_step(autoencoder, data, optimizer, corrupt, input_dropout, augment, augment_shape)
     else:
         step = _reconstruction_step(autoencoder, data, optimizer, corrupt, input_dropout)
-    return run_epochs(restarting(step, optimizer, restart_every), len(X), epochs=epochs,
+    return run_epochs(step, len(X), epochs=epochs, before_epoch=restarts(optimizer, restart_every),
                       batch_size=int(min(batch_size, len(X))), seed=seed, callback=callback, phase=phase,
                       title="Training autoencoder on moved images" if augment is not None else "Training autoencoder",
                       diverged="the autoencoder's loss diverged (became {loss}) in epoch {epoch}; "

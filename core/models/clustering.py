@@ -104,7 +104,7 @@ def train_clustering_phase(autoencoder, inputs: np.ndarray, initial_embedding: n
     def step(indices):
         return train_step(indices, target.rows(indices))
 
-    history = run_epochs(lambda epoch: step, n, epochs=epochs, batch_size=batch_size, seed=seed, callback=callback,
+    history = run_epochs(step, n, epochs=epochs, batch_size=batch_size, seed=seed, callback=callback,
                          phase="cluster", title=f"{title}: refining clusters", before_step=target.refresh,
                          diverged=f"{title}'s clustering loss diverged (became {{loss}}) in epoch {{epoch}}; "
                                   "try a smaller cluster learning rate.")

@@ -15,20 +15,21 @@ import tensorflow as tf
 from core.progress import PhaseReporter, ProgressCallback, StopTraining
 
 
-def restarting(step, optimizer, restart_every: int):
-    """`step_for_epoch` for run_epochs: the one compiled `step` for every epoch, with `optimizer` restarted
-    (:func:`restart_optimizer`) at the start of every `restart_every`-th epoch after the first when > 0.
+def restarts(optimizer, restart_every: int):
+    """`before_epoch` for run_epochs: restart `optimizer` (:func:`restart_optimizer`) at the start of every
+    `restart_every`-th epoch after the first; None when `restart_every` is 0 (never).
 
-    The step is compiled once: building a new step with a fresh optimiser at each restart, as before,
-    traced and compiled it again each time (3.7 s for the dense autoencoder on digits, its batch and its
-    last, shorter batch: 11 of the 51 s of N2D's pretraining at the defaults)."""
+    The step stays the one compiled step: building a new step with a fresh optimiser at each restart, as
+    before, traced and compiled it again each time (3.7 s for the dense autoencoder on digits, its batch and
+    its last, shorter batch: 11 of the 51 s of N2D's pretraining at the defaults)."""
+    if not restart_every:
+        return None
 
-    def step_for_epoch(epoch: int):
-        if restart_every and epoch > 1 and (epoch - 1) % restart_every == 0:
+    def before_epoch(epoch: int) -> None:
+        if epoch > 1 and (epoch - 1) % restart_every == 0:
             restart_optimizer(optimizer)
-        return step
 
-    return step_for_epoch
+    return before_epoch
 
 
 def restart_optimizer(optimizer) -> None:
@@ -57,19 +58,19 @@ def _has_convolutions(model) -> bool:
     return any(_has_convolutions(layer) for layer in getattr(model, "layers", ()))
 
 
-def run_epochs(step_for_epoch, n: int, *, epochs: int, batch_size: int, seed: int,
+def run_epochs(train_step, n: int, *, epochs: int, batch_size: int, seed: int,
                callback: Optional[ProgressCallback], phase: str, title: str, diverged: str,
-               history_phase: Optional[str] = None, before_step=None) -> list[dict]:
+               history_phase: Optional[str] = None, before_epoch=None, before_step=None) -> list[dict]:
     """The epoch loop every network here trains with: shuffled batches of indices into the data.
 
-    `step_for_epoch(epoch)` returns the compiled step for that epoch (a new one restarts the
-    optimiser); a step takes int32 batch indices and returns the batch's mean loss. Reports to
+    `train_step` is the compiled step: it takes int32 batch indices and returns the batch's mean loss. Reports to
     `callback` after every batch (so a cancel takes effect within one batch) and once more at each
     epoch's end with the epoch's mean loss. Raises FloatingPointError, with `diverged` formatted
     with `loss` and `epoch`, when a loss is NaN or infinite. Returns one ``{"phase", "epoch",
     "loss", "elapsed"}`` dict per epoch (phase `history_phase`, default `phase`).
 
-    `before_step(step)`, where given, runs before each step with the number of steps taken so far
+    `before_epoch(epoch)`, where given, runs at the start of each epoch (numbered from 1; an autoencoder
+    restarts its optimiser there, :func:`restarts`). `before_step(step)`, where given, runs before each step with the number of steps taken so far
     (DEC refreshes its target there); when it returns True training has converged and stops (an
     epoch cut short still gets its history line).
     """
@@ -80,7 +81,8 @@ def run_epochs(step_for_epoch, n: int, *, epochs: int, batch_size: int, seed: in
     start = time.perf_counter()
     stopping = False
     for epoch in range(1, epochs + 1):
-        train_step = step_for_epoch(epoch)
+        if before_epoch is not None:
+            before_epoch(epoch)
         order = rng.permutation(n).astype(np.int32)
         total, seen = 0.0, 0
         converged = False

@@ -194,7 +194,7 @@ def train_vade(
         optimizer.apply(gradients, variables)
         return loss
 
-    return run_epochs(lambda epoch: train_step, n, epochs=epochs, batch_size=batch_size, seed=seed,
+    return run_epochs(train_step, n, epochs=epochs, batch_size=batch_size, seed=seed,
                       callback=callback, phase=phase, history_phase=history_phase,
                       title="VaDE: training the mixture VAE",
                       diverged="VaDE's loss (the negative ELBO) diverged (became {loss}) in epoch {epoch}; "
