@@ -1,22 +1,31 @@
 """Explore: the 2-D projection of the embedding, cluster sizes, and a gallery per cluster."""
+from functools import partial
+from typing import Optional
+
 import numpy as np
 import streamlit as st
 
 from core.projection import PROJECTIONS, umap_is_warm
 from core.data import InvalidUpload
+from core.data.images import to_uint8
 from core.data.imports import read_upload, skipped_summary
 from core.runs.projections import ProjectionTask, computes_inline
 from core.runs.apply import CannotApply, apply_run, can_apply, images_for_run
-from core.viz.figures import add_new_points, cluster_profiles_heatmap, cluster_sizes_bar, projection_scatter
-from core.viz.images import gallery_html
+from core.runs.export import cluster_folders_zip, confidence, file_stem, labels_csv
+from core.selection import Selection, makeup, nearest_rows
+from core.viz.figures import (add_new_points, cluster_profiles_heatmap, cluster_sizes_bar, projection_scatter,
+                              selection_makeup_bar)
+from core.viz.images import displayable, gallery_html
 from core.viz.palette import colour_ids
 from core.viz.tables import cluster_profiles, feature_frame
 from core.vocabulary import (cluster_name, cluster_names, gallery_caption_note, majority_caption,
-                             sample_captions)
+                             sample_captions, sample_name)
 from ui.cache import run_store, training_worker
 from ui.progress import task_progress
 from ui.state import require_result
+from ui.pointer import projection_pointer
 from ui.text import plain
+from ui.view import current_selection, open_point, opened_point, rejected_selection_note, set_selection
 from core.runs import FAILED, FINISHED
 from ui.worker import TrainingJob
 
@@ -109,25 +118,179 @@ def place_new_images() -> None:
         st.rerun()
 
 
-def scatter(method: str, colour_by: str, placed) -> None:
-    """The 2-D projection coloured by cluster or true label, with the new images placed (stars)."""
+SCATTER = "explore_scatter"
+POINTER_META = "explore-projection"  # how the hover-and-click component finds the projection chart
+DRAWN = "explore_drawn"      # (figure key, Selection): the selection the projection was last drawn with
+EPOCH = "explore_epoch"      # bumped to draw the projection afresh (a cleared selection leaves no outline)
+MAX_SELECTION_SHOWN = 120    # images of a selection drawn at once (the CSV and the zip hold them all)
+
+
+def selection_points(selection: Selection):
+    """The points of the projection `selection` was drawn on, or None where the run has not got them."""
+    if selection.method in result.projections:
+        return result.projections[selection.method]
+    if selection.method in PROJECTIONS and computes_inline(selection.method, result.embedding):
+        return result.projection(selection.method)
+    return None
+
+
+def on_select(method: str, n_traces: int) -> None:
+    """A box, a lasso or a click on the projection: a click on one point opens it, anything else becomes the
+    selection (an empty event, a double-click, clears it)."""
+    event = st.session_state.get(SCATTER)
+    selection = Selection.from_event(event.get("selection") if event else None, method, n_traces)
+    if selection is not None and selection.kind == "rows" and len(selection.rows) == 1:
+        open_point(result, selection.rows[0])
+    else:
+        set_selection(result, selection)
+
+
+def scatter(method: str, colour_by: str, placed, selection: Optional[Selection]) -> bool:
+    """The 2-D projection coloured by cluster or true label, with the new images placed (stars); a box or
+    lasso on it selects images, a click opens one. False when the projection is not there yet."""
     points = result.projections.get(method)
     if points is None:
         points = missing_projection(method)
     if points is None:
-        return
+        return False
     true_names = [data.label_name(int(y)) for y in data.labels] if data.has_labels else None
     if colour_by == "Cluster":
         groups, names, colours = result.labels, cluster_names(np.unique(result.labels)), colour_ids(result.labels)
     else:  # each true label takes the colour of the cluster it is matched to, so colours do not reshuffle
         groups, names = data.labels, {int(y): data.label_name(int(y)) for y in np.unique(data.labels)}
         colours = colour_ids(data.labels, clusters=result.labels)
+    # The chart is drawn with the selection it had when this view (run, projection, colours) was first
+    # drawn: a new box or lasso then leaves the figure as it is, so Plotly keeps its zoom and its own outline.
+    key = (result.run_id, id(result), method, colour_by, st.session_state.get(EPOCH, 0))
+    if st.session_state.get(DRAWN, (None,))[0] != key:
+        st.session_state[DRAWN] = (key, selection)
+    drawn = st.session_state[DRAWN][1]
+    drawn_points = selection_points(drawn) if drawn is not None else None
     figure = projection_scatter(points, groups, group_names=names, indices=data.indices, clusters=result.labels,
                                 true_names=true_names, colour_by=colour_by, colour_ids=colours,
-                                title=result.projection_title(method))
+                                title=result.projection_title(method),
+                                selected=drawn.rows_in(drawn_points) if drawn_points is not None else None,
+                                shape=drawn if drawn is not None and drawn.method == method else None)
+    n_traces = len(figure.data)
+    figure.update_layout(dragmode="lasso", meta=POINTER_META)
     if placed is not None and method in placed["placement"].points:
         add_new_points(figure, placed["placement"].points[method], placed["placement"].labels, placed["names"])
-    st.plotly_chart(figure, key="explore_scatter")
+    st.plotly_chart(figure, key=SCATTER, on_select=partial(on_select, method, n_traces),
+                    selection_mode=("points", "box", "lasso"))
+    projection_pointer(POINTER_META, None if data.is_table else data.images, n_traces,
+                       on_open=partial(open_point, result), key="explore_pointer")
+    st.caption("Drag a lasso round images to select them (a box: the toolbar's dashed square), click a point to "
+               "open it, double-click the chart to clear the selection.")
+    return True
+
+
+def clear_selection() -> None:
+    set_selection(result, None)
+    st.session_state[EPOCH] = st.session_state.get(EPOCH, 0) + 1
+
+
+def selection_panel(selection: Selection) -> None:
+    """The selected images, what they hold (clusters, true labels) and what to do with them."""
+    points = selection_points(selection)
+    head, clear = st.columns([4, 1], vertical_alignment="bottom")
+    clear.button("Clear selection", key="explore_clear_selection", on_click=clear_selection,
+                 icon=":material/deselect:", width="stretch")
+    if points is None:
+        head.subheader("Selection")
+        st.info(f"This selection was drawn on the {PROJECTIONS.get(selection.method, selection.method)} projection, "
+                "which this run does not have yet: open that projection above to see it.")
+        return
+    rows = selection.rows_in(points)
+    head.subheader(selection.describe(len(rows)))
+    if len(rows) == 0:
+        st.info("No image lies inside this selection: draw another, or clear it.", icon=":material/search_off:")
+        return
+    gallery_col, makeup_col = st.columns([3, 2], gap="large")
+    with makeup_col:
+        clusters, counts = makeup(result.labels[rows])
+        names, label_counts = [], []
+        if data.has_labels:
+            labels, label_counts = makeup(data.labels[rows])
+            names = [data.label_name(int(y)) for y in labels]
+        st.plotly_chart(selection_makeup_bar(clusters, counts, names, label_counts), key="explore_makeup")
+        stem = f"{file_stem(result)}-selection"
+        st.download_button("Selection (CSV)", lambda: labels_csv(result, rows), file_name=f"{stem}.csv",
+                           mime="text/csv", key="explore_selection_csv", icon=":material/table:",
+                           help="One row per selected image: index, file name, cluster, confidence, true label.")
+        if not data.is_table:
+            st.download_button("Selected images by cluster (.zip)", lambda: cluster_folders_zip(result, rows),
+                               file_name=f"{stem}.zip", mime="application/zip", key="explore_selection_zip",
+                               icon=":material/folder_zip:", help="The selected images, one folder per cluster.")
+    with gallery_col:
+        if data.is_table:
+            st.dataframe(feature_frame(data, rows), hide_index=True, height=300)
+            return
+        shown = rows[:MAX_SELECTION_SHOWN]
+        captions, hovers = sample_captions(data, shown)
+        hovers = [f"{hover} · {cluster_name(c)}" for hover, c in zip(hovers, result.labels[shown])]
+        more = f" The first {len(shown)} of {len(rows):,} are shown; the downloads hold all." if len(rows) > len(shown) else ""
+        st.caption(gallery_caption_note(data) + " Point at an image for its cluster." + more)
+        st.html(gallery_html(data.images[shown], captions, tile=64, tooltips=hovers))
+
+
+def move_to(row: int) -> None:
+    open_point(result, row)
+
+
+def point_panel(row: int) -> None:
+    """One image opened: its picture, cluster, true label and confidence, and its nearest neighbours in the
+    space the clustering used (click one to move to it)."""
+    neighbours, distances = nearest_rows(result.embedding, row)
+    trust = confidence(result)[row]
+    with st.container(border=True):
+        head, close = st.columns([4, 1], vertical_alignment="bottom")
+        head.subheader(f"Image {sample_name(data, row)}")
+        close.button("Close", key="explore_close_point", on_click=open_point, args=(result, None),
+                     icon=":material/close:", width="stretch")
+        facts = [("cluster", cluster_name(result.labels[row])), ("dataset index", str(int(data.indices[row])))]
+        if data.has_labels:
+            facts.append(("true label", data.label_name(int(data.labels[row]))))
+        if not np.isnan(trust):
+            facts.append(("confidence", f"{trust:.3f}"))
+        if data.file_names is not None:
+            facts.append(("file", str(data.file_name(row))))
+        picture, about = st.columns([1, 4], gap="medium")
+        if data.is_table:
+            about.dataframe(feature_frame(data, [row]), hide_index=True)
+        else:
+            picture.image(to_uint8(displayable(data.images[row:row + 1])[0], size=128), width=128)
+        about.markdown("  \n".join(f"**{name}:** {plain(value)}" for name, value in facts))
+        st.markdown(f"**Its {len(neighbours)} nearest neighbours** in the {result.silhouette_space}, the space "
+                    "the clusters were made in (nearest first; click one to open it):")
+        columns = st.columns(5)
+        for i, (neighbour, distance) in enumerate(zip(neighbours, distances)):
+            with columns[i % 5]:
+                if not data.is_table:
+                    st.image(to_uint8(displayable(data.images[neighbour:neighbour + 1])[0], size=72), width=72)
+                label = f" · {data.label_name(int(data.labels[neighbour]))}" if data.has_labels else ""
+                st.button(f"{sample_name(data, neighbour)}{label}", key=f"explore_neighbour_{i}",
+                          on_click=move_to, args=(int(neighbour),),
+                          help=f"{cluster_name(result.labels[neighbour])}, distance {distance:.3g}")
+
+
+@st.fragment
+def projection_view(method: str, colour_by: str, placed) -> None:
+    """The projection and what it drives (a selection's images, an opened point, the galleries): a box,
+    a lasso or a click reruns only this."""
+    selection = current_selection(result)
+    note = rejected_selection_note()
+    if note:
+        st.warning(note, icon=":material/link_off:")
+    if not scatter(method, colour_by, placed, selection):  # still being computed: the galleries need no points
+        sizes_and_gallery()
+        return
+    row = opened_point(result)
+    if row is not None:
+        point_panel(row)
+    if selection is not None:
+        selection_panel(selection)
+    else:
+        sizes_and_gallery()
 
 
 def placed_images(placed) -> None:
@@ -191,11 +354,10 @@ controls = st.columns(3)
 # a run opens on a projection it has (UMAP unless it was saved with PCA only); another is computed on demand
 first = next((i for i, m in enumerate(PROJECTIONS) if m in result.projections), 0)
 method = controls[0].radio("Projection", list(PROJECTIONS), format_func=PROJECTIONS.get, horizontal=True,
-                           index=first, key="explore_projection", help="UMAP keeps neighbourhoods; PCA is instant and linear.")
+                           index=first, key="explore_projection", bind="query-params", help="UMAP keeps neighbourhoods; PCA is instant and linear.")
 colour_options = ["Cluster", "True label"] if data.has_labels else ["Cluster"]
-colour_by = controls[1].radio("Colour by", colour_options, horizontal=True, key="explore_colour")
+colour_by = controls[1].radio("Colour by", colour_options, horizontal=True, key="explore_colour", bind="query-params")
 placed = st.session_state.get(PLACED, {}).get(result.run_id)
-scatter(method, colour_by, placed)
+projection_view(method, colour_by, placed)
 with st.expander("Place new images in this run", expanded=placed is not None, icon=":material/add_location_alt:"):
     placed_images(placed)
-sizes_and_gallery()

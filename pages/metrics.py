@@ -1,10 +1,16 @@
 """Metrics: the run's scores, its training loss and how clusters map onto true labels."""
+import numpy as np
 import pandas as pd
 import streamlit as st
 
 from core.metrics import contingency_in_matched_order
 from core.viz.figures import contingency_heatmap, loss_curve, metrics_bar
-from core.vocabulary import METRIC_HELP, run_settings
+from core.runs.export import confidence
+from core.selection import cell_rows
+from core.viz.images import gallery_html
+from core.viz.tables import feature_frame
+from core.vocabulary import METRIC_HELP, cluster_name, run_settings, sample_captions
+from ui.text import plain
 from ui.downloads import download_buttons
 from ui.progress import timings_table
 from ui.state import require_result
@@ -43,12 +49,71 @@ with right:
     else:
         st.info(f"{result.algorithm_title} has no training loss: it does not train a network.")
 
-if data.has_labels:
+CELL_PARAM = "cell"        # ?cell=<cluster>,<label>: the cell of the cluster-versus-label table opened
+MAX_CELL_SHOWN = 96
+
+
+def url_cell():
+    """The (cluster, label) cell the URL opens, or None."""
+    try:
+        cluster, label = (int(v) for v in st.query_params.get(CELL_PARAM, "").split(","))
+        return cluster, label
+    except ValueError:
+        return None
+
+
+def on_cell_click() -> None:
+    event = st.session_state.get("metrics_heatmap")
+    points = (event.get("selection") or {}).get("points") if event else None
+    if points and len(points[-1].get("customdata") or ()) == 2:
+        cluster, label = points[-1]["customdata"]
+        st.query_params[CELL_PARAM] = f"{int(cluster)},{int(label)}"
+    else:
+        close_cell()
+
+
+def close_cell() -> None:
+    if CELL_PARAM in st.query_params:
+        del st.query_params[CELL_PARAM]
+
+
+@st.fragment
+def contingency_view() -> None:
+    """The cluster-versus-label table; a click on a cell shows its images, least confident first."""
     counts, clusters, classes = contingency_in_matched_order(data.labels, result.labels)
-    st.plotly_chart(contingency_heatmap(counts, clusters, [data.label_name(int(c)) for c in classes]),
-                    key="metrics_heatmap")
+    st.plotly_chart(contingency_heatmap(counts, clusters, [data.label_name(int(c)) for c in classes], classes=classes),
+                    key="metrics_heatmap", on_select=on_cell_click, selection_mode="points")
     st.caption("Rows are ordered by the label each cluster is matched to (Hungarian matching), "
-               "so a perfect clustering is a diagonal.")
+               "so a perfect clustering is a diagonal. Click a cell to see its images.")
+    cell = url_cell()
+    if cell is None:
+        return
+    cluster, label = cell
+    rows = cell_rows(result.labels, data.labels, cluster, label, confidence(result))
+    head, close = st.columns([4, 1], vertical_alignment="bottom")
+    head.subheader(f"{cluster_name(cluster)}, true label {plain(data.label_name(label))}: {len(rows):,} images")
+    close.button("Close", key="metrics_close_cell", icon=":material/close:", width="stretch", on_click=close_cell)
+    if len(rows) == 0:
+        st.info("No image is in this cell.")
+        return
+    shown = rows[:MAX_CELL_SHOWN]
+    trust = confidence(result)[shown]
+    captions, hovers = sample_captions(data, shown)
+    if not np.all(np.isnan(trust)):
+        captions = [f"{c} · {t:.2f}" for c, t in zip(captions, trust)]
+        order = "Least confident first; captions end with the model's confidence."
+    else:
+        order = f"{result.algorithm_title} gives no confidence: in dataset order."
+    more = f" The first {len(shown)} of {len(rows):,}." if len(rows) > len(shown) else ""
+    st.caption(f"{order}{more}")
+    if data.is_table:
+        st.dataframe(feature_frame(data, shown), hide_index=True, height=300)
+    else:
+        st.html(gallery_html(data.images[shown], captions, tile=64, tooltips=hovers))
+
+
+if data.has_labels:
+    contingency_view()
 
 with st.expander("Run details"):
     settings = run_settings(result.config, n_samples=result.dataset.n_samples, n_clusters=result.n_clusters)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import Optional, Sequence
 
 import numpy as np
 import pandas as pd
@@ -24,32 +25,37 @@ def confidence(result: ClusteringResult) -> np.ndarray:
     return np.asarray(values, dtype=np.float64)
 
 
-def labels_csv(result: ClusteringResult) -> bytes:
-    """CSV with one row per image: index (in the full dataset), file name (for saved datasets), cluster
-    (-1 = noise), confidence, true label (by its name)."""
+def labels_csv(result: ClusteringResult, rows: Optional[Sequence[int]] = None) -> bytes:
+    """CSV with one row per image (all, or the positions `rows` of a selection, in that order): index
+    (in the full dataset), file name (for saved datasets), cluster (-1 = noise), confidence, true label
+    (by its name)."""
     data = result.dataset
-    table = pd.DataFrame({"index": data.indices})
+    rows = np.arange(len(result.labels)) if rows is None else np.asarray(rows, dtype=np.int64)
+    table = pd.DataFrame({"index": np.asarray(data.indices)[rows]})
     if data.file_names is not None:
-        table["file"] = data.file_names
-    table["cluster"] = result.labels
-    table["confidence"] = confidence(result)
-    table["true_label"] = [data.label_name(int(y)) for y in data.labels] if data.has_labels else pd.NA
+        table["file"] = [data.file_names[i] for i in rows]
+    table["cluster"] = result.labels[rows]
+    table["confidence"] = confidence(result)[rows]
+    table["true_label"] = [data.label_name(int(data.labels[i])) for i in rows] if data.has_labels else pd.NA
     return table.to_csv(index=False, float_format="%.6g").encode()
 
 
-def cluster_folders_zip(result: ClusteringResult) -> bytes:
-    """The run's images sorted into one folder per cluster ("cluster 3/", "noise/"), each under its
-    original file name (or its dataset index); a table's rows go to one CSV per cluster instead."""
+def cluster_folders_zip(result: ClusteringResult, rows: Optional[Sequence[int]] = None) -> bytes:
+    """The run's images (all, or the positions `rows` of a selection) sorted into one folder per cluster
+    ("cluster 3/", "noise/"), each under its original file name (or its dataset index); a table's rows go
+    to one CSV per cluster instead."""
     import zipfile
 
     from PIL import Image
 
     data = result.dataset
+    chosen = np.zeros(len(result.labels), dtype=bool)
+    chosen[np.arange(len(chosen)) if rows is None else np.asarray(rows, dtype=np.int64)] = True
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for cluster in np.unique(result.labels):
+        for cluster in np.unique(result.labels[chosen]):
             folder = cluster_name(cluster)
-            members = np.flatnonzero(result.labels == cluster)
+            members = np.flatnonzero((result.labels == cluster) & chosen)
             if data.is_table:
                 archive.writestr(f"{folder}/rows.csv", feature_frame(data, members).to_csv(index=False))
                 continue

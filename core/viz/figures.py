@@ -7,6 +7,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from core.viz.palette import METRIC_COLOURS, PALETTE, cluster_color, cluster_symbol
+from core.selection import Selection
 from core.vocabulary import cluster_name
 
 # Plotly's toolbar (the modebar) shows in a band at the top right of a chart while the pointer is over it.
@@ -27,36 +28,62 @@ CERTAIN_CONFIDENCE = 0.995
 
 def projection_scatter(points: np.ndarray, groups: np.ndarray, *, group_names: Optional[dict] = None,
                        indices: np.ndarray, clusters: np.ndarray, true_names: Optional[Sequence[str]] = None,
-                       title: str = "", colour_by: str = "Cluster", colour_ids: Optional[dict] = None) -> go.Figure:
+                       title: str = "", colour_by: str = "Cluster", colour_ids: Optional[dict] = None,
+                       selected: Optional[np.ndarray] = None, shape: Optional[Selection] = None,
+                       cluster_label=cluster_name) -> go.Figure:
     """2-D scatter, one trace per group (cluster or true label) so the legend toggles groups.
 
     Each group is drawn with the colour and marker symbol of its colour id (`colour_ids`, {group: id}; by
-    default the group itself, see :func:`core.viz.palette.colour_ids`). Hover shows each sample's index in
-    the dataset, its cluster and (when known) its true label.
+    default the group itself, see :func:`core.viz.palette.colour_ids`). Each point carries its row (its
+    position in the run's data) as its first `customdata` value, which a selection event reads back; hover
+    shows its index in the dataset, its cluster (named by `cluster_label`) and (when known) its true label.
+    `selected` rows are drawn selected (the rest dimmed) and `shape`, a box or lasso on these points, is
+    outlined: how a selection read from a link looks the same as the one drawn.
     """
     fig = go.Figure()
     use_gl = len(points) > 3000  # WebGL keeps big scatters smooth
     Scatter = go.Scattergl if use_gl else go.Scatter
     colour_ids = colour_ids or {}
+    rows = np.arange(len(points))
+    chosen = None
+    if selected is not None:
+        chosen = np.zeros(len(points), dtype=bool)
+        chosen[np.asarray(selected, dtype=np.int64)] = True
+    names_of = {int(c): cluster_label(c) for c in np.unique(clusters)}
     for group in np.unique(groups):
         mask = groups == group
         name = (group_names or {}).get(int(group), str(group))
         colour_id = colour_ids.get(group.item(), int(group))
         custom = np.column_stack([
-            indices[mask], [cluster_name(c) for c in clusters[mask]],
+            rows[mask], indices[mask], [names_of[int(c)] for c in clusters[mask]],
             np.asarray(true_names)[mask] if true_names is not None else np.full(mask.sum(), "-"),
         ])
-        fig.add_trace(Scatter(
+        trace = Scatter(
             x=points[mask, 0], y=points[mask, 1], mode="markers", name=name,
             marker=dict(size=7 if len(points) < 5000 else 5, color=cluster_color(colour_id),
                         symbol=cluster_symbol(colour_id), opacity=0.85),
             customdata=custom,
-            hovertemplate="index %{customdata[0]}<br>%{customdata[1]}<br>label %{customdata[2]}<extra></extra>",
-        ))
+            hovertemplate="index %{customdata[1]}<br>%{customdata[2]}<br>label %{customdata[3]}<extra></extra>",
+        )
+        if chosen is not None:
+            trace.selectedpoints = np.flatnonzero(chosen[mask]).tolist()
+            trace.unselected = dict(marker=dict(opacity=0.15))
+        fig.add_trace(trace)
     fig.update_layout(title=title, legend_title_text=colour_by, height=560, **_LAYOUT)
+    if shape is not None and shape.kind in ("box", "lasso"):
+        fig.update_layout(selections=[_outline(shape)])
     fig.update_xaxes(showticklabels=False, title=None)
     fig.update_yaxes(showticklabels=False, title=None, scaleanchor="x")
     return fig
+
+
+def _outline(shape: Selection) -> dict:
+    """A box or lasso as a Plotly layout selection (the dashed outline Plotly draws around a selection)."""
+    if shape.kind == "box":
+        (x0, x1), (y0, y1) = sorted(shape.x[:2]), sorted(shape.y[:2])
+        return dict(type="rect", xref="x", yref="y", x0=x0, x1=x1, y0=y0, y1=y1)
+    path = "M" + "L".join(f"{x:.6g},{y:.6g}" for x, y in zip(shape.x, shape.y)) + "Z"
+    return dict(type="path", xref="x", yref="y", path=path)
 
 
 def add_new_points(fig: go.Figure, points: np.ndarray, clusters: np.ndarray, names: Sequence[str]) -> go.Figure:
@@ -125,17 +152,34 @@ def metrics_bar(scores: dict) -> go.Figure:
     return fig
 
 
-def contingency_heatmap(counts: np.ndarray, clusters: Sequence, class_names: Sequence[str]) -> go.Figure:
-    """Cluster (rows) versus true label (columns), in counts."""
-    fig = go.Figure(go.Heatmap(
-        z=counts, x=[str(c) for c in class_names], y=[cluster_name(c) for c in clusters],
-        colorscale="Blues", text=counts, texttemplate="%{text}",
-        hovertemplate="%{y}, label %{x}: %{z} images<extra></extra>",
+def contingency_heatmap(counts: np.ndarray, clusters: Sequence, class_names: Sequence[str],
+                        classes: Optional[Sequence] = None, cluster_label=cluster_name) -> go.Figure:
+    """Cluster (rows) versus true label (columns), in counts: a grid of square markers shaded by count, so
+    that a cell can be clicked (Plotly heatmaps report no selection). Each non-empty cell carries its
+    (cluster id, class id) as `customdata`; `classes` are the ids of `class_names` (their positions when
+    not given)."""
+    counts = np.asarray(counts)
+    classes = list(range(len(class_names))) if classes is None else list(classes)
+    rows, columns = np.nonzero(counts > 0)
+    values = counts[rows, columns]
+    names = [cluster_label(c) for c in clusters]
+    cell = max(16, min(40, int(560 / max(len(clusters), len(class_names), 1))))
+    fig = go.Figure(go.Scatter(
+        x=[str(class_names[c]) for c in columns], y=[names[r] for r in rows], mode="markers+text",
+        marker=dict(symbol="square", size=cell, color=values, colorscale="Blues", cmin=0,
+                    cmax=max(int(counts.max()), 1), showscale=True, line=dict(width=0)),
+        text=[str(int(v)) for v in values],
+        textfont=dict(size=10, color=["white" if v > counts.max() / 2 else "#333" for v in values]),
+        customdata=np.column_stack([[int(clusters[r]) for r in rows], [classes[c] for c in columns]]),
+        hovertemplate="%{y}, label %{x}: %{text} images<extra>click to see them</extra>",
+        showlegend=False,
     ))
     fig.update_layout(title="Clusters versus true labels (counts)", xaxis_title="true label",
-                      height=max(340, 32 * len(clusters) + 140), **_LAYOUT)
-    fig.update_yaxes(autorange="reversed", type="category")
-    fig.update_xaxes(type="category")
+                      height=max(340, (cell + 4) * len(clusters) + 140), dragmode=False, **_LAYOUT)
+    fig.update_yaxes(autorange="reversed", type="category", categoryorder="array", categoryarray=names,
+                     showgrid=False)
+    fig.update_xaxes(type="category", categoryorder="array", categoryarray=[str(n) for n in class_names],
+                     showgrid=False)
     return fig
 
 
@@ -285,4 +329,25 @@ def cluster_count_sweep(sweep, current: Optional[int] = None) -> go.Figure:
             fig.add_trace(_current_run_line(current, ks, values, first=col == 1), row=1, col=col)
     fig.update_xaxes(title_text="clusters", dtick=1 if len(ks) <= 16 else None)
     fig.update_layout(height=400, legend=_LEGEND_BELOW, **{**_LAYOUT, "margin": dict(_LAYOUT["margin"], b=20)})
+    return fig
+
+
+def selection_makeup_bar(clusters: np.ndarray, cluster_counts: np.ndarray, label_names: Sequence[str] = (),
+                         label_counts: Sequence[int] = (), cluster_label=cluster_name) -> go.Figure:
+    """What a selection holds: its images per cluster (in the clusters' colours) and, where the data has
+    labels, per true label; largest first."""
+    from plotly.subplots import make_subplots
+
+    with_labels = len(label_names) > 0
+    fig = make_subplots(rows=1, cols=2 if with_labels else 1, horizontal_spacing=0.12,
+                        subplot_titles=("by cluster", "by true label") if with_labels else ("by cluster",))
+    fig.add_trace(go.Bar(x=[cluster_label(c) for c in clusters], y=cluster_counts, showlegend=False,
+                         marker_color=[cluster_color(int(c)) for c in clusters],
+                         hovertemplate="%{x}: %{y} selected<extra></extra>"), row=1, col=1)
+    if with_labels:
+        fig.add_trace(go.Bar(x=[str(n) for n in label_names], y=label_counts, showlegend=False, marker_color="#888",
+                             hovertemplate="label %{x}: %{y} selected<extra></extra>"), row=1, col=2)
+    fig.update_layout(height=260, **{**_LAYOUT, "margin": dict(l=10, r=10, t=MODEBAR_BAND + 6, b=10)})
+    fig.update_annotations(font_size=13, yshift=4)
+    fig.update_xaxes(type="category")
     return fig

@@ -61,3 +61,33 @@ def gallery_html(images, captions=None, tile: int = 64, tooltips=None) -> str:
         tiles.append(f'<figure><img src="{png_data_uri(image)}" alt="{hover}" width="{tile}" height="{tile}">'
                      f'<figcaption title="{hover}">{text}</figcaption></figure>')
     return _GALLERY_CSS.format(tile=int(tile)) + f'<div class="dc-gallery">{"".join(tiles)}</div>'
+
+
+def thumbnail_atlas(images: np.ndarray, max_tile: int = 32) -> tuple[str, int, tuple[int, int]]:
+    """Every image of `images` (N, H, W, C) in [0, 1] side by side in one PNG (a sprite atlas), so a page
+    can show any of them at once on hover without asking the server: (data URI, columns, (tile height,
+    tile width)). Image i sits at column i % columns, row i // columns; images larger than `max_tile` are
+    shrunk to fit it (a hover picture needs no more)."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    images = displayable(images)
+    n, h, w = images.shape[:3]
+    scale = min(1.0, max_tile / max(h, w))
+    th, tw = max(1, round(h * scale)), max(1, round(w * scale))
+    columns = max(1, int(np.ceil(np.sqrt(n))))
+    rows = int(np.ceil(n / columns))
+    pictures = (np.clip(images, 0, 1) * 255).round().astype(np.uint8)
+    mode = "L" if pictures.shape[-1] == 1 else "RGB"
+    atlas = Image.new(mode, (columns * tw, rows * th))
+    for i, picture in enumerate(pictures):
+        tile = Image.fromarray(picture[..., 0] if mode == "L" else picture[..., :3], mode=mode)
+        if (th, tw) != (h, w):
+            tile = tile.resize((tw, th), Image.BILINEAR)
+        atlas.paste(tile, ((i % columns) * tw, (i // columns) * th))
+    with io.BytesIO() as buffer:
+        atlas.save(buffer, format="PNG", optimize=False)
+        uri = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    return uri, columns, (th, tw)
