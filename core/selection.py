@@ -86,8 +86,8 @@ class Selection:
         for point in selection.get("points") or []:
             if n_traces is not None and int(point.get("curve_number", 0)) >= n_traces:
                 continue
-            custom = point.get("customdata")
-            if isinstance(custom, (list, tuple)) and custom:
+            custom = custom_values(point.get("customdata"))
+            if custom:
                 try:
                     rows.append(int(custom[0]))
                 except (TypeError, ValueError):
@@ -124,6 +124,16 @@ class Selection:
         """"Lasso: 312 images", for a heading."""
         what = {"box": "Box", "lasso": "Lasso", "rows": "Picked points"}[self.kind]
         return f"{what}: {n_rows:,} image{'s' if n_rows != 1 else ''}"
+
+
+def custom_values(custom) -> list:
+    """A clicked point's `customdata` as a list: Plotly hands back a row of a typed array as {"0": .., "1": ..}."""
+    if isinstance(custom, dict):
+        try:
+            return [custom[key] for key in sorted(custom, key=int)]
+        except (TypeError, ValueError):
+            return []
+    return list(custom) if isinstance(custom, (list, tuple)) else []
 
 
 def inside_polygon(points: np.ndarray, polygon: np.ndarray) -> np.ndarray:

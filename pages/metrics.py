@@ -6,7 +6,7 @@ import streamlit as st
 from core.metrics import contingency_in_matched_order
 from core.viz.figures import contingency_heatmap, loss_curve, metrics_bar
 from core.runs.export import confidence
-from core.selection import cell_rows
+from core.selection import cell_rows, custom_values
 from core.viz.images import gallery_html
 from core.viz.tables import feature_frame
 from core.vocabulary import METRIC_HELP, cluster_name, run_settings, sample_captions
@@ -65,8 +65,9 @@ def url_cell():
 def on_cell_click() -> None:
     event = st.session_state.get("metrics_heatmap")
     points = (event.get("selection") or {}).get("points") if event else None
-    if points and len(points[-1].get("customdata") or ()) == 2:
-        cluster, label = points[-1]["customdata"]
+    custom = custom_values(points[-1].get("customdata")) if points else []
+    if len(custom) == 2:
+        cluster, label = custom
         st.query_params[CELL_PARAM] = f"{int(cluster)},{int(label)}"
     else:
         close_cell()

@@ -129,3 +129,27 @@ def test_a_lasso_shows_its_images_and_its_link_opens_them_in_a_fresh_browser(pag
     page.get_by_role("button", name="Clear selection").click()
     expect(page.get_by_role("heading", name="Gallery")).to_be_visible(timeout=30_000)
     assert "sel=" not in page.url
+
+
+def test_a_click_on_a_cell_of_the_cluster_versus_label_table_shows_its_images(page, server, stored_run,
+                                                                              artifacts_dir):
+    from core.selection import cell_rows
+
+    result = stored_run[1]
+    page.goto(f"{server}/metrics?run={result.run_id}")
+    table = page.locator(".stPlotlyChart").last
+    expect(table.locator(".scatterlayer .point").first).to_be_attached(timeout=60_000)
+    settle(page)
+    table.scroll_into_view_if_needed()
+    cell = table.locator(".scatterlayer .point").nth(3)
+    box = cell.bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    heading = page.get_by_role("heading", name=re.compile(r"^cluster \d+, true label \d+: \d+ images?$"))
+    expect(heading).to_be_visible(timeout=30_000)
+    cluster, label, count = (int(v) for v in re.findall(r"\d+", heading.inner_text()))
+    assert count == len(cell_rows(result.labels, result.dataset.labels, cluster, label)) > 0
+    expect(page.locator(".dc-gallery figure")).to_have_count(min(count, 96))
+    assert f"cell={cluster}%2C{label}" in page.url or f"cell={cluster},{label}" in page.url
+    heading.scroll_into_view_if_needed()
+    shoot(page, artifacts_dir / "screenshots", "metrics-cell")
+    no_exception(page)

@@ -62,7 +62,7 @@ def projection_scatter(points: np.ndarray, groups: np.ndarray, *, group_names: O
             x=points[mask, 0], y=points[mask, 1], mode="markers", name=name,
             marker=dict(size=7 if len(points) < 5000 else 5, color=cluster_color(colour_id),
                         symbol=cluster_symbol(colour_id), opacity=0.85),
-            customdata=custom,
+            customdata=custom.tolist(),
             hovertemplate="index %{customdata[1]}<br>%{customdata[2]}<br>label %{customdata[3]}<extra></extra>",
         )
         if chosen is not None:
@@ -170,7 +170,8 @@ def contingency_heatmap(counts: np.ndarray, clusters: Sequence, class_names: Seq
                     cmax=max(int(counts.max()), 1), showscale=True, line=dict(width=0)),
         text=[str(int(v)) for v in values],
         textfont=dict(size=10, color=["white" if v > counts.max() / 2 else "#333" for v in values]),
-        customdata=np.column_stack([[int(clusters[r]) for r in rows], [classes[c] for c in columns]]),
+        # a list, not an array: Plotly sends a numeric array as a typed array, whose points read back as {"0": ..}
+        customdata=[[int(clusters[r]), int(classes[c])] for r, c in zip(rows, columns)],
         hovertemplate="%{y}, label %{x}: %{text} images<extra>click to see them</extra>",
         showlegend=False,
     ))
