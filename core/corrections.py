@@ -12,7 +12,7 @@ from typing import Mapping, Optional, Sequence
 
 import numpy as np
 
-from core.metrics import MetricReport, evaluate
+from core.metrics import MetricReport
 from core.vocabulary import cluster_name
 
 KINDS = ("merge", "split", "move", "rename")
@@ -246,9 +246,3 @@ def score_change(before: MetricReport, after: MetricReport) -> list[tuple[str, O
     """(metric, before, after) for every metric, in the usual order: what a correction did to the scores."""
     old, new = before.as_dict(), after.as_dict()
     return [(name, old[name], new[name]) for name in old]
-
-
-def rescore(labels: np.ndarray, space: np.ndarray, true_labels: Optional[np.ndarray], *, space_name: str = "",
-            seed: int = 0) -> MetricReport:
-    """The scores of corrected `labels`, computed as the run's own were (silhouette in the same space)."""
-    return evaluate(labels, space, true_labels, random_state=seed, space=space_name)

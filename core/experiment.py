@@ -8,7 +8,7 @@ from __future__ import annotations
 import platform
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Optional
 
@@ -21,7 +21,7 @@ from core.metrics import MetricReport, evaluate
 from core.params import ParameterError
 from core.progress import PhaseReporter, ProgressCallback, RunProgress, TrainingCancelled
 from core.projection import PROJECTIONS, project_2d, umap_is_warm
-from core.vocabulary import embedding_space, format_seconds, run_seconds, setting_label
+from core.vocabulary import cluster_name, embedding_space, format_seconds, run_seconds, setting_label
 
 
 @dataclass(frozen=True)
@@ -63,6 +63,8 @@ class ClusteringResult:
     versions: dict = field(default_factory=dict)
     view_data: dict = field(default_factory=dict)
     run_id: Optional[int] = None   # its id in the run store, once recorded there
+    cluster_names: dict = field(default_factory=dict)  # {cluster id: name} a person gave (hand corrections)
+    parent_id: Optional[int] = None  # the run this one corrects by hand, if any
     # The fitted estimator, kept only in the process that trained it (to save its model): Keras models
     # do not travel between processes, so pickling drops it.
     estimator: object = field(default=None, repr=False, compare=False)
@@ -107,6 +109,21 @@ class ClusteringResult:
     def silhouette_space(self) -> str:
         return self.metrics.silhouette.space or embedding_space(self.config.algorithm, self.config.params,
                                                                  self.embedding.shape[-1])
+
+    def cluster_label(self, cluster) -> str:
+        """The name a person gave `cluster`, else "cluster 3" / "noise"."""
+        return self.cluster_names.get(int(cluster)) or cluster_name(cluster)
+
+    def with_labels(self, labels: np.ndarray, cluster_names: Optional[dict] = None) -> "ClusteringResult":
+        """This run with other labels (a hand correction): scored again as the run was (the silhouette in
+        the same space, with the same seed); not in the store (`run_id` None), derived from this run."""
+        labels = np.asarray(labels)
+        if labels.shape != self.labels.shape:
+            raise ValueError(f"{len(labels)} labels for a run of {len(self.labels)} images")
+        metrics = evaluate(labels, np.asarray(self.embedding), self.dataset.labels, random_state=self.config.seed,
+                           space=self.metrics.silhouette.space or self.silhouette_space)
+        return replace(self, labels=labels, metrics=metrics, cluster_names=dict(cluster_names or {}),
+                       projections=dict(self.projections), run_id=None, parent_id=self.run_id, estimator=None)
 
     def cluster_sizes(self) -> tuple[np.ndarray, np.ndarray]:
         """(cluster ids, member counts), sorted by cluster id."""

@@ -3,7 +3,7 @@ redo step through them, and a saved correction replays to the same labels."""
 import numpy as np
 import pytest
 
-from core.corrections import Correction, Edit, InvalidEdit, apply_edit, Labelling, rescore, score_change
+from core.corrections import Correction, Edit, InvalidEdit, Labelling, apply_edit, score_change
 from core.experiment import RunConfig, run_experiment
 from core.metrics import clustering_accuracy, contingency, match_labels, nmi
 
@@ -36,7 +36,7 @@ def test_merging_two_halves_of_a_digit_raises_accuracy(over_split):
         np.sum(np.isin(labels, pairs[0]))
     assert clustering_accuracy(truth, after.labels) > clustering_accuracy(truth, labels)
     change = dict((name, (old, new)) for name, old, new in
-                  score_change(over_split.metrics, rescore(after.labels, over_split.embedding, truth)))
+                  score_change(over_split.metrics, over_split.with_labels(after.labels).metrics))
     assert change["ACC"][1] > change["ACC"][0]
     assert change["NMI"][0] == pytest.approx(over_split.metrics.nmi)
 
@@ -117,3 +117,51 @@ def test_edits_that_do_not_fit_the_labels_are_refused_and_change_nothing(over_sp
         with pytest.raises(InvalidEdit):
             correction.do(edit)
     assert not correction.changed and correction.edits == []
+
+
+def test_a_correction_is_saved_as_a_new_run_derived_from_the_original_which_is_left_as_it_was(tmp_path):
+    from core.runs import RunStore
+    from core.runs.runner import record_run
+
+    store = RunStore(tmp_path)
+    original = record_run(RunConfig(dataset="digits", algorithm="kmeans", n_clusters=14, projection="pca"), store)
+    before = store.get(original.run_id)
+    majority = _majority(original.labels, original.dataset.labels)
+    pair = next((a, b) for a in majority for b in majority if a < b and majority[a] == majority[b])
+    correction = Correction(original.labels, original.embedding)
+    correction.do(Edit("merge", clusters=pair))
+    correction.do(Edit("rename", clusters=(pair[0],), name="sevens"))
+    corrected = original.with_labels(correction.current.labels, correction.current.names)
+    run_id = store.add_derived_run(original.run_id, corrected, changes=[text for text, _ in correction.history()])
+    derived = store.get(run_id)
+    assert derived.parent_id == original.run_id and derived.status == "finished"
+    assert derived.changes == [f"Merged cluster {pair[1]} into cluster {pair[0]}", f'Named cluster {pair[0]} "sevens"']
+    assert derived.scores["ACC"] == pytest.approx(corrected.metrics.accuracy)
+    assert derived.scores["ACC"] > before.scores["ACC"]
+    reopened = store.load_result(run_id)
+    assert np.array_equal(reopened.labels, correction.current.labels) and reopened.cluster_label(pair[0]) == "sevens"
+    assert np.array_equal(reopened.projections["pca"], original.projections["pca"])
+    assert not (store.run_dir(run_id) / "model").exists()
+    # the original is untouched
+    assert store.get(original.run_id).scores == before.scores
+    assert np.array_equal(store.load_result(original.run_id).labels, original.labels)
+
+
+def test_a_draft_is_kept_in_the_store_and_the_first_of_two_tabs_to_save_wins(tmp_path):
+    from core.runs import RunStore
+    from core.runs.drafts import DraftConflict
+
+    store = RunStore(tmp_path)
+    assert store.drafts.get(7) == (None, 0)
+    first = store.drafts.save(7, {"edits": [{"kind": "merge", "clusters": [1, 2]}], "position": 1}, revision=0)
+    draft, revision = store.drafts.get(7)
+    assert revision == first == 1 and draft["position"] == 1
+    other_tab = RunStore(tmp_path)  # a second tab (or process) that read revision 1 too
+    store.drafts.save(7, {"edits": [], "position": 0}, revision=1)
+    with pytest.raises(DraftConflict) as conflict:
+        other_tab.drafts.save(7, {"edits": [{"kind": "split", "clusters": [3], "parts": 2}], "position": 1},
+                              revision=1)
+    assert conflict.value.revision == 2 and conflict.value.draft == {"edits": [], "position": 0}
+    assert store.drafts.get(7)[0] == {"edits": [], "position": 0}
+    store.drafts.save(7, None, revision=2)
+    assert store.drafts.get(7) == (None, 3)

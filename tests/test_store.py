@@ -214,9 +214,11 @@ def test_a_store_of_the_previous_schema_is_migrated(tmp_path):
                    "VALUES ('old run', 'digits', 'kmeans', ?, 'failed', '2026-01-01T00:00:00+00:00', "
                    "'2026-01-01T00:01:00+00:00', 'h', 1)", (json.dumps({"dataset": "digits", "algorithm": "kmeans"}),))
     store = RunStore(tmp_path)
-    assert store.schema_version == SCHEMA_VERSION == 3
+    assert store.schema_version == SCHEMA_VERSION == 4
     (old,) = store.list_runs()
     assert (old.name, old.tags, old.sweep_id, old.duration, old.heartbeat) == ("old run", [], None, 60.0, None)
+    assert (old.parent_id, old.changes, old.cluster_names) == (None, [], {})  # version 4: hand corrections
+    assert store.drafts.get(old.id) == (None, 0)
     sweep = store.sweeps.create(old.config, {"seed": [0, 1]})  # the table added by version 2
     assert store.sweeps.all()[0].id == sweep
 

@@ -177,6 +177,7 @@ def read_artifacts(directory: Path, record, dataset=None) -> ClusteringResult:
         n_clusters=int(record.n_clusters), estimator_params=record.estimator_params, history=record.history,
         timings=dict(record.timings), metrics=metric_report_from_record(record.metrics), projections=projections,
         started_at=record.started_at, versions=record.versions, view_data=view_data, run_id=record.id,
+        cluster_names=dict(record.cluster_names), parent_id=record.parent_id,
     )
 
 

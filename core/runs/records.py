@@ -83,6 +83,9 @@ class RunRecord:
     host: str = ""
     pid: int = 0
     heartbeat: Optional[str] = None
+    parent_id: Optional[int] = None   # the run this one was corrected from (hand corrections), if any
+    changes: list = field(default_factory=list)        # what the correction did, in words
+    cluster_names: dict = field(default_factory=dict)  # {cluster id: name} given by a person
 
     @property
     def scores(self) -> dict:
@@ -116,7 +119,8 @@ class RunRecord:
             metrics=json.loads(row["metrics"]) if row["metrics"] else None, timings=json.loads(row["timings"]),
             versions=json.loads(row["versions"]), estimator_params=json.loads(row["estimator_params"]),
             tags=json.loads(row["tags"]), sweep_id=row["sweep_id"], host=row["host"], pid=row["pid"],
-            heartbeat=row["heartbeat"],
+            heartbeat=row["heartbeat"], parent_id=row["parent_id"], changes=json.loads(row["changes"]),
+            cluster_names={int(k): str(v) for k, v in json.loads(row["cluster_names"]).items()},
         )
 
 

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 # Each entry migrates a store from version i to i + 1. Version 1 was the first release of the store;
-# version 2 added tags and sweeps; version 3 a running run's heartbeat and its process's start token. Never
-# edit a released step: append a new one.
+# version 2 added tags and sweeps; version 3 a running run's heartbeat and its process's start token; version 4
+# hand corrections: a derived run's parent and what was changed, cluster names, and drafts of corrections in
+# progress. Never edit a released step: append a new one.
 MIGRATIONS = [
     """
     CREATE TABLE runs (
@@ -43,6 +44,17 @@ MIGRATIONS = [
     """
     ALTER TABLE runs ADD COLUMN heartbeat TEXT;
     ALTER TABLE runs ADD COLUMN process_token TEXT NOT NULL DEFAULT '';
+    """,
+    """
+    ALTER TABLE runs ADD COLUMN parent_id INTEGER;
+    ALTER TABLE runs ADD COLUMN changes TEXT NOT NULL DEFAULT '[]';
+    ALTER TABLE runs ADD COLUMN cluster_names TEXT NOT NULL DEFAULT '{}';
+    CREATE TABLE drafts (
+        run_id INTEGER PRIMARY KEY,
+        body TEXT NOT NULL,
+        revision INTEGER NOT NULL,
+        updated_at TEXT NOT NULL
+    );
     """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -41,6 +41,7 @@ from core.runs.liveness import process_token
 from core.runs.records import RunRecord, SweepRecord, clean_text, config_to_dict, safe_host, to_json, utc_now
 from core.runs.recovery import number_after_folders, recover
 from core.runs.status import CANCELLED, FAILED, FINISHED, INTERRUPTED, RUNNING
+from core.runs.drafts import Drafts
 from core.runs.sweeps import Sweeps
 
 __all__ = ["DB_NAME", "STORE_ENV", "RunNotFound", "RunRecord", "RunStore", "StoreError", "SweepRecord",
@@ -79,6 +80,7 @@ class RunStore:
         self.database = Database(self.directory, read_only=self.read_only)
         self.database.migrate()
         self.sweeps = Sweeps(self.database)
+        self.drafts = Drafts(self.database)
         if not self.read_only:
             self.recover()
             self.unknown_folders = number_after_folders(self.database, self.artifacts_root)
@@ -261,6 +263,31 @@ class RunStore:
             if final.exists():
                 raise FileExistsError(f"a folder for run {run_id} already exists")
             os.replace(folder, final)
+        return run_id
+
+    def add_derived_run(self, parent_id: int, result: ClusteringResult, *, changes: Iterable[str],
+                        name: Optional[str] = None) -> int:
+        """Record `result`, a correction of finished run `parent_id` (its labels, scores and cluster names
+        changed by hand), as a new finished run derived from it; the parent is left as it was. The new run has
+        the parent's settings, embedding and projections, and no model of its own (its labels were not made by
+        one). Returns its id."""
+        self.check_writable()
+        parent = self.get(parent_id)
+        if parent.status != FINISHED:
+            raise ValueError(f"run {parent_id} is {parent.status}: only a finished run can be corrected.")
+        changes = [clean_text(c)[:200] for c in changes][:500]
+        names = {int(k): clean_text(v).strip()[:40] for k, v in (result.cluster_names or {}).items()
+                 if clean_text(v).strip()}
+        title = clean_text(name or "").strip() or f"{parent.name} (corrected)"
+        run_id = self.start_run(parent.config, name=title, tags=parent.tags)
+        with self.database.connect() as db:
+            db.execute("UPDATE runs SET parent_id = ?, changes = ?, cluster_names = ?, pid = 0 WHERE id = ?",
+                       (parent_id, to_json(changes), to_json({str(k): v for k, v in names.items()}), run_id))
+        try:
+            self.finish_run(run_id, result)
+        except BaseException as error:
+            self.end_run(run_id, FAILED, message=f"the corrected run could not be saved: {error}")
+            raise
         return run_id
 
     def embedding(self, run_id: int) -> np.ndarray:
