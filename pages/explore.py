@@ -12,17 +12,19 @@ from core.data.imports import read_upload, skipped_summary
 from core.runs.projections import ProjectionTask, computes_inline
 from core.runs.apply import CannotApply, apply_run, can_apply, images_for_run
 from core.runs.export import cluster_folders_zip, confidence, file_stem, labels_csv
+from core.corrections import MAX_NAME, MAX_PARTS, Edit, InvalidEdit, score_change
 from core.selection import Selection, makeup, nearest_rows
 from core.viz.figures import (add_new_points, cluster_profiles_heatmap, cluster_sizes_bar, projection_scatter,
                               selection_makeup_bar)
 from core.viz.images import displayable, gallery_html
 from core.viz.palette import colour_ids
 from core.viz.tables import cluster_profiles, feature_frame
-from core.vocabulary import (cluster_name, cluster_names, gallery_caption_note, majority_caption,
-                             sample_captions, sample_name)
+from core.vocabulary import (METRIC_HELP, cluster_name, gallery_caption_note, majority_caption, sample_captions,
+                             sample_name)
 from ui.cache import run_store, training_worker
 from ui.progress import task_progress
 from ui.state import require_result
+from ui import corrections
 from ui.pointer import projection_pointer
 from ui.text import plain
 from ui.view import current_selection, open_point, opened_point, rejected_selection_note, set_selection
@@ -119,6 +121,7 @@ def place_new_images() -> None:
 
 
 SCATTER = "explore_scatter"
+SAVED = "explore_saved_correction"  # the id of the run a correction was just saved as
 POINTER_META = "explore-projection"  # how the hover-and-click component finds the projection chart
 DRAWN = "explore_drawn"      # (figure key, Selection): the selection the projection was last drawn with
 EPOCH = "explore_epoch"      # bumped to draw the projection afresh (a cleared selection leaves no outline)
@@ -145,9 +148,10 @@ def on_select(method: str, n_traces: int) -> None:
         set_selection(result, selection)
 
 
-def scatter(method: str, colour_by: str, placed, selection: Optional[Selection]) -> bool:
-    """The 2-D projection coloured by cluster or true label, with the new images placed (stars); a box or
-    lasso on it selects images, a click opens one. False when the projection is not there yet."""
+def scatter(method: str, colour_by: str, placed, selection: Optional[Selection], shown) -> bool:
+    """The 2-D projection of `shown` (the run as corrected) coloured by cluster or true label, with the new
+    images placed (stars); a box or lasso on it selects images, a click opens one. False when the projection
+    is not there yet."""
     points = result.projections.get(method)
     if points is None:
         points = missing_projection(method)
@@ -155,19 +159,21 @@ def scatter(method: str, colour_by: str, placed, selection: Optional[Selection])
         return False
     true_names = [data.label_name(int(y)) for y in data.labels] if data.has_labels else None
     if colour_by == "Cluster":
-        groups, names, colours = result.labels, cluster_names(np.unique(result.labels)), colour_ids(result.labels)
+        groups, colours = shown.labels, colour_ids(shown.labels)
+        names = {int(c): shown.cluster_label(c) for c in np.unique(shown.labels)}
     else:  # each true label takes the colour of the cluster it is matched to, so colours do not reshuffle
         groups, names = data.labels, {int(y): data.label_name(int(y)) for y in np.unique(data.labels)}
-        colours = colour_ids(data.labels, clusters=result.labels)
+        colours = colour_ids(data.labels, clusters=shown.labels)
     # The chart is drawn with the selection it had when this view (run, projection, colours) was first
     # drawn: a new box or lasso then leaves the figure as it is, so Plotly keeps its zoom and its own outline.
-    key = (result.run_id, id(result), method, colour_by, st.session_state.get(EPOCH, 0))
+    key = (result.run_id, id(shown), method, colour_by, st.session_state.get(EPOCH, 0))
     if st.session_state.get(DRAWN, (None,))[0] != key:
         st.session_state[DRAWN] = (key, selection)
     drawn = st.session_state[DRAWN][1]
     drawn_points = selection_points(drawn) if drawn is not None else None
-    figure = projection_scatter(points, groups, group_names=names, indices=data.indices, clusters=result.labels,
+    figure = projection_scatter(points, groups, group_names=names, indices=data.indices, clusters=shown.labels,
                                 true_names=true_names, colour_by=colour_by, colour_ids=colours,
+                                cluster_label=shown.cluster_label,
                                 title=result.projection_title(method),
                                 selected=drawn.rows_in(drawn_points) if drawn_points is not None else None,
                                 shape=drawn if drawn is not None and drawn.method == method else None)
@@ -189,8 +195,9 @@ def clear_selection() -> None:
     st.session_state[EPOCH] = st.session_state.get(EPOCH, 0) + 1
 
 
-def selection_panel(selection: Selection) -> None:
-    """The selected images, what they hold (clusters, true labels) and what to do with them."""
+def selection_panel(selection: Selection, shown) -> None:
+    """The selected images, what they hold (clusters, true labels) and what to do with them: download them,
+    make them a cluster of their own, or move them to one."""
     points = selection_points(selection)
     head, clear = st.columns([4, 1], vertical_alignment="bottom")
     clear.button("Clear selection", key="explore_clear_selection", on_click=clear_selection,
@@ -207,37 +214,39 @@ def selection_panel(selection: Selection) -> None:
         return
     gallery_col, makeup_col = st.columns([3, 2], gap="large")
     with makeup_col:
-        clusters, counts = makeup(result.labels[rows])
+        clusters, counts = makeup(shown.labels[rows])
         names, label_counts = [], []
         if data.has_labels:
             labels, label_counts = makeup(data.labels[rows])
             names = [data.label_name(int(y)) for y in labels]
-        st.plotly_chart(selection_makeup_bar(clusters, counts, names, label_counts), key="explore_makeup")
+        st.plotly_chart(selection_makeup_bar(clusters, counts, names, label_counts, cluster_label=shown.cluster_label),
+                        key="explore_makeup")
+        move_selection(rows, shown)
         stem = f"{file_stem(result)}-selection"
-        st.download_button("Selection (CSV)", lambda: labels_csv(result, rows), file_name=f"{stem}.csv",
+        st.download_button("Selection (CSV)", lambda: labels_csv(shown, rows), file_name=f"{stem}.csv",
                            mime="text/csv", key="explore_selection_csv", icon=":material/table:",
                            help="One row per selected image: index, file name, cluster, confidence, true label.")
         if not data.is_table:
-            st.download_button("Selected images by cluster (.zip)", lambda: cluster_folders_zip(result, rows),
+            st.download_button("Selected images by cluster (.zip)", lambda: cluster_folders_zip(shown, rows),
                                file_name=f"{stem}.zip", mime="application/zip", key="explore_selection_zip",
                                icon=":material/folder_zip:", help="The selected images, one folder per cluster.")
     with gallery_col:
         if data.is_table:
             st.dataframe(feature_frame(data, rows), hide_index=True, height=300)
             return
-        shown = rows[:MAX_SELECTION_SHOWN]
-        captions, hovers = sample_captions(data, shown)
-        hovers = [f"{hover} · {cluster_name(c)}" for hover, c in zip(hovers, result.labels[shown])]
-        more = f" The first {len(shown)} of {len(rows):,} are shown; the downloads hold all." if len(rows) > len(shown) else ""
+        picked = rows[:MAX_SELECTION_SHOWN]
+        captions, hovers = sample_captions(data, picked)
+        hovers = [f"{hover} · {shown.cluster_label(c)}" for hover, c in zip(hovers, shown.labels[picked])]
+        more = f" The first {len(picked)} of {len(rows):,} are shown; the downloads hold all." if len(rows) > len(picked) else ""
         st.caption(gallery_caption_note(data) + " Point at an image for its cluster." + more)
-        st.html(gallery_html(data.images[shown], captions, tile=64, tooltips=hovers))
+        st.html(gallery_html(data.images[picked], captions, tile=64, tooltips=hovers))
 
 
 def move_to(row: int) -> None:
     open_point(result, row)
 
 
-def point_panel(row: int) -> None:
+def point_panel(row: int, shown) -> None:
     """One image opened: its picture, cluster, true label and confidence, and its nearest neighbours in the
     space the clustering used (click one to move to it)."""
     neighbours, distances = nearest_rows(result.embedding, row)
@@ -247,7 +256,7 @@ def point_panel(row: int) -> None:
         head.subheader(f"Image {sample_name(data, row)}")
         close.button("Close", key="explore_close_point", on_click=open_point, args=(result, None),
                      icon=":material/close:", width="stretch")
-        facts = [("cluster", cluster_name(result.labels[row])), ("dataset index", str(int(data.indices[row])))]
+        facts = [("cluster", shown.cluster_label(shown.labels[row])), ("dataset index", str(int(data.indices[row])))]
         if data.has_labels:
             facts.append(("true label", data.label_name(int(data.labels[row]))))
         if not np.isnan(trust):
@@ -270,27 +279,123 @@ def point_panel(row: int) -> None:
                 label = f" · {data.label_name(int(data.labels[neighbour]))}" if data.has_labels else ""
                 st.button(f"{sample_name(data, neighbour)}{label}", key=f"explore_neighbour_{i}",
                           on_click=move_to, args=(int(neighbour),),
-                          help=f"{cluster_name(result.labels[neighbour])}, distance {distance:.3g}")
+                          help=f"{shown.cluster_label(shown.labels[neighbour])}, distance {distance:.3g}")
+
+
+def edit_from_widgets(kind: str, rows: tuple = ()) -> None:
+    """The edit the correction widgets describe as they are now (read when the button is pressed, so a value
+    changed just before the click counts)."""
+    state = st.session_state
+    try:
+        if kind == "merge":
+            edit = Edit("merge", clusters=tuple(state.get("explore_merge") or ()))
+        elif kind == "split":
+            edit = Edit("split", clusters=(state["explore_split"],), parts=int(state["explore_split_parts"]))
+        elif kind == "rename":
+            edit = Edit("rename", clusters=(state["explore_rename"],), name=state.get("explore_rename_text") or "")
+        else:
+            edit = Edit("move", clusters=(state["explore_selection_target"],), rows=rows)
+    except InvalidEdit as error:
+        corrections.say(f"Not done: {error}.")
+        return
+    corrections.apply(result, edit)
+    if kind == "merge":
+        state["explore_merge"] = []
+
+
+def move_selection(rows: np.ndarray, shown) -> None:
+    """Make the selected images a cluster of their own, or move them to a cluster (a step of the correction)."""
+    clusters = np.unique(shown.labels).tolist()
+    st.button("Make them a new cluster", key="explore_selection_new", icon=":material/add_circle:",
+              on_click=corrections.apply, args=(result, Edit("move", rows=tuple(rows.tolist()))), width="stretch")
+    target, go = st.columns([3, 2], vertical_alignment="bottom")
+    target.selectbox("Move them to", clusters, key="explore_selection_target", format_func=shown.cluster_label)
+    go.button("Move", key="explore_selection_move", icon=":material/move_item:", width="stretch",
+              on_click=edit_from_widgets, args=("move", tuple(rows.tolist())))
+
+
+def score_changes(shown) -> None:
+    """Each score before and after the correction ("NMI 0.758 -> 0.801")."""
+    changes = [(name, old, new) for name, old, new in score_change(result.metrics, shown.metrics) if new is not None]
+    for column, (name, old, new) in zip(st.columns(len(changes)), changes):
+        delta = None if old is None else f"{new - old:+.3f}"
+        column.metric(name, f"{new:.3f}", delta=delta, help=f"{METRIC_HELP[name]} Before the correction: "
+                      + ("n/a" if old is None else f"{old:.3f}") + ".")
+    st.caption(" · ".join(f"{name} {'n/a' if old is None else f'{old:.3f}'} → {new:.3f}" for name, old, new in changes))
+
+
+def correction_tools(shown) -> None:
+    """Merge, split and name clusters; undo, redo; save the correction as a new run."""
+    fix = corrections.correction(result)
+    clusters = np.unique(shown.labels).tolist()
+    with st.expander("Correct the clusters" + (f" · {fix.position} step{'s' if fix.position != 1 else ''}"
+                                              if fix.changed else ""), expanded=fix.changed, icon=":material/edit:"):
+        if fix.changed:
+            score_changes(shown)
+        merge, split, name = st.columns(3, gap="medium")
+        with merge:
+            merged = st.multiselect("Merge clusters", clusters, key="explore_merge", format_func=shown.cluster_label,
+                                    help="The clusters join the first one picked.")
+            st.button("Merge", key="explore_merge_go", disabled=len(merged) < 2, icon=":material/merge:",
+                      on_click=edit_from_widgets, args=("merge",))
+        with split:
+            st.selectbox("Split a cluster", clusters, key="explore_split", format_func=shown.cluster_label)
+            st.number_input("into", 2, MAX_PARTS, 2, key="explore_split_parts",
+                                    help=f"Its images are clustered again, by k-means in the {result.silhouette_space}.")
+            st.button("Split", key="explore_split_go", icon=":material/call_split:", on_click=edit_from_widgets,
+                      args=("split",))
+        with name:
+            st.selectbox("Name a cluster", clusters, key="explore_rename", format_func=shown.cluster_label)
+            st.text_input("Name", key="explore_rename_text", max_chars=MAX_NAME, placeholder="e.g. sevens")
+            st.button("Name it", key="explore_rename_go", icon=":material/label:", on_click=edit_from_widgets,
+                      args=("rename",))
+        history = fix.history()
+        if history:
+            st.caption("Steps: " + " · ".join(plain(text) if done else f"~~{plain(text)}~~" for text, done in history))
+        undo, redo, discard, save = st.columns(4)
+        undo.button("Undo", key="explore_undo", disabled=not fix.can_undo, icon=":material/undo:", width="stretch",
+                    on_click=corrections.step, args=(result, False))
+        redo.button("Redo", key="explore_redo", disabled=not fix.can_redo, icon=":material/redo:", width="stretch",
+                    on_click=corrections.step, args=(result, True))
+        discard.button("Discard", key="explore_discard", disabled=not fix.edits, icon=":material/delete_sweep:",
+                       width="stretch", on_click=corrections.discard, args=(result,))
+        can_save = fix.changed and result.run_id is not None
+        if save.button("Save as a new run", key="explore_save_correction", type="primary", disabled=not can_save,
+                       icon=":material/save:", width="stretch",
+                       help="A new run derived from this one, with these labels and names; this run is left as "
+                            "it is." if result.run_id is not None else "Only a run in the store can be corrected "
+                            "into a new run."):
+            new_id = corrections.save_as_run(result)
+            st.session_state[SAVED] = new_id
+            st.rerun()
+        saved = st.session_state.pop(SAVED, None)
+        if saved is not None:
+            st.success(f"Saved as run #{saved}, derived from run #{result.run_id}.", icon=":material/check_circle:")
+            st.page_link("pages/explore.py", label=f"Open run #{saved}", query_params={"run": str(saved)},
+                         icon=":material/open_in_new:")
 
 
 @st.fragment
 def projection_view(method: str, colour_by: str, placed) -> None:
-    """The projection and what it drives (a selection's images, an opened point, the galleries): a box,
-    a lasso or a click reruns only this."""
-    selection = current_selection(result)
-    note = rejected_selection_note()
-    if note:
-        st.warning(note, icon=":material/link_off:")
-    if not scatter(method, colour_by, placed, selection):  # still being computed: the galleries need no points
-        sizes_and_gallery()
+    """The projection and what it drives (a selection's images, an opened point, the galleries, the
+    correction): a box, a lasso, a click or an edit reruns only this."""
+    shown = corrections.corrected(result)
+    selection = current_selection(result)  # first: a link's unreadable selection leaves a note
+    for note in (rejected_selection_note(), corrections.notice()):
+        if note:
+            st.warning(plain(note), icon=":material/info:")
+    if not scatter(method, colour_by, placed, selection, shown):  # still being computed: the galleries need no points
+        correction_tools(shown)
+        sizes_and_gallery(shown)
         return
+    correction_tools(shown)
     row = opened_point(result)
     if row is not None:
-        point_panel(row)
+        point_panel(row, shown)
     if selection is not None:
-        selection_panel(selection)
+        selection_panel(selection, shown)
     else:
-        sizes_and_gallery()
+        sizes_and_gallery(shown)
 
 
 def placed_images(placed) -> None:
@@ -314,34 +419,34 @@ def placed_images(placed) -> None:
         st.rerun()
 
 
-def sizes_and_gallery() -> None:
-    """Cluster sizes, and a gallery (or, for a table, the rows) of one cluster."""
+def sizes_and_gallery(shown) -> None:
+    """Cluster sizes, and a gallery (or, for a table, the rows) of one cluster of `shown`."""
     sizes_col, gallery_col = st.columns([2, 3], gap="large")
-    clusters, counts = result.cluster_sizes()
+    clusters, counts = shown.cluster_sizes()
     with sizes_col:
-        st.plotly_chart(cluster_sizes_bar(clusters, counts), key="explore_sizes")
+        st.plotly_chart(cluster_sizes_bar(clusters, counts, cluster_label=shown.cluster_label), key="explore_sizes")
 
     with gallery_col:
         st.subheader("Rows" if data.is_table else "Gallery")
         size_of = dict(zip(clusters.tolist(), counts.tolist()))
         what = "rows" if data.is_table else "images"
         cluster = st.selectbox("Cluster", clusters.tolist(), key="explore_cluster",
-                               format_func=lambda c: f"{cluster_name(c)} ({size_of[c]} {what})")
-        members = result.members(cluster)
+                               format_func=lambda c: f"{shown.cluster_label(c)} ({size_of[c]} {what})")
+        members = shown.members(cluster)
         # class names can be a user's folder names: escaped, the rest of the caption is ours
         majority = (f"{majority_caption(data.labels[members], lambda y: plain(data.label_name(y)))} "
                     if data.has_labels else "")
         if data.is_table:  # a table has no pictures: each cluster's mean profile, then the chosen cluster's rows
             st.caption(majority + "The chosen cluster is outlined; its rows follow.")
-            st.plotly_chart(cluster_profiles_heatmap(cluster_profiles(data, result.labels), highlight=cluster),
+            st.plotly_chart(cluster_profiles_heatmap(cluster_profiles(data, shown.labels), highlight=cluster),
                             key="explore_profiles")
             st.dataframe(feature_frame(data, members), hide_index=True, height=300)
             return
         n_show = st.slider("Images shown", 8, 96, 40, step=8, key="explore_n_show")
-        shown = np.random.default_rng(0).choice(members, size=min(n_show, len(members)), replace=False)
-        captions, hovers = sample_captions(data, shown)
+        picked = np.random.default_rng(0).choice(members, size=min(n_show, len(members)), replace=False)
+        captions, hovers = sample_captions(data, picked)
         st.caption(majority + gallery_caption_note(data))
-        st.html(gallery_html(data.images[shown], captions, tile=64, tooltips=hovers))
+        st.html(gallery_html(data.images[picked], captions, tile=64, tooltips=hovers))
 
 
 st.title("Explore")

@@ -9,7 +9,7 @@ from core.runs.export import confidence
 from core.selection import cell_rows, custom_values
 from core.viz.images import gallery_html
 from core.viz.tables import feature_frame
-from core.vocabulary import METRIC_HELP, cluster_name, run_settings, sample_captions
+from core.vocabulary import METRIC_HELP, run_settings, sample_captions
 from ui.text import plain
 from ui.downloads import download_buttons
 from ui.progress import timings_table
@@ -82,7 +82,8 @@ def close_cell() -> None:
 def contingency_view() -> None:
     """The cluster-versus-label table; a click on a cell shows its images, least confident first."""
     counts, clusters, classes = contingency_in_matched_order(data.labels, result.labels)
-    st.plotly_chart(contingency_heatmap(counts, clusters, [data.label_name(int(c)) for c in classes], classes=classes),
+    st.plotly_chart(contingency_heatmap(counts, clusters, [data.label_name(int(c)) for c in classes], classes=classes,
+                                        cluster_label=result.cluster_label),
                     key="metrics_heatmap", on_select=on_cell_click, selection_mode="points")
     st.caption("Rows are ordered by the label each cluster is matched to (Hungarian matching), "
                "so a perfect clustering is a diagonal. Click a cell to see its images.")
@@ -92,7 +93,7 @@ def contingency_view() -> None:
     cluster, label = cell
     rows = cell_rows(result.labels, data.labels, cluster, label, confidence(result))
     head, close = st.columns([4, 1], vertical_alignment="bottom")
-    head.subheader(f"{cluster_name(cluster)}, true label {plain(data.label_name(label))}: {len(rows):,} images")
+    head.subheader(f"{plain(result.cluster_label(cluster))}, true label {plain(data.label_name(label))}: {len(rows):,} images")
     close.button("Close", key="metrics_close_cell", icon=":material/close:", width="stretch", on_click=close_cell)
     if len(rows) == 0:
         st.info("No image is in this cell.")

@@ -275,6 +275,9 @@ def details(store, record, ours: bool) -> None:
                 + f" · started {record.started_at.replace('T', ' ')[:19]} UTC")
     if record.message:
         (st.error if record.status == FAILED else st.info)(plain(record.message))
+    if record.parent_id is not None:
+        st.markdown(f"**Corrected by hand from run #{record.parent_id}** (left as it was): "
+                    + "; ".join(plain(change) for change in record.changes) + ".")
     if record.status == RUNNING and ours:
         st.info("Still training: follow it on the Train page (or the Sweeps page for a sweep).")
     elif record.status == RUNNING:

@@ -165,3 +165,25 @@ def test_a_draft_is_kept_in_the_store_and_the_first_of_two_tabs_to_save_wins(tmp
     assert store.drafts.get(7)[0] == {"edits": [], "position": 0}
     store.drafts.save(7, None, revision=2)
     assert store.drafts.get(7) == (None, 3)
+
+
+def test_given_names_reach_the_exports_and_the_report_safely(over_split):
+    import io
+    import zipfile
+
+    import pandas as pd
+
+    from core.runs.export import cluster_folders_zip, labels_csv
+    from core.runs.report import html_report
+
+    correction = Correction(over_split.labels, over_split.embedding)
+    correction.do(Edit("rename", clusters=(0,), name="../../etc/zeros"))
+    correction.do(Edit("rename", clusters=(1,), name="<b>ones</b>"))
+    named = over_split.with_labels(correction.current.labels, correction.current.names)
+    table = pd.read_csv(io.BytesIO(labels_csv(named)))
+    assert set(table.loc[table["cluster"] == 0, "cluster_name"]) == {"../../etc/zeros"}
+    with zipfile.ZipFile(io.BytesIO(cluster_folders_zip(named, np.flatnonzero(named.labels < 3)))) as archive:
+        folders = {name.split("/")[0] for name in archive.namelist()}
+    assert folders == {"etc_zeros", "b_ones__b", "cluster 2"}
+    report = html_report(named)
+    assert "&lt;b&gt;ones&lt;/b&gt;" in report and "<b>ones</b>" not in report

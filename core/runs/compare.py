@@ -15,7 +15,8 @@ from core.vocabulary import column_label, used_params, value_text
 def runs_table(records: Sequence) -> pd.DataFrame:
     """One row per run: id, name, status, dataset, algorithm, images, k, the algorithm parameters it used
     (as `p:<name>` columns; empty where a run did not use one, e.g. a latent size on pixel k-means),
-    metrics, the silhouette's space, duration, start and tags; newest first as given."""
+    metrics, the silhouette's space, duration, start, tags, sweep and the run a hand correction was derived
+    from; newest first as given."""
     rows = []
     for record in records:
         config = record.config
@@ -34,11 +35,12 @@ def runs_table(records: Sequence) -> pd.DataFrame:
         row["started"] = record.started_at.replace("T", " ")[:19]
         row["tags"] = ", ".join(record.tags)
         row["sweep"] = record.sweep_id
+        row["derived from"] = record.parent_id
         rows.append(row)
     table = pd.DataFrame(rows)
     if table.empty:
         return pd.DataFrame(columns=["id", "name", "status", "dataset", "algorithm", "images", "k", *METRICS,
-                                     "silhouette space", "seconds", "started", "tags", "sweep"])
+                                     "silhouette space", "seconds", "started", "tags", "sweep", "derived from"])
     front = ["id", "name", "status", "dataset", "algorithm", "images", "k"]
     params = sorted(c for c in table.columns if c.startswith("p:"))
     rest = [c for c in table.columns if c not in front and c not in params]

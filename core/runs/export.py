@@ -27,14 +27,16 @@ def confidence(result: ClusteringResult) -> np.ndarray:
 
 def labels_csv(result: ClusteringResult, rows: Optional[Sequence[int]] = None) -> bytes:
     """CSV with one row per image (all, or the positions `rows` of a selection, in that order): index
-    (in the full dataset), file name (for saved datasets), cluster (-1 = noise), confidence, true label
-    (by its name)."""
+    (in the full dataset), file name (for saved datasets), cluster (-1 = noise), the cluster's name where a
+    person named clusters, confidence, true label (by its name)."""
     data = result.dataset
     rows = np.arange(len(result.labels)) if rows is None else np.asarray(rows, dtype=np.int64)
     table = pd.DataFrame({"index": np.asarray(data.indices)[rows]})
     if data.file_names is not None:
         table["file"] = [data.file_names[i] for i in rows]
     table["cluster"] = result.labels[rows]
+    if result.cluster_names:
+        table["cluster_name"] = [result.cluster_label(c) for c in result.labels[rows]]
     table["confidence"] = confidence(result)[rows]
     table["true_label"] = [data.label_name(int(data.labels[i])) for i in rows] if data.has_labels else pd.NA
     return table.to_csv(index=False, float_format="%.6g").encode()
@@ -53,8 +55,12 @@ def cluster_folders_zip(result: ClusteringResult, rows: Optional[Sequence[int]] 
     chosen[np.arange(len(chosen)) if rows is None else np.asarray(rows, dtype=np.int64)] = True
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        folders: set = set()
         for cluster in np.unique(result.labels[chosen]):
-            folder = cluster_name(cluster)
+            folder = _folder_name(result.cluster_label(cluster), cluster)
+            if folder.lower() in folders:  # two clusters given one name keep apart
+                folder = f"{folder} ({cluster_name(cluster)})"
+            folders.add(folder.lower())
             members = np.flatnonzero((result.labels == cluster) & chosen)
             if data.is_table:
                 archive.writestr(f"{folder}/rows.csv", feature_frame(data, members).to_csv(index=False))
@@ -66,6 +72,12 @@ def cluster_folders_zip(result: ClusteringResult, rows: Optional[Sequence[int]] 
                     Image.fromarray(to_uint8(data.images[i], size=1)).save(image, format="PNG")
                     archive.writestr(f"{folder}/{name}", image.getvalue())
     return buffer.getvalue()
+
+
+def _folder_name(name: str, cluster) -> str:
+    """A cluster's name as one safe folder name in a zip (a person's name may hold slashes or dots)."""
+    safe = "".join(c if c.isalnum() or c in " -_,()" else "_" for c in name).strip(" ._")
+    return safe or cluster_name(cluster)
 
 
 def _member_file_name(data, position: int, used: set) -> str:

@@ -14,7 +14,7 @@ from typing import Optional
 import numpy as np
 
 from core.metrics import contingency_in_matched_order
-from core.vocabulary import cluster_name, cluster_names, majority_caption, phase_label, run_settings
+from core.vocabulary import majority_caption, phase_label, run_settings
 from core.viz.figures import cluster_sizes_bar, contingency_heatmap, loss_curve, metrics_bar, projection_scatter
 from core.data.images import image_grid
 from core.viz.tables import cluster_profiles
@@ -88,7 +88,7 @@ def _gallery(result) -> str:
     if data.is_table:  # a table has no images: each cluster's mean feature profile instead
 
         profiles = cluster_profiles(data, result.labels)
-        rows = [[cluster_name(c), *(f"{v:.2f}" for v in profiles.loc[c])] for c in profiles.index]
+        rows = [[result.cluster_label(c), *(f"{v:.2f}" for v in profiles.loc[c])] for c in profiles.index]
         return ('<p class="meta">Mean of each feature per cluster, as a share of the feature\'s range (0-1).</p>'
                 + _table(["cluster", *profiles.columns], rows, numeric=set(range(1, len(profiles.columns) + 1))))
     clusters, counts = result.cluster_sizes()
@@ -104,7 +104,7 @@ def _gallery(result) -> str:
         if data.has_labels:
             caption += " " + majority_caption(data.labels[members], lambda y: data.label_name(int(y)))
         grid = image_grid(data.images[shown], n_cols=GALLERY_COLUMNS, size=TILE_SIZE)
-        name = cluster_name(cluster)
+        name = result.cluster_label(cluster)
         parts.append(
             f'<div class="cluster"><h3>{_esc(name)}</h3><p class="meta">{_esc(caption)}</p>'
             f'<img src="{_png_data_uri(grid)}" alt="{_esc(f"{len(shown)} images of {name}")}"></div>'
@@ -203,16 +203,18 @@ def _charts(result) -> str:
     clusters, counts = result.cluster_sizes()
     true_names = [data.label_name(int(y)) for y in data.labels] if data.has_labels else None
     charts = [
-        projection_scatter(points, result.labels, group_names=cluster_names(clusters), indices=data.indices,
+        projection_scatter(points, result.labels, group_names={int(c): result.cluster_label(c) for c in clusters},
+                           cluster_label=result.cluster_label, indices=data.indices,
                            clusters=result.labels, true_names=true_names, title=result.projection_title(method)),
-        cluster_sizes_bar(clusters, counts),
+        cluster_sizes_bar(clusters, counts, cluster_label=result.cluster_label),
         metrics_bar(result.metrics.as_dict()),
     ]
     if result.history:
         charts.append(loss_curve(result.history))
     if data.has_labels:
         table, rows, classes = contingency_in_matched_order(data.labels, result.labels)
-        charts.append(contingency_heatmap(table, rows, [data.label_name(int(c)) for c in classes]))
+        charts.append(contingency_heatmap(table, rows, [data.label_name(int(c)) for c in classes], classes=classes,
+                                          cluster_label=result.cluster_label))
     html = "\n".join(_figure_div(fig) for fig in charts)
     if data.has_labels:
         html += ('<p class="meta">Rows of the last chart are ordered by the label each cluster is matched to '

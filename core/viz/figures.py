@@ -98,8 +98,8 @@ def add_new_points(fig: go.Figure, points: np.ndarray, clusters: np.ndarray, nam
     return fig
 
 
-def cluster_sizes_bar(clusters: np.ndarray, counts: np.ndarray) -> go.Figure:
-    names = [cluster_name(c) for c in clusters]
+def cluster_sizes_bar(clusters: np.ndarray, counts: np.ndarray, cluster_label=cluster_name) -> go.Figure:
+    names = [cluster_label(c) for c in clusters]
     fig = go.Figure(go.Bar(
         x=names, y=counts, marker_color=[cluster_color(int(c)) for c in clusters],
         hovertemplate="%{x}: %{y} images<extra></extra>",
