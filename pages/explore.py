@@ -328,8 +328,8 @@ def correction_tools(shown) -> None:
     """Merge, split and name clusters; undo, redo; save the correction as a new run."""
     fix = corrections.correction(result)
     clusters = np.unique(shown.labels).tolist()
-    with st.expander("Correct the clusters" + (f" · {fix.position} step{'s' if fix.position != 1 else ''}"
-                                              if fix.changed else ""), expanded=fix.changed, icon=":material/edit:"):
+    # one label whatever the steps: a new label would be a new expander, closed again after an undo
+    with st.expander("Correct the clusters", expanded=bool(fix.edits), icon=":material/edit:"):
         if fix.changed:
             score_changes(shown)
         merge, split, name = st.columns(3, gap="medium")

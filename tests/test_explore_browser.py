@@ -153,3 +153,35 @@ def test_a_click_on_a_cell_of_the_cluster_versus_label_table_shows_its_images(pa
     heading.scroll_into_view_if_needed()
     shoot(page, artifacts_dir / "screenshots", "metrics-cell")
     no_exception(page)
+
+
+def test_merge_shows_the_nmi_change_undo_takes_it_back_and_a_refresh_keeps_the_draft(page, server, stored_run,
+                                                                                      artifacts_dir):
+    from core.runs import RunStore
+
+    directory, result = stored_run
+    merged = result.with_labels(np.where(result.labels == 1, 0, result.labels))
+    _open_explore(page, server, result.run_id)
+    page.get_by_text("Correct the clusters").click()
+    box = page.get_by_role("combobox", name="Merge clusters")
+    for cluster in ("cluster 0", "cluster 1"):
+        box.scroll_into_view_if_needed()
+        box.click()
+        page.get_by_role("option", name=cluster, exact=True).click()
+        settle(page, rounds=1)
+    page.keyboard.press("Escape")
+    page.get_by_role("button", name="Merge", exact=True).click()
+    change = f"NMI {result.metrics.nmi:.3f} → {merged.metrics.nmi:.3f}"
+    expect(page.get_by_text(change)).to_be_visible(timeout=30_000)
+    page.get_by_text(change).scroll_into_view_if_needed()
+    shoot(page, artifacts_dir / "screenshots", "explore-merge")
+    page.reload()  # a refresh in the middle of editing
+    expect(page.get_by_text("Steps: Merged cluster 1 into cluster 0")).to_be_attached(timeout=60_000)
+    settle(page)
+    page.get_by_role("button", name="Undo").click()
+    expect(page.get_by_text(change)).to_have_count(0, timeout=30_000)
+    draft, _ = RunStore(directory).drafts.get(result.run_id)
+    assert draft["position"] == 0 and len(draft["edits"]) == 1  # undone, and redo can bring it back
+    page.get_by_role("button", name="Discard").click()
+    settle(page)
+    no_exception(page)
