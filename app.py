@@ -29,9 +29,19 @@ except Exception as error:  # StoreError (unwritable folder, newer schema): ever
 training_worker()
 
 RESULT_PAGES = ("explore", "metrics", "model", "clusters")
+train = st.Page("pages/train.py", title="Train", icon=":material/model_training:", url_path="train")
+
+
+def home() -> None:
+    """The root address opens Train at its own address (/train), keeping the query: every page, Train
+    included, answers at its name, and a link to the root still lands on Train."""
+    st.switch_page(train, query_params=st.query_params.to_dict())
+
+
 page = st.navigation({
     "Train": [
-        st.Page("pages/train.py", title="Train", icon=":material/model_training:", default=True),
+        st.Page(home, title="Train", url_path="home", default=True, visibility="hidden"),
+        train,
         st.Page("pages/sweeps.py", title="Sweeps", icon=":material/grid_view:"),
         st.Page("pages/datasets.py", title="Datasets", icon=":material/upload_file:"),
     ],

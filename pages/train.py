@@ -10,7 +10,7 @@ from ui.runs import load_run
 from ui.config_form import config_form, config_problem, load_config_into_form
 from ui.progress import LOSS_POLL_SECONDS, POLL_SECONDS, describe, fraction, job_title, show_losses, timings_table
 from ui.text import plain
-from ui.state import FORM, TAKEN_N_CLUSTERS, current_job, current_result, start_job
+from ui.state import FORM, TAKEN_N_CLUSTERS, current_job, current_result, job_from_url, start_job
 from core.runs import CANCELLED, FAILED, FINISHED, RUNNING
 from ui.worker import TrainingJob, is_task
 
@@ -23,8 +23,11 @@ if taken is not None:  # "Take k clusters and go to Train": the run analysed, wi
     else:
         st.session_state[FORM]["train_n_clusters_pending"] = int(taken[1])
     st.toast(f"Number of clusters set to {int(taken[1])}.", icon=":material/check:")
+adopted = current_job()
+job = job_from_url()  # a refreshed tab takes its own job back, with the form set to its settings
+if job is not None and job is not adopted and not is_task(job.config):
+    load_config_into_form(job.config)
 config = config_form("train")
-job = current_job()
 running = job is not None and job.status == RUNNING
 problem = config_problem(config) if config is not None else ""
 if problem:

@@ -222,3 +222,25 @@ def test_another_session_training_at_the_same_time_never_replaces_this_sessions_
         assert mine.session_state["result"].run_id == shown.run_id, page
     other.run()
     assert other.session_state["result"].run_id == other.session_state["job"].run_id != shown.run_id
+
+
+def test_a_refreshed_train_tab_takes_its_own_run_back_by_its_address():
+    at = new_app()
+    at.selectbox(key="train_dataset").set_value("digits")
+    at.selectbox(key="train_algorithm").set_value("ae_kmeans").run()
+    at.slider(key="train_ae_kmeans_epochs").set_value(40)
+    at.button(key="train").click().run()
+    job = at.session_state["job"]
+    assert at.query_params["job"] == str(job.id)
+    refreshed = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)  # a new session, same address
+    refreshed.query_params["job"] = str(job.id)
+    refreshed.run()
+    assert not refreshed.exception, refreshed.exception
+    assert refreshed.session_state["job"] is job
+    assert refreshed.selectbox(key="train_algorithm").value == "ae_kmeans"  # the form is the run's, not reset
+    assert refreshed.slider(key="train_ae_kmeans_epochs").value == 40
+    assert "another tab" not in texts(refreshed)
+    assert job.wait(TIMEOUT) and job.status == "finished", job.error
+    refreshed.run()
+    assert "Finished in" in texts(refreshed) and f"Saved as run #{job.run_id}" in texts(refreshed)
+    assert refreshed.session_state["result"].run_id == job.run_id

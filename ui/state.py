@@ -23,6 +23,7 @@ TAKEN_JOB = "taken_job"  # id of the job whose result was last taken into RESULT
 URL_RUN = "url_run"      # the run id last written to (or read from) the page URL's ?run=
 FORM = "form_memory"     # {widget key: value} of the Train and Sweeps forms, kept while pages change
 RUN_PARAM = "run"        # the query parameter that names the run a result page shows
+JOB_PARAM = "job"        # the query parameter that names the Train tab's own job (its id on this server)
 
 _DEFAULTS = {JOB: None, RESULT: None, SWEEPS: {}, TAKEN_JOB: None, URL_RUN: None, FORM: {}}
 
@@ -82,7 +83,30 @@ def start_job(job: TrainingJob) -> None:
     not "Preparing..." until the next poll; a busy or starting worker costs at most FIRST_LINE_WAIT."""
 
     st.session_state[JOB] = training_worker().submit(job)
+    st.query_params[JOB_PARAM] = str(st.session_state[JOB].id)
     st.session_state[JOB].wait_for_progress(FIRST_LINE_WAIT)
+
+
+def job_from_url() -> Optional[TrainingJob]:
+    """The Train tab's job, kept in step with its address (``/train?job=3``).
+
+    A tab refreshed, or a link opened, while its run trains (or just after it ended) finds the job again by
+    that id and takes it back as its own, with the form set to the job's settings; a tab whose job the
+    address does not name writes its id there.
+    """
+    job = current_job()
+    try:
+        asked = int(st.query_params.get(JOB_PARAM, ""))
+    except ValueError:
+        asked = None
+    if asked is not None and (job is None or job.id != asked):
+        found = training_worker().find(asked)
+        if found is not None:
+            st.session_state[JOB] = job = found
+            return found
+    if job is not None and asked != job.id:
+        st.query_params[JOB_PARAM] = str(job.id)
+    return job
 
 
 def _url_run() -> Optional[int]:

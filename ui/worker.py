@@ -70,6 +70,7 @@ class ProgressThrottle:
         return False
 
 
+RECENT_JOBS = 50    # jobs that ended kept findable by id, for a tab refreshed as its run finished
 GRACE_SECONDS = 5.0  # after a cancel, how long a step that cannot stop (UMAP, spectral) may run on
 WORKER_NICENESS = 10  # the training process yields the CPU to the server; alone, it trains at full speed
 NICENESS_ENV = "DEEP_CLUSTERING_WORKER_NICENESS"  # tests set 0: their workers share 2 cores with the suite
@@ -342,6 +343,7 @@ class TrainingWorker:
         self.grace_seconds = grace_seconds
         self._ids = itertools.count(1)
         self._jobs: dict[int, TrainingJob] = {}
+        self._ended: dict[int, TrainingJob] = {}  # the last RECENT_JOBS jobs that ended, by id (find())
         self.sweeps: list[SweepJob] = []     # every sweep queued on this server, newest last
         self._lock = threading.RLock()
         self._current: Optional[int] = None  # the job the worker has taken (running, or preparing)
@@ -401,6 +403,12 @@ class TrainingWorker:
             current = self._current
         return sorted((j for j in jobs if not j.done), key=lambda j: (j.id != current, j.id))
 
+    def find(self, job_id: int) -> Optional[TrainingJob]:
+        """Job `job_id` of this server, queued, training or among the last that ended (None otherwise): a tab
+        refreshed while its run trained finds its job again by the id in its address."""
+        with self._lock:
+            return self._jobs.get(job_id) or self._ended.get(job_id)
+
     def cancel(self, job: TrainingJob) -> None:
         self._controls.put(("cancel", job.id))
         timer = threading.Timer(self.grace_seconds, self._enforce_cancel, args=(job,))
@@ -454,7 +462,11 @@ class TrainingWorker:
                     self._current = job_id
                 else:
                     self._current = None
-                    self._jobs.pop(job_id, None)
+                    ended = self._jobs.pop(job_id, None)
+                    if ended is not None:
+                        self._ended[job_id] = ended
+                        while len(self._ended) > RECENT_JOBS:
+                            self._ended.pop(next(iter(self._ended)))
             if job is None or kind == "taken":
                 continue
             job._report(kind, payload)
