@@ -228,7 +228,7 @@ def test_a_refreshed_train_tab_takes_its_own_run_back_by_its_address():
     at = new_app()
     at.selectbox(key="train_dataset").set_value("digits")
     at.selectbox(key="train_algorithm").set_value("ae_kmeans").run()
-    at.slider(key="train_ae_kmeans_epochs").set_value(40)
+    at.slider(key="train_ae_kmeans_epochs").set_value(12)
     at.button(key="train").click().run()
     job = at.session_state["job"]
     assert at.query_params["job"] == str(job.id)
@@ -238,7 +238,7 @@ def test_a_refreshed_train_tab_takes_its_own_run_back_by_its_address():
     assert not refreshed.exception, refreshed.exception
     assert refreshed.session_state["job"] is job
     assert refreshed.selectbox(key="train_algorithm").value == "ae_kmeans"  # the form is the run's, not reset
-    assert refreshed.slider(key="train_ae_kmeans_epochs").value == 40
+    assert refreshed.slider(key="train_ae_kmeans_epochs").value == 12
     assert "another tab" not in texts(refreshed)
     assert job.wait(TIMEOUT) and job.status == "finished", job.error
     refreshed.run()
