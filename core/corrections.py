@@ -8,7 +8,7 @@ seeded, so replaying the same edits always gives the same labels.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Mapping, Optional, Sequence
+from typing import Mapping, Optional
 
 import numpy as np
 
@@ -19,7 +19,6 @@ KINDS = ("merge", "split", "move", "rename")
 MAX_NAME = 40          # characters of a cluster's name
 MAX_PARTS = 10         # a split makes 2 to MAX_PARTS clusters
 MAX_EDITS = 500        # edits kept in one correction (undo history included)
-NEW_CLUSTER = None     # a move's target when the moved images make a cluster of their own
 
 
 class InvalidEdit(ValueError):
@@ -74,9 +73,9 @@ class Edit:
             return cls(kind=str(data.get("kind")), clusters=tuple(data.get("clusters") or ()),
                        rows=tuple(data.get("rows") or ()), parts=int(data.get("parts", 2)),
                        name=str(data.get("name", "")))
+        except InvalidEdit:
+            raise
         except (TypeError, ValueError) as error:
-            if isinstance(error, InvalidEdit):
-                raise
             raise InvalidEdit(f"not an edit: {error}") from error
 
 
@@ -89,7 +88,7 @@ class Labelling:
 
     def name(self, cluster) -> str:
         """A given name, else "cluster 3" / "noise"."""
-        return self.names.get(int(cluster)) or cluster_name(cluster)
+        return cluster_name(cluster, self.names)
 
 
 def apply_edit(labelling: Labelling, edit: Edit, space: np.ndarray, *, seed: int = 0) -> Labelling:
@@ -148,7 +147,7 @@ def _split(labels: np.ndarray, cluster: int, parts: int, space: np.ndarray, seed
 def describe(edit: Edit, names: Optional[Mapping] = None) -> str:
     """"Merged cluster 4 into cluster 1": an edit in words, with the names the clusters had before it."""
     def name(c):
-        return (names or {}).get(c) or cluster_name(c)
+        return cluster_name(c, names)
 
     if edit.kind == "merge":
         return f"Merged {', '.join(name(c) for c in edit.clusters[1:])} into {name(edit.clusters[0])}"
@@ -169,13 +168,12 @@ class Correction:
     what had been undone.
     """
 
-    def __init__(self, labels: np.ndarray, space: np.ndarray, edits: Sequence[Edit] = (),
-                 position: Optional[int] = None, *, seed: int = 0):
+    def __init__(self, labels: np.ndarray, space: np.ndarray, *, seed: int = 0):
         self.original = Labelling(np.asarray(labels).copy())
         self.space = space
         self.seed = seed
-        self.edits = list(edits)[:MAX_EDITS]
-        self.position = len(self.edits) if position is None else max(0, min(int(position), len(self.edits)))
+        self.edits: list[Edit] = []   # made with do(), each checked against the labels it applies to
+        self.position = 0
         self._states = [self.original]
 
     def _state(self, step: int) -> Labelling:

@@ -112,7 +112,7 @@ class ClusteringResult:
 
     def cluster_label(self, cluster) -> str:
         """The name a person gave `cluster`, else "cluster 3" / "noise"."""
-        return self.cluster_names.get(int(cluster)) or cluster_name(cluster)
+        return cluster_name(cluster, self.cluster_names)
 
     def with_labels(self, labels: np.ndarray, cluster_names: Optional[dict] = None) -> "ClusteringResult":
         """This run with other labels (a hand correction): scored again as the run was (the silhouette in

@@ -52,15 +52,18 @@ PHASES = {
 }
 
 
-def cluster_name(cluster) -> str:
-    """"cluster 3", or "noise" for the density methods' -1."""
+def cluster_name(cluster, names: Optional[Mapping] = None) -> str:
+    """The name a person gave `cluster` in `names` ({cluster id: name}, hand corrections), else "cluster 3",
+    or "noise" for the density methods' -1."""
     cluster = int(cluster)
+    if names and names.get(cluster):
+        return names[cluster]
     return "noise" if cluster < 0 else f"cluster {cluster}"
 
 
-def cluster_names(clusters: Iterable) -> dict:
-    """{cluster id: name} for every id in `clusters`."""
-    return {int(c): cluster_name(c) for c in clusters}
+def cluster_names(clusters: Iterable, names: Optional[Mapping] = None) -> dict:
+    """{cluster id: name} for every id in `clusters` (given `names` first)."""
+    return {int(c): cluster_name(c, names) for c in clusters}
 
 
 def setting_label(name: str, algorithm: Optional[str] = None) -> str:

@@ -19,7 +19,7 @@ from core.viz.figures import (add_new_points, cluster_profiles_heatmap, cluster_
 from core.viz.images import displayable, gallery_html
 from core.viz.palette import colour_ids
 from core.viz.tables import cluster_profiles, feature_frame
-from core.vocabulary import (METRIC_HELP, cluster_name, gallery_caption_note, majority_caption, sample_captions,
+from core.vocabulary import (METRIC_HELP, cluster_name, cluster_names, gallery_caption_note, majority_caption, sample_captions,
                              sample_name)
 from ui.cache import run_store, training_worker
 from ui.progress import task_progress
@@ -160,7 +160,7 @@ def scatter(method: str, colour_by: str, placed, selection: Optional[Selection],
     true_names = [data.label_name(int(y)) for y in data.labels] if data.has_labels else None
     if colour_by == "Cluster":
         groups, colours = shown.labels, colour_ids(shown.labels)
-        names = {int(c): shown.cluster_label(c) for c in np.unique(shown.labels)}
+        names = cluster_names(np.unique(shown.labels), shown.cluster_names)
     else:  # each true label takes the colour of the cluster it is matched to, so colours do not reshuffle
         groups, names = data.labels, {int(y): data.label_name(int(y)) for y in np.unique(data.labels)}
         colours = colour_ids(data.labels, clusters=shown.labels)
@@ -184,7 +184,9 @@ def scatter(method: str, colour_by: str, placed, selection: Optional[Selection],
     st.plotly_chart(figure, key=SCATTER, on_select=partial(on_select, method, n_traces),
                     selection_mode=("points", "box", "lasso"))
     projection_pointer(POINTER_META, None if data.is_table else data.images, n_traces,
-                       on_open=partial(open_point, result), key="explore_pointer")
+                       on_open=partial(open_point, result), key="explore_pointer",
+                       images_key=(result.run_id if result.run_id is not None else id(result), data.name,
+                                   data.n_samples))
     st.caption("Drag a lasso round images to select them (a box: the toolbar's dashed square), click a point to "
                "open it, double-click the chart to clear the selection.")
     return True
@@ -242,8 +244,9 @@ def selection_panel(selection: Selection, shown) -> None:
         st.html(gallery_html(data.images[picked], captions, tile=64, tooltips=hovers))
 
 
-def move_to(row: int) -> None:
-    open_point(result, row)
+def enlarged(row: int, size: int):
+    """Image `row` enlarged by whole pixels to about `size` (st.image would smooth a small image)."""
+    return to_uint8(displayable(data.images[row:row + 1])[0], size=size)
 
 
 def point_panel(row: int, shown) -> None:
@@ -267,7 +270,7 @@ def point_panel(row: int, shown) -> None:
         if data.is_table:
             about.dataframe(feature_frame(data, [row]), hide_index=True)
         else:
-            picture.image(to_uint8(displayable(data.images[row:row + 1])[0], size=128), width=128)
+            picture.image(enlarged(row, 128), width=128)
         about.markdown("  \n".join(f"**{name}:** {plain(value)}" for name, value in facts))
         st.markdown(f"**Its {len(neighbours)} nearest neighbours** in the {result.silhouette_space}, the space "
                     "the clusters were made in (nearest first; click one to open it):")
@@ -275,10 +278,10 @@ def point_panel(row: int, shown) -> None:
         for i, (neighbour, distance) in enumerate(zip(neighbours, distances)):
             with columns[i % 5]:
                 if not data.is_table:
-                    st.image(to_uint8(displayable(data.images[neighbour:neighbour + 1])[0], size=72), width=72)
+                    st.image(enlarged(neighbour, 72), width=72)
                 label = f" · {data.label_name(int(data.labels[neighbour]))}" if data.has_labels else ""
                 st.button(f"{sample_name(data, neighbour)}{label}", key=f"explore_neighbour_{i}",
-                          on_click=move_to, args=(int(neighbour),),
+                          on_click=open_point, args=(result, int(neighbour)),
                           help=f"{shown.cluster_label(shown.labels[neighbour])}, distance {distance:.3g}")
 
 
@@ -384,17 +387,14 @@ def projection_view(method: str, colour_by: str, placed) -> None:
     for note in (rejected_selection_note(), corrections.notice()):
         if note:
             st.warning(plain(note), icon=":material/info:")
-    if not scatter(method, colour_by, placed, selection, shown):  # still being computed: the galleries need no points
-        correction_tools(shown)
-        sizes_and_gallery(shown)
-        return
+    drawn = scatter(method, colour_by, placed, selection, shown)  # False while its points are being computed
     correction_tools(shown)
-    row = opened_point(result)
+    row = opened_point(result) if drawn else None
     if row is not None:
         point_panel(row, shown)
-    if selection is not None:
+    if drawn and selection is not None:
         selection_panel(selection, shown)
-    else:
+    else:  # the galleries need no points
         sizes_and_gallery(shown)
 
 

@@ -81,7 +81,7 @@ def step(result: ClusteringResult, forward: bool) -> None:
 
 def discard(result: ClusteringResult) -> None:
     entry = st.session_state[_KEPT][_key(result)]
-    entry[0] = Correction(result.labels, result.embedding, seed=result.config.seed)
+    entry[0] = _fresh(result, None)
     _save(result, entry)
 
 

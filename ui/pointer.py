@@ -22,16 +22,19 @@ MAX_ATLAS_IMAGES = 20_000  # past this the thumbnails would weigh megabytes: hov
 
 
 @st.cache_data(max_entries=4, show_spinner=False)
-def _atlas(images: np.ndarray) -> tuple[str, int, tuple[int, int]]:
-    return thumbnail_atlas(images)
+def _atlas(key, _images: np.ndarray) -> tuple[str, int, tuple[int, int]]:
+    """The atlas of `_images`, kept by `key` (hashing thousands of images at every rerun would cost more
+    than the chart)."""
+    return thumbnail_atlas(_images)
 
 
-def projection_pointer(meta: str, images, n_traces: int, on_open: Callable[[int], None], key: str) -> None:
+def projection_pointer(meta: str, images, n_traces: int, on_open: Callable[[int], None], key: str,
+                       images_key) -> None:
     """Hover pictures and click-to-open on the Plotly chart whose ``layout.meta`` is `meta`; `images` are the
     run's images in row order (None for a table: clicks still open rows); only the first `n_traces` traces
-    are the run's points."""
+    are the run's points; `images_key` names the images (the same key, the same images)."""
     if images is not None and len(images) <= MAX_ATLAS_IMAGES:
-        uri, columns, tile = _atlas(images)
+        uri, columns, tile = _atlas(images_key, images)
         n = len(images)
     else:
         uri, columns, tile, n = "", 1, (1, 1), 0

@@ -23,6 +23,17 @@ class DraftConflict(RuntimeError):
         self.draft, self.revision = draft, revision
 
 
+def _read(row) -> tuple[Optional[dict], int]:
+    """(draft, revision) of a drafts row; a dropped draft ("") or a damaged one reads as no draft, replaced by
+    the next save."""
+    if row is None:
+        return None, 0
+    try:
+        return (json.loads(row["body"]) if row["body"] else None), int(row["revision"])
+    except ValueError:
+        return None, int(row["revision"])
+
+
 class Drafts:
     """The drafts recorded in a store's database."""
 
@@ -33,12 +44,7 @@ class Drafts:
         """(draft, revision) of run `run_id`; (None, 0) when it has none."""
         with self.database.connect() as db:
             row = db.execute("SELECT body, revision FROM drafts WHERE run_id = ?", (int(run_id),)).fetchone()
-        if row is None:
-            return None, 0
-        try:
-            return json.loads(row["body"]), int(row["revision"])
-        except ValueError:  # a damaged body: treated as no draft, and replaced by the next save
-            return None, int(row["revision"])
+        return _read(row)
 
     def save(self, run_id: int, draft: Optional[dict], *, revision: int) -> int:
         """Store `draft` (None: drop it) for run `run_id` if the stored one is still at `revision`; returns the
@@ -49,9 +55,8 @@ class Drafts:
         with self.database.connect() as db:
             db.execute("BEGIN IMMEDIATE")  # read and write as one: two tabs saving at once cannot both win
             row = db.execute("SELECT body, revision FROM drafts WHERE run_id = ?", (int(run_id),)).fetchone()
-            stored = int(row["revision"]) if row is not None else 0
+            theirs, stored = _read(row)
             if stored != revision:
-                theirs = json.loads(row["body"]) if row is not None and row["body"] else None
                 raise DraftConflict(theirs, stored)
             db.execute("INSERT INTO drafts (run_id, body, revision, updated_at) VALUES (?, ?, ?, ?) "
                        "ON CONFLICT(run_id) DO UPDATE SET body = excluded.body, revision = excluded.revision, "

@@ -14,7 +14,7 @@ from typing import Optional
 import numpy as np
 
 from core.metrics import contingency_in_matched_order
-from core.vocabulary import majority_caption, phase_label, run_settings
+from core.vocabulary import cluster_names, majority_caption, phase_label, run_settings
 from core.viz.figures import cluster_sizes_bar, contingency_heatmap, loss_curve, metrics_bar, projection_scatter
 from core.data.images import image_grid
 from core.viz.tables import cluster_profiles
@@ -203,7 +203,7 @@ def _charts(result) -> str:
     clusters, counts = result.cluster_sizes()
     true_names = [data.label_name(int(y)) for y in data.labels] if data.has_labels else None
     charts = [
-        projection_scatter(points, result.labels, group_names={int(c): result.cluster_label(c) for c in clusters},
+        projection_scatter(points, result.labels, group_names=cluster_names(clusters, result.cluster_names),
                            cluster_label=result.cluster_label, indices=data.indices,
                            clusters=result.labels, true_names=true_names, title=result.projection_title(method)),
         cluster_sizes_bar(clusters, counts, cluster_label=result.cluster_label),

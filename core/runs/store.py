@@ -41,6 +41,7 @@ from core.runs.liveness import process_token
 from core.runs.records import RunRecord, SweepRecord, clean_text, config_to_dict, safe_host, to_json, utc_now
 from core.runs.recovery import number_after_folders, recover
 from core.runs.status import CANCELLED, FAILED, FINISHED, INTERRUPTED, RUNNING
+from core.corrections import MAX_NAME
 from core.runs.drafts import Drafts
 from core.runs.sweeps import Sweeps
 
@@ -276,7 +277,7 @@ class RunStore:
         if parent.status != FINISHED:
             raise ValueError(f"run {parent_id} is {parent.status}: only a finished run can be corrected.")
         changes = [clean_text(c)[:200] for c in changes][:500]
-        names = {int(k): clean_text(v).strip()[:40] for k, v in (result.cluster_names or {}).items()
+        names = {int(k): clean_text(v).strip()[:MAX_NAME] for k, v in (result.cluster_names or {}).items()
                  if clean_text(v).strip()}
         title = clean_text(name or "").strip() or f"{parent.name} (corrected)"
         run_id = self.start_run(parent.config, name=title, tags=parent.tags)

@@ -79,7 +79,7 @@ def thumbnail_atlas(images: np.ndarray, max_tile: int = 32) -> tuple[str, int, t
     th, tw = max(1, round(h * scale)), max(1, round(w * scale))
     columns = max(1, int(np.ceil(np.sqrt(n))))
     rows = int(np.ceil(n / columns))
-    pictures = (np.clip(images, 0, 1) * 255).round().astype(np.uint8)
+    pictures = (images * 255).round().astype(np.uint8)  # displayable: already in [0, 1]
     mode = "L" if pictures.shape[-1] == 1 else "RGB"
     atlas = Image.new(mode, (columns * tw, rows * th))
     for i, picture in enumerate(pictures):
