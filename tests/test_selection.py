@@ -183,5 +183,7 @@ def test_the_image_map_spreads_a_sample_over_the_view_and_draws_it(run):
     at = _page(run, "pages/explore.py")
     at.toggle(key="explore_image_map").set_value(True).run()
     assert not at.exception, at.exception
-    figure = at.get("plotly_chart")[0].proto.spec
-    assert figure.count('"source":"data:image/png;base64,') > 30
+    import json
+
+    images = json.loads(at.get("plotly_chart")[0].proto.spec)["layout"]["images"]
+    assert len(images) == len(spread_rows(points, 18)) and images[0]["source"].startswith("data:image/png;base64,")
