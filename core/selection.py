@@ -207,3 +207,21 @@ def cell_rows(clusters: np.ndarray, labels: np.ndarray, cluster: int, label: int
     confident first."""
     rows = np.flatnonzero((np.asarray(clusters) == cluster) & (np.asarray(labels) == label))
     return least_confident_first(rows, confidence)
+
+
+def spread_rows(points: np.ndarray, cells: int = 20) -> np.ndarray:
+    """A spread-out sample of `points` (n, 2) for an image map: the view cut into `cells` x `cells` squares,
+    and in each square that holds points the one nearest its centre (at most cells**2 rows, sorted)."""
+    points = np.asarray(points, dtype=np.float64)
+    if len(points) == 0:
+        return np.empty(0, dtype=np.int64)
+    low, high = points.min(axis=0), points.max(axis=0)
+    size = np.maximum(high - low, 1e-12) / cells
+    cell = np.minimum(((points - low) / size).astype(np.int64), cells - 1)
+    centre = low + (cell + 0.5) * size
+    distance = ((points - centre) ** 2).sum(axis=1)
+    key = cell[:, 0] * cells + cell[:, 1]
+    order = np.lexsort((distance, key))          # by square, nearest its centre first
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = key[order][1:] != key[order][:-1]
+    return np.sort(order[first])

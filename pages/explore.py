@@ -13,9 +13,9 @@ from core.runs.projections import ProjectionTask, computes_inline
 from core.runs.apply import CannotApply, apply_run, can_apply, images_for_run
 from core.runs.export import cluster_folders_zip, confidence, file_stem, labels_csv
 from core.corrections import MAX_NAME, MAX_PARTS, Edit, InvalidEdit, score_change
-from core.selection import Selection, makeup, nearest_rows
-from core.viz.figures import (add_new_points, cluster_profiles_heatmap, cluster_sizes_bar, projection_scatter,
-                              selection_makeup_bar)
+from core.selection import Selection, makeup, nearest_rows, spread_rows
+from core.viz.figures import (add_image_map, add_new_points, cluster_profiles_heatmap, cluster_sizes_bar,
+                              projection_scatter, selection_makeup_bar)
 from core.viz.images import displayable, gallery_html
 from core.viz.palette import colour_ids
 from core.viz.tables import cluster_profiles, feature_frame
@@ -121,6 +121,7 @@ def place_new_images() -> None:
 
 
 SCATTER = "explore_scatter"
+IMAGE_MAP_CELLS = 18  # the image map draws at most this many squared images, one per cell of the view
 SAVED = "explore_saved_correction"  # the id of the run a correction was just saved as
 POINTER_META = "explore-projection"  # how the hover-and-click component finds the projection chart
 DRAWN = "explore_drawn"      # (figure key, Selection): the selection the projection was last drawn with
@@ -148,7 +149,7 @@ def on_select(method: str, n_traces: int) -> None:
         set_selection(result, selection)
 
 
-def scatter(method: str, colour_by: str, placed, selection: Optional[Selection], shown) -> bool:
+def scatter(method: str, colour_by: str, placed, selection: Optional[Selection], shown, image_map: bool) -> bool:
     """The 2-D projection of `shown` (the run as corrected) coloured by cluster or true label, with the new
     images placed (stars); a box or lasso on it selects images, a click opens one. False when the projection
     is not there yet."""
@@ -166,7 +167,7 @@ def scatter(method: str, colour_by: str, placed, selection: Optional[Selection],
         colours = colour_ids(data.labels, clusters=shown.labels)
     # The chart is drawn with the selection it had when this view (run, projection, colours) was first
     # drawn: a new box or lasso then leaves the figure as it is, so Plotly keeps its zoom and its own outline.
-    key = (result.run_id, id(shown), method, colour_by, st.session_state.get(EPOCH, 0))
+    key = (result.run_id, id(shown), method, colour_by, image_map, st.session_state.get(EPOCH, 0))
     if st.session_state.get(DRAWN, (None,))[0] != key:
         st.session_state[DRAWN] = (key, selection)
     drawn = st.session_state[DRAWN][1]
@@ -179,6 +180,9 @@ def scatter(method: str, colour_by: str, placed, selection: Optional[Selection],
                                 shape=drawn if drawn is not None and drawn.method == method else None)
     n_traces = len(figure.data)
     figure.update_layout(dragmode="lasso", meta=POINTER_META)
+    if image_map and not data.is_table:
+        spread = spread_rows(points, IMAGE_MAP_CELLS)
+        add_image_map(figure, points, spread, displayable(data.images[spread]), IMAGE_MAP_CELLS)
     if placed is not None and method in placed["placement"].points:
         add_new_points(figure, placed["placement"].points[method], placed["placement"].labels, placed["names"])
     st.plotly_chart(figure, key=SCATTER, on_select=partial(on_select, method, n_traces),
@@ -379,7 +383,7 @@ def correction_tools(shown) -> None:
 
 
 @st.fragment
-def projection_view(method: str, colour_by: str, placed) -> None:
+def projection_view(method: str, colour_by: str, placed, image_map: bool) -> None:
     """The projection and what it drives (a selection's images, an opened point, the galleries, the
     correction): a box, a lasso, a click or an edit reruns only this."""
     shown = corrections.corrected(result)
@@ -387,7 +391,7 @@ def projection_view(method: str, colour_by: str, placed) -> None:
     for note in (rejected_selection_note(), corrections.notice()):
         if note:
             st.warning(plain(note), icon=":material/info:")
-    drawn = scatter(method, colour_by, placed, selection, shown)  # False while its points are being computed
+    drawn = scatter(method, colour_by, placed, selection, shown, image_map)  # False while its points are being computed
     correction_tools(shown)
     row = opened_point(result) if drawn else None
     if row is not None:
@@ -463,6 +467,9 @@ method = controls[0].radio("Projection", list(PROJECTIONS), format_func=PROJECTI
 colour_options = ["Cluster", "True label"] if data.has_labels else ["Cluster"]
 colour_by = controls[1].radio("Colour by", colour_options, horizontal=True, key="explore_colour", bind="query-params")
 placed = st.session_state.get(PLACED, {}).get(result.run_id)
-projection_view(method, colour_by, placed)
+image_map = not data.is_table and controls[2].toggle(
+    "Image map", key="explore_image_map", bind="query-params",
+    help=f"Draw a spread-out sample of up to {IMAGE_MAP_CELLS ** 2} images at their places on the projection.")
+projection_view(method, colour_by, placed, image_map)
 with st.expander("Place new images in this run", expanded=placed is not None, icon=":material/add_location_alt:"):
     placed_images(placed)

@@ -168,3 +168,22 @@ def test_metrics_opens_a_cell_of_the_table_least_confident_first(run):
     assert len(shown) == min(counts[i, j], 96) and shown == sorted(shown)
     at.button(key="metrics_close_cell").click().run()
     assert "cell" not in at.query_params and not at.exception
+
+
+def test_the_image_map_spreads_a_sample_over_the_view_and_draws_it(run):
+    from core.selection import spread_rows
+
+    points = run.projections["pca"]
+    rows = spread_rows(points, 12)
+    assert 30 < len(rows) <= 144 and len(set(rows.tolist())) == len(rows)
+    # one per occupied square: no two sampled points share a square of the 12 x 12 grid
+    low, size = points.min(axis=0), (points.max(axis=0) - points.min(axis=0)) / 12
+    squares = {tuple(np.minimum(((points[r] - low) / size).astype(int), 11)) for r in rows}
+    assert len(squares) == len(rows)
+    at = _page(run, "pages/explore.py")
+    at.toggle(key="explore_image_map").set_value(True).run()
+    assert not at.exception, at.exception
+    import json
+
+    images = json.loads(at.get("plotly_chart")[0].proto.spec)["layout"]["images"]
+    assert len(images) == len(spread_rows(points, 18)) and images[0]["source"].startswith("data:image/png;base64,")

@@ -8,6 +8,7 @@ import plotly.graph_objects as go
 
 from core.viz.palette import METRIC_COLOURS, PALETTE, cluster_color, cluster_symbol
 from core.selection import Selection
+from core.viz.images import png_data_uri
 from core.vocabulary import cluster_name
 
 # Plotly's toolbar (the modebar) shows in a band at the top right of a chart while the pointer is over it.
@@ -351,4 +352,18 @@ def selection_makeup_bar(clusters: np.ndarray, cluster_counts: np.ndarray, label
     fig.update_layout(height=260, **{**_LAYOUT, "margin": dict(l=10, r=10, t=MODEBAR_BAND + 6, b=10)})
     fig.update_annotations(font_size=13, yshift=4)
     fig.update_xaxes(type="category")
+    return fig
+
+
+def add_image_map(fig: go.Figure, points: np.ndarray, rows: np.ndarray, images: np.ndarray, cells: int = 20) -> go.Figure:
+    """Draw `images` ((len(rows), H, W, C) in [0, 1], the images of `rows`) at their rows' `points`, each about
+    one cell of a `cells` x `cells` grid of the view wide, over dimmed markers: an image map of the projection
+    (zooming in makes them larger)."""
+    points = np.asarray(points, dtype=np.float64)
+    span = np.maximum(points.max(axis=0) - points.min(axis=0), 1e-12) / cells * 0.92
+    fig.update_layout(images=[dict(source=png_data_uri(image), x=float(points[i, 0]), y=float(points[i, 1]),
+                                   sizex=float(span[0]), sizey=float(span[1]), xref="x", yref="y", xanchor="center",
+                                   yanchor="middle", layer="above", sizing="contain")
+                            for i, image in zip(rows, images)])
+    fig.update_traces(marker_opacity=0.25, selector=dict(mode="markers"))
     return fig
