@@ -10,7 +10,7 @@ from core.runs.compare import (METRICS, agreement, default_rank_metric, hyperpar
                                silhouette_spaces)
 from core.viz.compare import LEGEND_UNDER, metric_bars, metric_scatter, parallel_coordinates
 from core.viz.figures import projection_scatter
-from core.vocabulary import METRIC_HELP, cluster_names, column_label
+from core.vocabulary import METRIC_HELP, column_label
 from ui.cache import run_store
 from ui.runs import load_run
 
@@ -147,23 +147,30 @@ def side_by_side(table, names: dict) -> None:
         st.warning("These two runs clustered different images (different sample sizes), so their clusterings "
                    "cannot be matched image by image.")
         return
-    right_matched = relabel(right.labels, match_clusters(left.labels, right.labels))
+    mapping = match_clusters(left.labels, right.labels)
+    right_matched = relabel(right.labels, mapping)
+    own = {matched: int(cluster) for cluster, matched in mapping.items()}  # the right run's own cluster ids
     st.metric("Agreement (ARI between the two labellings)", f"{agreement(left.labels, right.labels):.3f}",
               help="1 means the same partition (up to renaming clusters); 0 is what chance gives.")
     st.caption("Colours are matched: each cluster of the right run takes the colour of the left run's cluster it "
-               "overlaps most (Hungarian matching); unmatched clusters get new colours.")
+               "overlaps most (Hungarian matching); unmatched clusters get new colours. Each run's clusters keep "
+               "their own numbers and the names given to them by hand.")
     plot_left, plot_right = st.columns(2)
-    plot_left.plotly_chart(scatter(left, left.labels, f"#{first} {names[first]}"), key="compare_umap_left",
-                           config=CHART_CONFIG)
-    plot_right.plotly_chart(scatter(right, right_matched, f"#{second} {names[second]}"), key="compare_umap_right",
-                            config=CHART_CONFIG)
+    plot_left.plotly_chart(scatter(left, left.labels, f"#{first} {names[first]}", left.cluster_label),
+                           key="compare_umap_left", config=CHART_CONFIG)
+    plot_right.plotly_chart(scatter(right, right_matched, f"#{second} {names[second]}",
+                                    lambda matched: right.cluster_label(own[int(matched)])),
+                            key="compare_umap_right", config=CHART_CONFIG)
 
 
-def scatter(result, labels, title):
+def scatter(result, labels, title, cluster_label):
+    """`result`'s projection coloured by `labels`, each cluster named by `cluster_label` (the run's own name
+    for it, where `labels` were matched to another run's)."""
     method = "umap" if "umap" in result.projections else "pca"
     points = result.projection(method)
-    fig = projection_scatter(points, labels, group_names=cluster_names(np.unique(labels)),
-                             indices=result.dataset.indices, clusters=labels, title=f"{title} ({method.upper()})")
+    fig = projection_scatter(points, labels, group_names={int(c): cluster_label(c) for c in np.unique(labels)},
+                             indices=result.dataset.indices, clusters=labels, cluster_label=cluster_label,
+                             title=f"{title} ({method.upper()})")
     return fig.update_layout(title_x=0, title_xanchor="left", legend=LEGEND_UNDER)  # clear of the toolbar
 
 

@@ -25,7 +25,7 @@ from ui.cache import run_store, training_worker
 from ui.progress import task_progress
 from ui.state import require_result
 from ui import corrections
-from ui.pointer import projection_pointer
+from ui.pointer import projection_pointer, thumbnail_feed
 from ui.text import plain
 from ui.view import current_selection, open_point, opened_point, rejected_selection_note, set_selection
 from core.runs import FAILED, FINISHED
@@ -125,6 +125,7 @@ IMAGE_MAP_CELLS = 18  # the image map draws at most this many squared images, on
 SAVED = "explore_saved_correction"  # the id of the run a correction was just saved as
 POINTER_META = "explore-projection"  # how the hover-and-click component finds the projection chart
 DRAWN = "explore_drawn"      # (figure key, Selection): the selection the projection was last drawn with
+FIGURE = "explore_figure"    # (figure key, what it shows, figure, traces of the run's points): the last drawn
 EPOCH = "explore_epoch"      # bumped to draw the projection afresh (a cleared selection leaves no outline)
 MAX_SELECTION_SHOWN = 120    # images of a selection drawn at once (the CSV and the zip hold them all)
 
@@ -149,6 +150,11 @@ def on_select(method: str, n_traces: int) -> None:
         set_selection(result, selection)
 
 
+def images_key() -> tuple:
+    """What names this run's images for the hover pictures (the same key, the same images)."""
+    return (result.run_id if result.run_id is not None else id(result), data.name, data.n_samples)
+
+
 def scatter(method: str, colour_by: str, placed, selection: Optional[Selection], shown, image_map: bool) -> bool:
     """The 2-D projection of `shown` (the run as corrected) coloured by cluster or true label, with the new
     images placed (stars); a box or lasso on it selects images, a click opens one. False when the projection
@@ -158,6 +164,31 @@ def scatter(method: str, colour_by: str, placed, selection: Optional[Selection],
         points = missing_projection(method)
     if points is None:
         return False
+    # The chart is drawn with the selection it had when this view (run, projection, colours) was first
+    # drawn: a new box or lasso then leaves the figure as it is, so Plotly keeps its zoom and its own outline.
+    key = (result.run_id, id(shown), method, colour_by, image_map, st.session_state.get(EPOCH, 0))
+    if st.session_state.get(DRAWN, (None,))[0] != key:
+        st.session_state[DRAWN] = (key, selection)
+    drawn = st.session_state[DRAWN][1]
+    # A box, a lasso or a click reruns this with the same figure: build it once (70,000 points take a second)
+    cached = st.session_state.get(FIGURE)
+    if cached is not None and cached[0] == key and all(a is b for a, b in zip(cached[1], (result, shown, placed))):
+        figure, n_traces = cached[2:]
+    else:  # holding what it was drawn from keeps their ids from being reused
+        figure, n_traces = projection_figure(points, method, colour_by, placed, shown, drawn, image_map)
+        st.session_state[FIGURE] = (key, (result, shown, placed), figure, n_traces)
+    st.plotly_chart(figure, key=SCATTER, on_select=partial(on_select, method, n_traces),
+                    selection_mode=("points", "box", "lasso"))
+    projection_pointer(POINTER_META, None if data.is_table else data.images, n_traces,
+                       on_open=partial(open_point, result), key="explore_pointer", images_key=images_key())
+    st.caption("Drag a lasso round images to select them (a box: the toolbar's dashed square), click a point to "
+               "open it, double-click the chart to clear the selection.")
+    return True
+
+
+def projection_figure(points, method: str, colour_by: str, placed, shown, drawn: Optional[Selection],
+                      image_map: bool):
+    """The projection's figure and how many of its traces are the run's points."""
     true_names = [data.label_name(int(y)) for y in data.labels] if data.has_labels else None
     if colour_by == "Cluster":
         groups, colours = shown.labels, colour_ids(shown.labels)
@@ -165,12 +196,6 @@ def scatter(method: str, colour_by: str, placed, selection: Optional[Selection],
     else:  # each true label takes the colour of the cluster it is matched to, so colours do not reshuffle
         groups, names = data.labels, {int(y): data.label_name(int(y)) for y in np.unique(data.labels)}
         colours = colour_ids(data.labels, clusters=shown.labels)
-    # The chart is drawn with the selection it had when this view (run, projection, colours) was first
-    # drawn: a new box or lasso then leaves the figure as it is, so Plotly keeps its zoom and its own outline.
-    key = (result.run_id, id(shown), method, colour_by, image_map, st.session_state.get(EPOCH, 0))
-    if st.session_state.get(DRAWN, (None,))[0] != key:
-        st.session_state[DRAWN] = (key, selection)
-    drawn = st.session_state[DRAWN][1]
     drawn_points = selection_points(drawn) if drawn is not None else None
     figure = projection_scatter(points, groups, group_names=names, indices=data.indices, clusters=shown.labels,
                                 true_names=true_names, colour_by=colour_by, colour_ids=colours,
@@ -185,15 +210,7 @@ def scatter(method: str, colour_by: str, placed, selection: Optional[Selection],
         add_image_map(figure, points, spread, displayable(data.images[spread]), IMAGE_MAP_CELLS)
     if placed is not None and method in placed["placement"].points:
         add_new_points(figure, placed["placement"].points[method], placed["placement"].labels, placed["names"])
-    st.plotly_chart(figure, key=SCATTER, on_select=partial(on_select, method, n_traces),
-                    selection_mode=("points", "box", "lasso"))
-    projection_pointer(POINTER_META, None if data.is_table else data.images, n_traces,
-                       on_open=partial(open_point, result), key="explore_pointer",
-                       images_key=(result.run_id if result.run_id is not None else id(result), data.name,
-                                   data.n_samples))
-    st.caption("Drag a lasso round images to select them (a box: the toolbar's dashed square), click a point to "
-               "open it, double-click the chart to clear the selection.")
-    return True
+    return figure, n_traces
 
 
 def clear_selection() -> None:
@@ -471,5 +488,6 @@ image_map = not data.is_table and controls[2].toggle(
     "Image map", key="explore_image_map", bind="query-params",
     help=f"Draw a spread-out sample of up to {IMAGE_MAP_CELLS ** 2} images at their places on the projection.")
 projection_view(method, colour_by, placed, image_map)
+thumbnail_feed(None if data.is_table else data.images, images_key(), key="explore_thumbnails")
 with st.expander("Place new images in this run", expanded=placed is not None, icon=":material/add_location_alt:"):
     placed_images(placed)

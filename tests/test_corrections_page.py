@@ -1,6 +1,8 @@
 """Correcting a run by hand on Explore, with AppTest: merge two clusters and see the scores move, name one,
 undo and redo, save it as a run derived from the original; a refresh keeps the draft, and of two tabs the
 first to save wins while the other is told."""
+import json
+
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -73,6 +75,19 @@ def test_merge_shows_each_score_change_undo_redo_and_save_as_a_derived_run(store
     assert store.get(result.run_id).scores["ACC"] == pytest.approx(result.metrics.accuracy)  # untouched
     assert store.drafts.get(result.run_id)[0] is None  # saved: the draft is done with
     assert steps(again) == ""
+    # Compare names the derived run's clusters by the name given, in its legend, beside the original
+    compare = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    compare.run()
+    compare.switch_page("pages/compare.py").run()
+    compare.selectbox(key="compare_dataset").set_value("digits").run()
+    compare.multiselect(key="compare_runs_digits_None").set_value([result.run_id, new_id]).run()
+    compare.toggle(key="compare_side_by_side").set_value(True).run()
+    compare.selectbox(key="compare_left").set_value(result.run_id).run()
+    compare.selectbox(key="compare_right").set_value(new_id).run()
+    assert not compare.exception, compare.exception
+    left, right = (json.loads(chart.proto.spec) for chart in compare.get("plotly_chart")[-2:])
+    assert "two of a kind" in {t.get("name") for t in right["data"]}
+    assert "two of a kind" not in {t.get("name") for t in left["data"]}
 
 
 def test_of_two_tabs_the_first_to_save_wins_and_the_other_is_told(stored):

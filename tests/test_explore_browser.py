@@ -130,6 +130,25 @@ def test_a_lasso_shows_its_images_and_its_link_opens_them_in_a_fresh_browser(pag
     expect(page.get_by_role("heading", name="Gallery")).to_be_visible(timeout=30_000)
     assert "sel=" not in page.url
 
+    # a box: the toolbar's box tool, then a drag from corner to corner
+    plot.scroll_into_view_if_needed()
+    plot.hover()
+    plot.locator(".modebar-btn[data-title='Box Select']").click()
+    area = plot.bounding_box()
+    page.mouse.move(area["x"] + area["width"] * 0.3, area["y"] + area["height"] * 0.3)
+    page.mouse.down()
+    page.mouse.move(area["x"] + area["width"] * 0.65, area["y"] + area["height"] * 0.7, steps=8)
+    page.mouse.up()
+    heading = page.get_by_role("heading", name=re.compile(r"^Box: \d+ images?$"))
+    expect(heading).to_be_visible(timeout=30_000)
+    text = re.search(r"[?&]sel=([^&]+)", page.url)
+    box = Selection.from_text(unquote(text.group(1)))
+    assert box.kind == "box" and int(re.search(r"(\d+) image", heading.inner_text()).group(1)) == len(
+        box.rows_in(result.projections["pca"])) > 0
+    heading.scroll_into_view_if_needed()
+    shoot(page, screenshots, "explore-box")
+    no_exception(page)
+
 
 def test_a_click_on_a_cell_of_the_cluster_versus_label_table_shows_its_images(page, server, stored_run,
                                                                               artifacts_dir):

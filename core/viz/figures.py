@@ -36,7 +36,8 @@ def projection_scatter(points: np.ndarray, groups: np.ndarray, *, group_names: O
 
     Each group is drawn with the colour and marker symbol of its colour id (`colour_ids`, {group: id}; by
     default the group itself, see :func:`core.viz.palette.colour_ids`). Each point carries its row (its
-    position in the run's data) as its first `customdata` value, which a selection event reads back; hover
+    position in the run's data) and its dataset index as `customdata` (numbers only; its cluster's name and
+    true label are its `text`), the row being what a selection event reads back; hover
     shows its index in the dataset, its cluster (named by `cluster_label`) and (when known) its true label.
     `selected` rows are drawn selected (the rest dimmed) and `shape`, a box or lasso on these points, is
     outlined: how a selection read from a link looks the same as the one drawn.
@@ -55,16 +56,15 @@ def projection_scatter(points: np.ndarray, groups: np.ndarray, *, group_names: O
         mask = groups == group
         name = (group_names or {}).get(int(group), str(group))
         colour_id = colour_ids.get(group.item(), int(group))
-        custom = np.column_stack([
-            rows[mask], indices[mask], [names_of[int(c)] for c in clusters[mask]],
-            np.asarray(true_names)[mask] if true_names is not None else np.full(mask.sum(), "-"),
-        ])
+        labels = np.asarray(true_names)[mask] if true_names is not None else np.full(mask.sum(), "-")
         trace = Scatter(
             x=points[mask, 0], y=points[mask, 1], mode="markers", name=name,
             marker=dict(size=7 if len(points) < 5000 else 5, color=cluster_color(colour_id),
                         symbol=cluster_symbol(colour_id), opacity=0.85),
-            customdata=custom.tolist(),
-            hovertemplate="index %{customdata[1]}<br>%{customdata[2]}<br>label %{customdata[3]}<extra></extra>",
+            # numbers as one typed array, words as text: a figure of 70,000 points copies and sends fast
+            customdata=np.column_stack([rows[mask], indices[mask]]).astype(np.int32),
+            text=[f"{names_of[int(c)]}<br>label {y}" for c, y in zip(clusters[mask], labels)],
+            hovertemplate="index %{customdata[1]}<br>%{text}<extra></extra>",
         )
         if chosen is not None:
             trace.selectedpoints = np.flatnonzero(chosen[mask]).tolist()

@@ -1,10 +1,16 @@
-// Pointing at Explore's projection: a hover shows the image under the pointer (drawn from one atlas of
-// thumbnails sent with the page, so no round trip to the server), and a click on a point opens it (the
-// row it carries as its first customdata value goes back to Python as the trigger "opened").
+// Pointing at Explore's projection. Two instances of this module take part (data.role):
+// - "pointer": a hover shows the image under the pointer, drawn from an atlas of thumbnails the page
+//   already holds, and a click on a point opens it (the row it carries as its first customdata value goes
+//   back to Python as the trigger "opened");
+// - "feed": brings the atlases (data.chunk images each) one at a time: the trigger "want" asks Python for
+//   atlas k, which comes back in the feed's data (only the feed's fragment reruns). The page keeps the
+//   atlases it has, so each is sent once. Up to data.prefetch images every atlas is asked for at once, in
+//   turn; past that, an atlas is asked for when a point in it is first pointed at.
 // Streamlit reports no hover or click events for Plotly charts; this finds the chart by its layout.meta
 // and listens to Plotly's own events. The chart is redrawn (a new graph div) when its figure changes, so
 // a timer attaches to each new one.
-const STATE = (window.__dcPointer = window.__dcPointer || { charts: new WeakSet() });
+const STATE = (window.__dcPointer = window.__dcPointer || { charts: new WeakSet(), atlases: new Map(), asked: new Set(), tries: new Map() });
+const KEEP = 48; // atlases kept in the page at most (the oldest go first): about 50,000 thumbnails
 
 function tipElement() {
   if (STATE.tip && document.body.contains(STATE.tip)) return STATE.tip;
@@ -23,29 +29,64 @@ function tipElement() {
   return tip;
 }
 
+function atlasOf(number) {
+  const entry = STATE.atlases.get(`${STATE.data.images}:${number}`);
+  return entry && entry.image.complete && entry.image.naturalWidth ? entry : null;
+}
+
+function ask(number) {
+  const name = `${STATE.data.images}:${number}`;
+  if (STATE.atlases.has(name) || STATE.asked.has(name) || !STATE.want) return;
+  STATE.asked.add(name);
+  STATE.waiting = name;
+  STATE.want("want", number);
+}
+
+function askNext() {
+  // the next atlas not yet here, while the images are few enough to fetch them all
+  const data = STATE.data;
+  if (!data || !STATE.want || data.n > data.prefetch || STATE.waiting) return;
+  for (let k = 0; k * data.chunk < data.n; k++) {
+    if (!STATE.atlases.has(`${data.images}:${k}`)) { ask(k); return; }
+  }
+}
+
 function show(row, text, mouse) {
-  const data = STATE.data, atlas = STATE.atlas;
-  if (!data || !atlas || !atlas.complete || row < 0 || row >= data.n) return;
-  const [th, tw] = data.tile, size = data.size;
+  const data = STATE.data;
+  if (!data || row < 0 || row >= data.n) return;
   const tip = tipElement(), canvas = tip.firstChild;
-  const scale = Math.max(1, Math.floor(size / Math.max(th, tw)));
-  canvas.width = tw * scale; canvas.height = th * scale;
-  const context = canvas.getContext("2d");
-  context.imageSmoothingEnabled = false;
-  context.drawImage(atlas, (row % data.columns) * tw, Math.floor(row / data.columns) * th, tw, th,
-                    0, 0, tw * scale, th * scale);
-  tip.lastChild.textContent = text;
+  const number = Math.floor(row / data.chunk), atlas = atlasOf(number);
+  const [th, tw] = data.tile, size = data.size;
+  if (atlas) {
+    const scale = Math.max(1, Math.floor(size / Math.max(th, tw)));
+    const index = row - number * data.chunk;
+    canvas.width = tw * scale; canvas.height = th * scale;
+    const context = canvas.getContext("2d");
+    context.imageSmoothingEnabled = false;
+    context.drawImage(atlas.image, (index % atlas.columns) * tw, Math.floor(index / atlas.columns) * th, tw, th,
+                      0, 0, tw * scale, th * scale);
+    canvas.style.display = "block";
+    tip.setAttribute("data-state", "image");
+  } else {
+    canvas.style.display = "none";
+    tip.setAttribute("data-state", "loading");
+    ask(number);
+  }
+  tip.lastChild.textContent = atlas ? text : `${text} · loading image`;
   tip.style.display = "block";
-  const x = mouse ? mouse.clientX : 0, y = mouse ? mouse.clientY : 0;
+  const x = mouse ? mouse.clientX : STATE.mouse[0], y = mouse ? mouse.clientY : STATE.mouse[1];
+  STATE.mouse = [x, y];
   // left of the pointer, where Plotly's own hover text (drawn to the right) does not hide it
   const left = x - 16 - tip.offsetWidth >= 0;
   tip.style.left = (left ? x - 16 - tip.offsetWidth : x + 16) + "px";
   tip.style.top = Math.max(4, Math.min(y - tip.offsetHeight / 2, window.innerHeight - tip.offsetHeight - 4)) + "px";
   tip.setAttribute("data-row", String(row));
+  STATE.shown = [row, text];
 }
 
 function hide() {
   if (STATE.tip) STATE.tip.style.display = "none";
+  STATE.shown = null;
 }
 
 function rowOf(event) {
@@ -63,8 +104,7 @@ function attach() {
     chart.on("plotly_hover", (event) => {
       const [row, point] = rowOf(event);
       if (row === null) return;
-      const custom = point.customdata;
-      show(row, `${custom[2]} · label ${custom[3]}`, event.event);
+      show(row, String(point.text || "").replace(/<br>/g, " · "), event.event);
     });
     chart.on("plotly_unhover", hide);
     chart.on("plotly_click", (event) => {
@@ -74,15 +114,41 @@ function attach() {
   }
 }
 
+function received(data) {
+  // the feed brought atlas data.number: keep it, redraw the picture waiting for it, and ask for the next
+  const name = `${data.images}:${data.number}`;
+  if (STATE.waiting === name) STATE.waiting = null;
+  if (STATE.atlases.has(name)) return;
+  const image = new Image();
+  image.onload = () => {
+    if (STATE.shown && STATE.data && Math.floor(STATE.shown[0] / STATE.data.chunk) === data.number &&
+        STATE.data.images === data.images) show(STATE.shown[0], STATE.shown[1], null);
+    askNext();
+  };
+  image.src = data.atlas;
+  STATE.atlases.set(name, { image, columns: data.columns });
+  while (STATE.atlases.size > KEEP) STATE.atlases.delete(STATE.atlases.keys().next().value);
+}
+
 export default function ({ data, setTriggerValue }) {
+  if (data.role === "feed") {
+    STATE.want = setTriggerValue;
+    if (data.atlas) received(data);
+    else if (STATE.waiting) {  // a rerun that did not bring it (another rerun came first): ask again, twice at most
+      const tries = (STATE.tries.get(STATE.waiting) || 0) + 1;
+      STATE.tries.set(STATE.waiting, tries);
+      if (tries <= 2) STATE.asked.delete(STATE.waiting);
+      STATE.waiting = null;
+    }
+    askNext();
+    return () => {};
+  }
+  if (!STATE.data || STATE.data.images !== data.images) { STATE.asked.clear(); STATE.waiting = null; }
   STATE.data = data;
   STATE.setTriggerValue = setTriggerValue;
-  if (STATE.atlasSource !== data.atlas) {
-    STATE.atlas = new Image();
-    STATE.atlas.src = data.atlas;
-    STATE.atlasSource = data.atlas;
-  }
+  STATE.mouse = STATE.mouse || [0, 0];
   if (!STATE.timer) STATE.timer = setInterval(attach, 300);
   attach();
+  askNext();
   return () => hide();
 }
