@@ -176,6 +176,9 @@ def scatter(method: str, colour_by: str, placed, selection: Optional[Selection],
         figure, n_traces = cached[2:]
     else:  # holding what it was drawn from keeps their ids from being reused
         figure, n_traces = projection_figure(points, method, colour_by, placed, shown, drawn, image_map)
+        # Each drawing of a view is a chart of its own: Streamlit restores a chart's last selection by its
+        # figure, so after "Clear selection" the same figure drawn again would bring the cleared lasso back
+        figure.update_layout(uirevision=f"{method}-{colour_by}-{st.session_state.get(EPOCH, 0)}")
         st.session_state[FIGURE] = (key, (result, shown, placed), figure, n_traces)
     st.plotly_chart(figure, key=SCATTER, on_select=partial(on_select, method, n_traces),
                     selection_mode=("points", "box", "lasso"))

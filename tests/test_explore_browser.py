@@ -74,7 +74,7 @@ def test_hover_shows_the_image_and_a_click_opens_the_point_and_its_neighbours(pa
     point.scroll_into_view_if_needed()
     box = point.bounding_box()
     page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-    tip = page.locator("[data-testid=dc-hover-image]")
+    tip = page.locator("[data-testid=dc-hover-image][data-state=image]")  # its text at once, the image when here
     expect(tip).to_be_visible(timeout=10_000)
     row = int(tip.get_attribute("data-row"))
     assert tip.locator("canvas").evaluate("c => c.width") > 0
@@ -93,6 +93,13 @@ def test_hover_shows_the_image_and_a_click_opens_the_point_and_its_neighbours(pa
     no_exception(page)
     page.get_by_role("button", name="Close").click()
     expect(page.get_by_role("heading", name=re.compile("^Image #"))).to_have_count(0, timeout=30_000)
+
+    # the image map: a spread-out sample of the images drawn at their places
+    page.get_by_text("Image map").click()
+    expect(plot.locator("g.layer-above image").first).to_be_attached(timeout=30_000)
+    assert 20 < plot.locator("g.layer-above image").count() <= 18 * 18
+    plot.scroll_into_view_if_needed()
+    shoot(page, artifacts_dir / "screenshots", "explore-image-map")
 
 
 def test_a_lasso_shows_its_images_and_its_link_opens_them_in_a_fresh_browser(page, server, stored_run, artifacts_dir):
@@ -148,6 +155,15 @@ def test_a_lasso_shows_its_images_and_its_link_opens_them_in_a_fresh_browser(pag
     heading.scroll_into_view_if_needed()
     shoot(page, screenshots, "explore-box")
     no_exception(page)
+
+    # cleared, the first lasso drawn again selects its own images again (not the box, not nothing)
+    page.get_by_role("button", name="Clear selection").click()
+    expect(page.get_by_role("heading", name="Gallery")).to_be_visible(timeout=30_000)
+    plot.scroll_into_view_if_needed()
+    plot.hover()
+    plot.locator(".modebar-btn[data-title='Lasso Select']").click()
+    _drag_lasso(page, plot, [(0.35, 0.35), (0.6, 0.35), (0.6, 0.75), (0.4, 0.8)])
+    expect(page.get_by_role("heading", name=f"Lasso: {shown} images")).to_be_visible(timeout=30_000)
 
 
 def test_a_click_on_a_cell_of_the_cluster_versus_label_table_shows_its_images(page, server, stored_run,

@@ -4,13 +4,16 @@
 //   back to Python as the trigger "opened");
 // - "feed": brings the atlases (data.chunk images each) one at a time: the trigger "want" asks Python for
 //   atlas k, which comes back in the feed's data (only the feed's fragment reruns). The page keeps the
-//   atlases it has, so each is sent once. Up to data.prefetch images every atlas is asked for at once, in
-//   turn; past that, an atlas is asked for when a point in it is first pointed at.
+//   atlases it has, so each is sent once. Up to data.prefetch images every atlas is asked for in turn as
+//   soon as the page opens (a pointed-at point's atlas first); past that, an atlas is asked for when a
+//   point in it is first pointed at.
 // Streamlit reports no hover or click events for Plotly charts; this finds the chart by its layout.meta
 // and listens to Plotly's own events. The chart is redrawn (a new graph div) when its figure changes, so
 // a timer attaches to each new one.
-const STATE = (window.__dcPointer = window.__dcPointer || { charts: new WeakSet(), atlases: new Map(), asked: new Set(), tries: new Map() });
-const KEEP = 48; // atlases kept in the page at most (the oldest go first): about 50,000 thumbnails
+const STATE = (window.__dcPointer = window.__dcPointer || {});
+for (const [field, make] of [["charts", () => new WeakSet()], ["atlases", () => new Map()], ["failed", () => new Set()],
+                             ["tries", () => new Map()]]) STATE[field] = STATE[field] || make();
+const KEEP = 48; // past data.prefetch images, the atlases kept in the page at most (the oldest go first)
 
 function tipElement() {
   if (STATE.tip && document.body.contains(STATE.tip)) return STATE.tip;
@@ -35,9 +38,9 @@ function atlasOf(number) {
 }
 
 function ask(number) {
+  // one atlas asked for at a time: the last asked is the one waited for (a pointed-at point's goes first)
   const name = `${STATE.data.images}:${number}`;
-  if (STATE.atlases.has(name) || STATE.asked.has(name) || !STATE.want) return;
-  STATE.asked.add(name);
+  if (STATE.atlases.has(name) || STATE.waiting === name || STATE.failed.has(name) || !STATE.want) return;
   STATE.waiting = name;
   STATE.want("want", number);
 }
@@ -47,7 +50,8 @@ function askNext() {
   const data = STATE.data;
   if (!data || !STATE.want || data.n > data.prefetch || STATE.waiting) return;
   for (let k = 0; k * data.chunk < data.n; k++) {
-    if (!STATE.atlases.has(`${data.images}:${k}`)) { ask(k); return; }
+    const name = `${data.images}:${k}`;
+    if (!STATE.atlases.has(name) && !STATE.failed.has(name)) { ask(k); return; }
   }
 }
 
@@ -72,7 +76,8 @@ function show(row, text, mouse) {
     tip.setAttribute("data-state", "loading");
     ask(number);
   }
-  tip.lastChild.textContent = atlas ? text : `${text} · loading image`;
+  const coming = !atlas && !STATE.failed.has(`${data.images}:${number}`);
+  tip.lastChild.textContent = coming ? `${text} · loading image` : text;
   tip.style.display = "block";
   const x = mouse ? mouse.clientX : STATE.mouse[0], y = mouse ? mouse.clientY : STATE.mouse[1];
   STATE.mouse = [x, y];
@@ -127,23 +132,24 @@ function received(data) {
   };
   image.src = data.atlas;
   STATE.atlases.set(name, { image, columns: data.columns });
-  while (STATE.atlases.size > KEEP) STATE.atlases.delete(STATE.atlases.keys().next().value);
+  const keep = Math.max(KEEP, Math.ceil(STATE.data ? STATE.data.prefetch / STATE.data.chunk : 0) + 1);
+  while (STATE.atlases.size > keep) STATE.atlases.delete(STATE.atlases.keys().next().value);
 }
 
 export default function ({ data, setTriggerValue }) {
   if (data.role === "feed") {
     STATE.want = setTriggerValue;
     if (data.atlas) received(data);
-    else if (STATE.waiting) {  // a rerun that did not bring it (another rerun came first): ask again, twice at most
-      const tries = (STATE.tries.get(STATE.waiting) || 0) + 1;
-      STATE.tries.set(STATE.waiting, tries);
-      if (tries <= 2) STATE.asked.delete(STATE.waiting);
+    else if (STATE.waiting) {  // a rerun that did not bring it (another rerun came first): ask again, thrice at most
+      const name = STATE.waiting, tries = (STATE.tries.get(name) || 0) + 1;
+      STATE.tries.set(name, tries);
+      if (tries >= 3) STATE.failed.add(name);
       STATE.waiting = null;
     }
     askNext();
     return () => {};
   }
-  if (!STATE.data || STATE.data.images !== data.images) { STATE.asked.clear(); STATE.waiting = null; }
+  if (!STATE.data || STATE.data.images !== data.images) { STATE.failed.clear(); STATE.tries.clear(); STATE.waiting = null; }
   STATE.data = data;
   STATE.setTriggerValue = setTriggerValue;
   STATE.mouse = STATE.mouse || [0, 0];
