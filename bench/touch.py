@@ -216,6 +216,16 @@ def median(values) -> float:
     return statistics.median(values) if values else float("nan")
 
 
+def open_chart(browser, address: str, settle_ms: int = 3000):
+    """A new 1280x900 page at `address`, once its first Plotly chart is drawn and has settled: (page, chart)."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(address)
+    chart = page.locator(".stPlotlyChart").first
+    chart.locator(".js-plotly-plot").wait_for(timeout=120_000)
+    page.wait_for_timeout(settle_ms)
+    return page, chart
+
+
 def measure(n: int, browser) -> dict:
     directory = Path(tempfile.mkdtemp(prefix=f"touch-{n}-"))
     run_id, bare_npz = make_store(directory, n)
@@ -228,11 +238,7 @@ def measure(n: int, browser) -> dict:
     figures = {"n": n}
     try:
         with serve_app(directory / "app.log", env={"DEEP_CLUSTERING_HOME": str(directory)}) as url:
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.goto(f"{url}/explore?run={run_id}")
-            chart = page.locator(".stPlotlyChart").first
-            chart.locator(".js-plotly-plot").wait_for(timeout=120_000)
-            page.wait_for_timeout(3000)
+            page, chart = open_chart(browser, f"{url}/explore?run={run_id}")
             figures["app drew"] = chart_drew(page, chart)
             shown = "[data-testid=dc-hover-image][data-state=image]"
             figures["app hover ms"] = hover_ms(page, chart, shown)  # the first time each point is pointed at
@@ -245,21 +251,14 @@ def measure(n: int, browser) -> dict:
                 page.wait_for_timeout(1000)
             figures["app lasso s"] = lassos
             page.close()
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.goto(f"http://127.0.0.1:{port}")
-        chart = page.locator(".stPlotlyChart").first
-        chart.locator(".js-plotly-plot").wait_for(timeout=120_000)
-        page.wait_for_timeout(3000)
+        page, chart = open_chart(browser, f"http://127.0.0.1:{port}")
         figures["bare drew"] = chart_drew(page, chart)
         figures["bare hover ms"] = hover_ms(page, chart, ".hoverlayer .hovertext")
         lassos = []
         for corners in lasso_regions(page, chart) * 2:
             lassos.append(lasso_to_gallery(page, chart, corners, "Lasso:"))
-            page.mouse.dblclick(640, 700)  # double-click off the points: Plotly clears the selection
-            page.reload()
-            chart = page.locator(".stPlotlyChart").first
-            chart.locator(".js-plotly-plot").wait_for(timeout=120_000)
-            page.wait_for_timeout(2000)
+            page.close()  # the bare page has no way to clear: a fresh page
+            page, chart = open_chart(browser, f"http://127.0.0.1:{port}", settle_ms=2000)
         figures["bare lasso s"] = lassos
         page.close()
     finally:

@@ -15,9 +15,9 @@ from core.runs.export import cluster_folders_zip, confidence, file_stem, labels_
 from core.corrections import MAX_NAME, MAX_PARTS, Edit, InvalidEdit, score_change
 from core.selection import Selection, makeup, nearest_rows, spread_rows
 from core.viz.figures import (add_image_map, add_new_points, cluster_profiles_heatmap, cluster_sizes_bar,
-                              projection_scatter, selection_makeup_bar)
-from core.viz.images import displayable, gallery_html
-from core.viz.palette import colour_ids
+                              projection_scatter)
+from core.viz.images import displayable, gallery_html, makeup_html
+from core.viz.palette import cluster_color, colour_ids
 from core.viz.tables import cluster_profiles, feature_frame
 from core.vocabulary import (METRIC_HELP, cluster_name, cluster_names, gallery_caption_note, majority_caption, sample_captions,
                              sample_name)
@@ -245,8 +245,10 @@ def selection_panel(selection: Selection, shown) -> None:
         if data.has_labels:
             labels, label_counts = makeup(data.labels[rows])
             names = [data.label_name(int(y)) for y in labels]
-        st.plotly_chart(selection_makeup_bar(clusters, counts, names, label_counts, cluster_label=shown.cluster_label),
-                        key="explore_makeup")
+        groups = [("By cluster", [(shown.cluster_label(c), n, cluster_color(int(c))) for c, n in zip(clusters, counts)])]
+        if names:
+            groups.append(("By true label", [(name, n, "#888") for name, n in zip(names, label_counts)]))
+        st.html(makeup_html(groups))
         move_selection(rows, shown)
         stem = f"{file_stem(result)}-selection"
         st.download_button("Selection (CSV)", lambda: labels_csv(shown, rows), file_name=f"{stem}.csv",
@@ -357,8 +359,11 @@ def correction_tools(shown) -> None:
     clusters = np.unique(shown.labels).tolist()
     # one label whatever the steps: a new label would be a new expander, closed again after an undo
     with st.expander("Correct the clusters", expanded=bool(fix.edits), icon=":material/edit:"):
-        if fix.changed:
-            score_changes(shown)
+        # the parts that come and go sit in containers that are always there, so the buttons keep their places
+        # in the page (a rerun would otherwise draw a button anew beside its old self until it ends)
+        with st.container():
+            if fix.changed:
+                score_changes(shown)
         merge, split, name = st.columns(3, gap="medium")
         with merge:
             merged = st.multiselect("Merge clusters", clusters, key="explore_merge", format_func=shown.cluster_label,
@@ -377,8 +382,9 @@ def correction_tools(shown) -> None:
             st.button("Name it", key="explore_rename_go", icon=":material/label:", on_click=edit_from_widgets,
                       args=("rename",))
         history = fix.history()
-        if history:
-            st.caption("Steps: " + " · ".join(plain(text) if done else f"~~{plain(text)}~~" for text, done in history))
+        with st.container():
+            if history:
+                st.caption("Steps: " + " · ".join(plain(text) if done else f"~~{plain(text)}~~" for text, done in history))
         undo, redo, discard, save = st.columns(4)
         undo.button("Undo", key="explore_undo", disabled=not fix.can_undo, icon=":material/undo:", width="stretch",
                     on_click=corrections.step, args=(result, False))

@@ -91,6 +91,10 @@ def contingency_view() -> None:
     if cell is None:
         return
     cluster, label = cell
+    if cluster not in clusters or label not in classes:
+        st.warning(f"This link opens the cell of cluster {cluster} and label {label}, which this run's table does "
+                   "not have: click a cell of the table.", icon=":material/info:")
+        return
     rows = cell_rows(result.labels, data.labels, cluster, label, confidence(result))
     head, close = st.columns([4, 1], vertical_alignment="bottom")
     head.subheader(f"{plain(result.cluster_label(cluster))}, true label {plain(data.label_name(label))}: {len(rows):,} images")

@@ -136,7 +136,13 @@ def test_explore_shows_a_linked_selection_then_opens_a_point_and_walks_to_a_neig
     at = _page(run, "pages/explore.py", sel=box.to_text(), point="5")
     assert f"Box: {n_rows} images" in _subheaders(at)
     assert "Image #5" in _subheaders(at)
-    assert len(at.get("plotly_chart")) == 2  # the projection and the selection's make-up
+    assert len(at.get("plotly_chart")) == 1  # the projection; the selection's make-up is plain HTML bars
+    [bars] = [h.proto.body for h in at.get("html") if "dc-makeup" in h.proto.body]
+    rows = box.rows_in(points)
+    clusters, counts = makeup(run.labels[rows])
+    assert f'title="{cluster_name(clusters[0])}: {counts[0]:,}"' in bars  # largest first, by its count
+    assert bars.index(cluster_name(clusters[0])) < bars.index(cluster_name(clusters[-1]))
+    assert "By true label" in bars
     gallery = [h.proto.body for h in at.get("html") if "dc-gallery" in h.proto.body]
     assert gallery and gallery[0].count("<figure>") == min(n_rows, 120)
     neighbours, _ = nearest_rows(run.embedding, 5)
@@ -168,6 +174,10 @@ def test_metrics_opens_a_cell_of_the_table_least_confident_first(run):
     assert len(shown) == min(counts[i, j], 96) and shown == sorted(shown)
     at.button(key="metrics_close_cell").click().run()
     assert "cell" not in at.query_params and not at.exception
+    # a link to a cell the table has not: said, no empty gallery
+    at = _page(run, "pages/metrics.py", cell="99,99")
+    assert any("cluster 99 and label 99" in w.value for w in at.warning) and not at.exception
+    assert not [h for h in at.get("html") if "dc-gallery" in h.proto.body]
 
 
 def test_the_image_map_spreads_a_sample_over_the_view_and_draws_it(run):

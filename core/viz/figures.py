@@ -334,29 +334,6 @@ def cluster_count_sweep(sweep, current: Optional[int] = None) -> go.Figure:
     return fig
 
 
-def selection_makeup_bar(clusters: np.ndarray, cluster_counts: np.ndarray, label_names: Sequence[str] = (),
-                         label_counts: Sequence[int] = (), cluster_label=cluster_name) -> go.Figure:
-    """What a selection holds: its images per cluster (in the clusters' colours) and, where the data has
-    labels, per true label; largest first."""
-    with_labels = len(label_names) > 0
-    # two side-by-side axes laid out by hand: plotly's make_subplots costs more than the rest of the panel
-    split = (0.44, 0.56) if with_labels else (1.0, 1.0)
-    fig = go.Figure(go.Bar(x=[cluster_label(c) for c in clusters], y=cluster_counts, showlegend=False,
-                           marker_color=[cluster_color(int(c)) for c in clusters],
-                           hovertemplate="%{x}: %{y} selected<extra></extra>"))
-    titles = [dict(text="by cluster", x=split[0] / 2, xref="paper", y=1, yref="paper", yanchor="bottom",
-                   showarrow=False, font_size=13, yshift=4)]
-    layout = dict(xaxis=dict(domain=[0, split[0]], type="category"))
-    if with_labels:
-        fig.add_trace(go.Bar(x=[str(n) for n in label_names], y=label_counts, showlegend=False, marker_color="#888",
-                             xaxis="x2", yaxis="y2", hovertemplate="label %{x}: %{y} selected<extra></extra>"))
-        layout.update(xaxis2=dict(domain=[split[1], 1], type="category", anchor="y2"), yaxis2=dict(anchor="x2"))
-        titles.append(dict(titles[0], text="by true label", x=(1 + split[1]) / 2))
-    fig.update_layout(height=260, annotations=titles, **layout,
-                      **{**_LAYOUT, "margin": dict(l=10, r=10, t=MODEBAR_BAND + 6, b=10)})
-    return fig
-
-
 def add_image_map(fig: go.Figure, points: np.ndarray, rows: np.ndarray, images: np.ndarray, cells: int = 20) -> go.Figure:
     """Draw `images` ((len(rows), H, W, C) in [0, 1], the images of `rows`) at their rows' `points`, each about
     one cell of a `cells` x `cells` grid of the view wide, over dimmed markers: an image map of the projection

@@ -91,3 +91,36 @@ def thumbnail_atlas(images: np.ndarray, max_tile: int = 32) -> tuple[str, int, t
         atlas.save(buffer, format="PNG", optimize=False)
         uri = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
     return uri, columns, (th, tw)
+
+
+_MAKEUP_CSS = """<style>
+.dc-makeup { display: flex; gap: 18px; font: 13px sans-serif; color: #31333f; }
+.dc-makeup section { flex: 1; min-width: 0; }
+.dc-makeup h4 { font-size: 13px; font-weight: 600; margin: 0 0 4px 0; padding: 0; }
+.dc-makeup .row { display: flex; align-items: center; gap: 6px; margin: 2px 0; }
+.dc-makeup .name { flex: 0 0 40%; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+.dc-makeup .bar { height: 12px; border-radius: 2px; min-width: 2px; }
+.dc-makeup .n { color: #6b6f7b; font-variant-numeric: tabular-nums; }
+</style>"""
+
+
+def makeup_html(groups, max_rows: int = 12) -> str:
+    """Small horizontal bar charts of what a selection holds, side by side, for ``st.html``: `groups` is
+    [(title, [(name, count, colour)])], each list largest first; past `max_rows` the rest share one row
+    ("12 more"). Plain HTML: it draws at once, where a chart would take a Plotly figure on each selection."""
+    from html import escape
+
+    sections = []
+    for title, rows in groups:
+        rows = list(rows)
+        if len(rows) > max_rows:
+            rest = rows[max_rows - 1:]
+            rows = rows[:max_rows - 1] + [(f"{len(rest)} more", sum(r[1] for r in rest), "#bbb")]
+        top = max((int(r[1]) for r in rows), default=1) or 1
+        lines = "".join(
+            f'<div class="row" title="{escape(str(name), quote=True)}: {int(count):,}">'
+            f'<span class="name">{escape(str(name))}</span>'
+            f'<span class="bar" style="width:{45 * int(count) / top:.1f}%;background:{escape(colour, quote=True)}"></span>'
+            f'<span class="n">{int(count):,}</span></div>' for name, count, colour in rows)
+        sections.append(f"<section><h4>{escape(title)}</h4>{lines}</section>")
+    return _MAKEUP_CSS + f'<div class="dc-makeup">{"".join(sections)}</div>'
