@@ -210,7 +210,8 @@ def projection_figure(points, method: str, colour_by: str, placed, shown, drawn:
     figure.update_layout(dragmode="lasso", meta=POINTER_META)
     if image_map and not data.is_table:
         spread = spread_rows(points, IMAGE_MAP_CELLS)
-        add_image_map(figure, points, spread, displayable(data.images[spread]), IMAGE_MAP_CELLS)
+        add_image_map(figure, points, spread, displayable(data.images[spread]), IMAGE_MAP_CELLS,
+                      clusters=shown.labels[spread])
     if placed is not None and method in placed["placement"].points:
         add_new_points(figure, placed["placement"].points[method], placed["placement"].labels, placed["names"])
     return figure, n_traces

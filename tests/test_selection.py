@@ -197,3 +197,15 @@ def test_the_image_map_spreads_a_sample_over_the_view_and_draws_it(run):
 
     images = json.loads(at.get("plotly_chart")[0].proto.spec)["layout"]["images"]
     assert len(images) == len(spread_rows(points, 18)) and images[0]["source"].startswith("data:image/png;base64,")
+    # each image framed in its cluster's colour, enlarged by whole pixels (8x8 digits: 4x, inside a 2-pixel frame)
+    import base64
+    import io
+
+    from PIL import Image
+
+    from core.viz.palette import cluster_color
+
+    first = spread_rows(points, 18)[0]
+    picture = np.asarray(Image.open(io.BytesIO(base64.b64decode(images[0]["source"].split(",", 1)[1]))))
+    assert picture.shape == (36, 36, 3)
+    assert "#%02x%02x%02x" % tuple(picture[0, 0]) == cluster_color(run.labels[first]).lower()

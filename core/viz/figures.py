@@ -334,15 +334,34 @@ def cluster_count_sweep(sweep, current: Optional[int] = None) -> go.Figure:
     return fig
 
 
-def add_image_map(fig: go.Figure, points: np.ndarray, rows: np.ndarray, images: np.ndarray, cells: int = 20) -> go.Figure:
+def _framed(image: np.ndarray, cluster: Optional[int], size: int = 32, border: int = 2) -> np.ndarray:
+    """`image` (H, W, C) in [0, 1] as RGB enlarged by whole pixels to about `size`, inside a `border`-pixel
+    frame of `cluster`'s colour (none without a cluster)."""
+    image = np.asarray(image, dtype=np.float32)
+    image = np.repeat(image, 3, axis=-1) if image.shape[-1] == 1 else image[..., :3]
+    factor = max(1, int(round(size / max(image.shape[:2]))))
+    image = np.repeat(np.repeat(image, factor, axis=0), factor, axis=1)
+    if cluster is None:
+        return image
+    colour = np.array([int(cluster_color(int(cluster))[i:i + 2], 16) for i in (1, 3, 5)], dtype=np.float32) / 255
+    framed = np.empty((image.shape[0] + 2 * border, image.shape[1] + 2 * border, 3), dtype=np.float32)
+    framed[...] = colour
+    framed[border:-border, border:-border] = image
+    return framed
+
+
+def add_image_map(fig: go.Figure, points: np.ndarray, rows: np.ndarray, images: np.ndarray, cells: int = 20,
+                  clusters: Optional[np.ndarray] = None) -> go.Figure:
     """Draw `images` ((len(rows), H, W, C) in [0, 1], the images of `rows`) at their rows' `points`, each about
     one cell of a `cells` x `cells` grid of the view wide, over dimmed markers: an image map of the projection
-    (zooming in makes them larger)."""
+    (zooming in makes them larger). With `clusters` (the cluster of each image), each image is framed in its
+    cluster's colour. Small images are enlarged by whole pixels first, so the browser does not blur them."""
     points = np.asarray(points, dtype=np.float64)
-    span = np.maximum(points.max(axis=0) - points.min(axis=0), 1e-12) / cells * 0.92
-    fig.update_layout(images=[dict(source=png_data_uri(image), x=float(points[i, 0]), y=float(points[i, 1]),
-                                   sizex=float(span[0]), sizey=float(span[1]), xref="x", yref="y", xanchor="center",
-                                   yanchor="middle", layer="above", sizing="contain")
-                            for i, image in zip(rows, images)])
+    span = np.maximum(points.max(axis=0) - points.min(axis=0), 1e-12) / cells * 0.9
+    fig.update_layout(images=[dict(source=png_data_uri(_framed(image, None if clusters is None else clusters[k])),
+                                   x=float(points[i, 0]), y=float(points[i, 1]), sizex=float(span[0]),
+                                   sizey=float(span[1]), xref="x", yref="y", xanchor="center", yanchor="middle",
+                                   layer="above", sizing="contain")
+                            for k, (i, image) in enumerate(zip(rows, images))])
     fig.update_traces(marker_opacity=0.25, selector=dict(mode="markers"))
     return fig
