@@ -13,21 +13,6 @@ from ui.state import init_state, remember_form, sync_result_with_url
 
 st.set_page_config(page_title="Deep clustering explorer", page_icon=":material/scatter_plot:", layout="wide")
 init_state()
-if not access_granted():  # checked before anything else renders: a password page is all there is
-    st.navigation([st.Page(access_page, title="Password", url_path="password")], position="hidden").run()
-    st.stop()
-remember_form()
-# Less empty space above page titles (Streamlit's default is about 6rem), so a 1280x720 screen shows the
-# first chart of a page without scrolling.
-st.html("<style>[data-testid='stMainBlockContainer']{padding-top:2.2rem}</style>")
-prefetch_chart_code()
-try:
-    run_store()  # opening the store marks runs a previous server left running as interrupted
-except Exception as error:  # StoreError (unwritable folder, newer schema): every page needs the store
-    st.error(f"The run store cannot be opened: {error}", icon=":material/error:")
-    st.stop()
-training_worker()
-
 RESULT_PAGES = ("explore", "metrics", "model", "clusters")
 train = st.Page("pages/train.py", title="Train", icon=":material/model_training:", url_path="train")
 
@@ -38,7 +23,7 @@ def home() -> None:
     st.switch_page(train, query_params=st.query_params.to_dict())
 
 
-page = st.navigation({
+PAGES = {
     "Train": [
         st.Page(home, title="Train", url_path="home", default=True, visibility="hidden"),
         train,
@@ -55,7 +40,27 @@ page = st.navigation({
         st.Page("pages/runs.py", title="Runs", icon=":material/history:"),
         st.Page("pages/compare.py", title="Compare", icon=":material/compare_arrows:"),
     ],
-})
+}
+if not access_granted():  # checked before anything else renders: a password page is all there is
+    # at every page's address, so a link (/explore?run=3&sel=...) keeps its page and its query through the
+    # password and opens once it is given (Streamlit knows a page by its address)
+    paths = [p.url_path for group in PAGES.values() for p in group if p.url_path]  # the default's is ""
+    st.navigation([st.Page(access_page, title="Password", url_path="password", default=True)]
+                  + [st.Page(access_page, title=f"Password ({path})", url_path=path) for path in paths],
+                  position="hidden").run()
+    st.stop()
+remember_form()
+# Less empty space above page titles (Streamlit's default is about 6rem), so a 1280x720 screen shows the
+# first chart of a page without scrolling.
+st.html("<style>[data-testid='stMainBlockContainer']{padding-top:2.2rem}</style>")
+prefetch_chart_code()
+try:
+    run_store()  # opening the store marks runs a previous server left running as interrupted
+except Exception as error:  # StoreError (unwritable folder, newer schema): every page needs the store
+    st.error(f"The run store cannot be opened: {error}", icon=":material/error:")
+    st.stop()
+training_worker()
+page = st.navigation(PAGES)
 if page.url_path in RESULT_PAGES:
     sync_result_with_url()  # a run named in the URL (?run=7) is open before the sidebar describes it
 show_sidebar()

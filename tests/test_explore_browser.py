@@ -220,3 +220,26 @@ def test_merge_shows_the_nmi_change_undo_takes_it_back_and_a_refresh_keeps_the_d
     page.get_by_role("button", name="Discard").click()
     settle(page)
     no_exception(page)
+
+
+def test_a_link_opens_its_view_after_the_password_page(stored_run, tmp_path, page):
+    """With a password set, a link to a selection shows the password page at the link's own address, and
+    once the password is given, the view the link names: its page, its run and its selected images."""
+    from core.selection import Selection
+    from ui.access import PASSWORD_ENV
+
+    directory, result = stored_run
+    points = result.projections["pca"]
+    low, high = np.percentile(points, 30, axis=0), np.percentile(points, 70, axis=0)
+    box = Selection(kind="box", method="pca", x=(float(low[0]), float(high[0])), y=(float(low[1]), float(high[1])))
+    shown = len(box.rows_in(points))
+    with serve_app(tmp_path / "streamlit.log", env={"DEEP_CLUSTERING_HOME": str(directory),
+                                                    PASSWORD_ENV: "correct horse"}) as url:
+        fresh = page.context.browser.new_context(viewport={"width": 1280, "height": 720}).new_page()
+        fresh.goto(f"{url}/explore?run={result.run_id}&sel={box.to_text()}")
+        fresh.get_by_label("Password", exact=True).fill("correct horse")
+        fresh.get_by_role("button", name="Open").click()
+        expect(fresh.get_by_role("heading", name=f"Box: {shown} images")).to_be_visible(timeout=60_000)
+        assert "/explore" in fresh.url and f"run={result.run_id}" in fresh.url
+        no_exception(fresh)
+        fresh.context.close()
