@@ -149,7 +149,10 @@ export default function ({ data, setTriggerValue }) {
     askNext();
     return () => {};
   }
-  if (!STATE.data || STATE.data.images !== data.images) { STATE.failed.clear(); STATE.tries.clear(); STATE.waiting = null; }
+  if (!STATE.data || STATE.data.images !== data.images) {  // another run's images: forget the last run's atlases
+    for (const name of [...STATE.atlases.keys()]) if (!name.startsWith(`${data.images}:`)) STATE.atlases.delete(name);
+    STATE.failed.clear(); STATE.tries.clear(); STATE.waiting = null;
+  }
   STATE.data = data;
   STATE.setTriggerValue = setTriggerValue;
   STATE.mouse = STATE.mouse || [0, 0];
