@@ -248,6 +248,15 @@ def cmd_import(args) -> int:
     return 0
 
 
+def cmd_delete(args) -> int:
+    """Delete runs by id, their records and files; a record too damaged to read is deleted all the same."""
+    store = _store(args)
+    for run_id in args.runs:
+        store.delete(run_id, force=args.force)
+        print(f"deleted run {run_id}")
+    return 0
+
+
 def cmd_datasets(args) -> int:
     from core.data.imports import read_upload, skipped_summary
     from core.runs.datasets import remove_dataset, rename_dataset
@@ -381,6 +390,10 @@ def build_parser() -> argparse.ArgumentParser:
     imports = sub.add_parser("import", help="add a run exported from another store (export --what run)")
     imports.add_argument("file", help="the run's zip")
     imports.add_argument("--name", default=None, help="a new name for it (default: its own)")
+    delete = sub.add_parser("delete", help="delete runs (their records and files), even one too damaged to read")
+    delete.add_argument("runs", type=int, nargs="+", help="run ids (see `python -m core runs`)")
+    delete.add_argument("--force", action="store_true",
+                        help="also delete a run recorded as running whose process is gone")
     datasets = sub.add_parser("datasets", help="add, list, rename or remove your own datasets",
                               description="Your own datasets, saved in the run store's dataset library.")
     datasets.add_argument("action", choices=["add", "list", "remove", "rename"])
@@ -433,7 +446,7 @@ def _main(argv=None) -> int:
     if args.command in ("train", "sweep"):
         quiet_tensorflow_import()
     commands = {"train": cmd_train, "sweep": cmd_sweep, "runs": cmd_runs, "export": cmd_export,
-                "datasets": cmd_datasets, "import": cmd_import, "autoencoders": cmd_autoencoders,
+                "datasets": cmd_datasets, "import": cmd_import, "delete": cmd_delete, "autoencoders": cmd_autoencoders,
                 "algorithms": cmd_algorithms, "warmup": cmd_warmup}
     try:
         return commands[args.command](args)

@@ -62,6 +62,8 @@ def test_methods_without_a_rule_for_new_images_and_other_shapes_say_so(store):
     kmeans = fast_run(store, "kmeans")
     with pytest.raises(CannotApply, match="are 8x8 grayscale but run .* was trained on 16x16 grayscale"):
         apply_run(store, kmeans.run_id, np.zeros((3, 8, 8, 1), np.float32))
+    with pytest.raises(CannotApply, match="are 16x16 2-channel but run .* was trained on 16x16 grayscale"):
+        apply_run(store, kmeans.run_id, np.zeros((3, 16, 16, 2), np.float32))  # not "grayscale ... grayscale"
 
 
 def test_explore_places_uploaded_images_and_refuses_another_shape():

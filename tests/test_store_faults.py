@@ -255,6 +255,79 @@ def test_recovery_leaves_other_machines_partial_folders_alone(tmp_path):
     assert theirs.exists() and not mine_dead.exists()
 
 
+def test_an_import_in_progress_survives_the_store_being_opened_meanwhile(tmp_path):
+    """Opening a store (a command, the server starting, the worker restarting) drops only the partial folders
+    of processes that are gone: an import writing its files keeps them (its folder's pid was read from its
+    random suffix, so every opening deleted it: 4 of 4 imports failed in a race)."""
+    import threading
+
+    from core.runs.transfer import import_run, run_archive
+
+    here = RunStore(tmp_path / "here")
+    data = run_archive(here, quick(here, name="travelling").run_id)
+    there = tmp_path / "there"
+    RunStore(there)
+    done, errors, ids = threading.Event(), [], []
+
+    def imports():
+        try:
+            for _ in range(6):
+                ids.append(import_run(RunStore(there), data))
+        except Exception as error:  # noqa: BLE001 - the test reports it
+            errors.append(error)
+        finally:
+            done.set()
+
+    thread = threading.Thread(target=imports)
+    thread.start()
+    opened = 0
+    while not done.is_set():
+        RunStore(there)
+        opened += 1
+    thread.join()
+    assert not errors and len(ids) == 6 and opened > 6, (errors, opened)
+    assert not list(RunStore(there).artifacts_root.glob(".partial-*"))
+
+
+def test_exported_labels_never_start_a_spreadsheet_formula(tmp_path, monkeypatch):
+    """File names, label names and names a person gave are text in the labels CSV: a cell that a spreadsheet
+    would run as a formula ("=HYPERLINK(...)" from a folder name) starts with an apostrophe; numbers stay."""
+    import csv
+
+    from core.data.imports import ImportedData
+    from core.runs.runner import record_run
+
+    monkeypatch.setenv("DEEP_CLUSTERING_HOME", str(tmp_path))  # the run reads its dataset from this store
+    store = RunStore(tmp_path)
+    images = (np.random.default_rng(0).random((40, 8, 8, 1)) * 255).astype(np.uint8)
+    names = ['=HYPERLINK("http://evil","x").png', "+1.png", "-2.png", "@SUM(A1).png"] + [f"ok{i}.png" for i in range(36)]
+    store.datasets.add(ImportedData(kind="images", x=images, labels=np.arange(40) % 2, class_names=["=cmd|' /C calc'!A0", "b"],
+                                    file_names=names, source="test"), "formulas")
+    run = record_run(RunConfig(dataset="formulas", algorithm="kmeans", n_clusters=2, projection="pca"), store)
+    exported = cli(tmp_path, "export", str(run.run_id), "--what", "labels", "--out", str(tmp_path / "out"))
+    assert exported.returncode == 0, exported.stderr
+    [written] = (tmp_path / "out").glob("*labels.csv")
+    rows = list(csv.DictReader(written.open(encoding="utf-8")))
+    cells = [row[column] for row in rows for column in ("file", "true_label")]
+    assert not [c for c in cells if c[:1] in "=+-@"], cells[:8]
+    by_index = {int(row["index"]): row for row in rows}
+    assert by_index[0]["file"] == "\'=HYPERLINK(\"http://evil\",\"x\").png" and by_index[2]["file"] == "\'-2.png"
+    assert {row["true_label"] for row in rows} == {"\'=cmd|\' /C calc\'!A0", "b"}
+    assert {row["cluster"] for row in rows} <= {"0", "1"}  # numbers are not text
+
+
+def test_the_command_line_deletes_a_run_even_one_too_damaged_to_read(tmp_path):
+    store = RunStore(tmp_path)
+    keep, damaged = quick(store, name="keep").run_id, quick(store, name="damaged").run_id
+    with sqlite3.connect(store.path) as db:  # a record no run made here could have
+        db.execute("UPDATE runs SET started_at = 'yesterday', timings = '{}', metrics = '{\"accuracy\": \"high\"}' "
+                   "WHERE id = ?", (damaged,))
+    deleted = cli(tmp_path, "delete", str(damaged))
+    assert deleted.returncode == 0 and f"deleted run {damaged}" in deleted.stdout, deleted.stderr
+    assert [r.id for r in RunStore(tmp_path).list_runs()] == [keep] and not store.run_dir(damaged).exists()
+    one_line_error(cli(tmp_path, "delete", "999"), "there is no run 999")
+
+
 def test_control_characters_never_reach_a_terminal(tmp_path):
     store = RunStore(tmp_path)
     run_id = quick(store, name="evil\x1b[31m red\x07\u202e").run_id

@@ -5,6 +5,13 @@ from __future__ import annotations
 import numpy as np
 
 
+def shape_text(shape) -> str:
+    """An image shape (H, W[, C]) in words: "28x28 grayscale", "32x32 colour", "28x28 2-channel"."""
+    h, w, c = (tuple(int(v) for v in shape) + (1,))[:3]
+    kind = {1: "grayscale", 3: "colour"}.get(c, f"{c}-channel")
+    return f"{h}x{w} {kind}"
+
+
 def to_uint8(image: np.ndarray, size: int = 96) -> np.ndarray:
     """`image` (H, W, C) in [0, 1] as uint8, enlarged by whole pixels (nearest neighbour) to about `size`.
 

@@ -25,7 +25,7 @@ import numpy as np
 
 from core.data.builtin import DATASETS
 from core.data.dataset import Dataset
-from core.data.images import image_grid
+from core.data.images import image_grid, shape_text
 from core.home import default_store_dir
 from core.data.imports import ImportedData, InvalidUpload
 
@@ -65,8 +65,7 @@ class DatasetInfo:
     def shape_text(self) -> str:
         if self.kind == "features":
             return f"{self.sample_shape[0]} features"
-        height, width, channels = self.sample_shape
-        return f"{height}x{width} {'colour' if channels == 3 else 'grayscale'}"
+        return shape_text(self.sample_shape)
 
     @property
     def summary(self) -> str:

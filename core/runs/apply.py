@@ -22,6 +22,7 @@ from sklearn.neighbors import NearestNeighbors
 from core.algorithms import ALGORITHMS, DamagedModel, get_algorithm, load_estimator
 from core.algorithms.base import PARAMS_FILE
 from core.data import preprocess
+from core.data.images import shape_text
 
 N_NEIGHBOURS = 10
 
@@ -113,17 +114,12 @@ def _check_images(images, shape: tuple, run_id: int) -> np.ndarray:
     if images.ndim != 4 or len(images) == 0:
         raise CannotApply(f"New images must be an array of images; got shape {images.shape}.")
     if tuple(images.shape[1:]) != tuple(shape):
-        raise CannotApply(f"The new images are {_shape_text(images.shape[1:])} but run {run_id} was trained on "
-                          f"{_shape_text(shape)}; upload images of that size (a zip is resized to it) or pick a "
+        raise CannotApply(f"The new images are {shape_text(images.shape[1:])} but run {run_id} was trained on "
+                          f"{shape_text(shape)}; upload images of that size (a zip is resized to it) or pick a "
                           f"dataset of that shape.")
     if not np.isfinite(images).all() or images.min() < 0 or images.max() > 1:
         raise CannotApply("New images must be finite values in [0, 1].")
     return images
-
-
-def _shape_text(shape) -> str:
-    h, w, c = (tuple(shape) + (1,))[:3]
-    return f"{h}x{w} {'colour' if c == 3 else 'grayscale'}"
 
 
 def _nearest(reference: np.ndarray, queries: np.ndarray, k: int = N_NEIGHBOURS) -> np.ndarray:

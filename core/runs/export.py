@@ -25,6 +25,24 @@ def confidence(result: ClusteringResult) -> np.ndarray:
     return np.asarray(values, dtype=np.float64)
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet reads a cell starting so as a formula
+
+
+def spreadsheet_safe(text) -> str:
+    """`text` as a CSV cell a spreadsheet shows as text: one starting like a formula ("=HYPERLINK(...)",
+    "+1", "@SUM") gets a leading apostrophe, as OWASP advises for CSV injection; numbers are not text here."""
+    text = str(text)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def _safe_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` with every text cell made `spreadsheet_safe` (file names, names people gave, labels)."""
+    for column in frame.columns:
+        if frame[column].dtype == object or pd.api.types.is_string_dtype(frame[column].dtype):
+            frame[column] = [spreadsheet_safe(v) if isinstance(v, str) else v for v in frame[column]]
+    return frame
+
+
 def labels_csv(result: ClusteringResult, rows: Optional[Sequence[int]] = None) -> bytes:
     """CSV with one row per image (all, or the positions `rows` of a selection, in that order): index
     (in the full dataset), file name (for saved datasets), cluster (-1 = noise), the cluster's name where a
@@ -39,7 +57,7 @@ def labels_csv(result: ClusteringResult, rows: Optional[Sequence[int]] = None) -
         table["cluster_name"] = [result.cluster_label(c) for c in result.labels[rows]]
     table["confidence"] = confidence(result)[rows]
     table["true_label"] = [data.label_name(int(data.labels[i])) for i in rows] if data.has_labels else pd.NA
-    return table.to_csv(index=False, float_format="%.6g").encode()
+    return _safe_text(table).to_csv(index=False, float_format="%.6g").encode()
 
 
 def cluster_folders_zip(result: ClusteringResult, rows: Optional[Sequence[int]] = None) -> bytes:
@@ -63,7 +81,7 @@ def cluster_folders_zip(result: ClusteringResult, rows: Optional[Sequence[int]] 
             folders.add(folder.lower())
             members = np.flatnonzero((result.labels == cluster) & chosen)
             if data.is_table:
-                archive.writestr(f"{folder}/rows.csv", feature_frame(data, members).to_csv(index=False))
+                archive.writestr(f"{folder}/rows.csv", _safe_text(feature_frame(data, members)).to_csv(index=False))
                 continue
             used: set = set()
             for i in members:

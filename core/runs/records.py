@@ -3,7 +3,6 @@ written as text: a configuration as a dict, JSON for numbers and arrays, clean t
 from __future__ import annotations
 
 import json
-import re
 import sqlite3
 import unicodedata
 from dataclasses import asdict, dataclass, field
@@ -15,6 +14,7 @@ import numpy as np
 from core.algorithms.registry import ALGORITHMS
 from core.experiment import RunConfig
 from core.metrics import METRICS, metric_report_from_record
+from core.runs.liveness import safe_host  # noqa: F401  (importers of records keep it)
 from core.vocabulary import embedding_space, run_seconds
 
 def utc_now() -> str:
@@ -52,10 +52,6 @@ def config_from_dict(data: dict) -> RunConfig:
 def clean_text(text: str) -> str:
     """`text` without control and format characters (terminal escapes, bidi overrides, newlines)."""
     return "".join(ch for ch in str(text) if unicodedata.category(ch)[0] != "C")
-
-
-def safe_host(host: str) -> str:
-    return re.sub(r"[^A-Za-z0-9.]", "_", host) or "host"
 
 
 @dataclass

@@ -8,8 +8,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from core.runs.database import Database
-from core.runs.liveness import STALE_SECONDS, partial_owner, pid_alive, process_token
-from core.runs.records import safe_host, utc_now
+from core.runs.liveness import STALE_SECONDS, partial_owner, pid_alive, process_token, safe_host
+from core.runs.records import utc_now
 from core.runs.status import INTERRUPTED, RUNNING
 
 INTERRUPTED_MESSAGE = ("The process running it stopped before the run finished (the server or command was "
@@ -50,7 +50,7 @@ def recover(database: Database, artifacts_root: Path, host: str) -> int:
                        "WHERE id = ? AND status = ?", (INTERRUPTED, INTERRUPTED_MESSAGE, utc_now(), run_id, RUNNING))
     for partial in artifacts_root.glob(".partial-*"):
         owner, pid = partial_owner(partial.name)
-        if owner in (None, safe_host(host)) and not pid_alive(pid):
+        if pid > 0 and owner in (None, safe_host(host)) and not pid_alive(pid):  # an unknown owner: left alone
             shutil.rmtree(partial, ignore_errors=True)
     return len(dead)
 

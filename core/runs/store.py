@@ -37,8 +37,8 @@ from core.home import STORE_ENV, default_store_dir, folder_size
 from core.runs.artifacts import add_saved_projection, read_artifacts, read_saved_arrays, write_artifacts
 from core.runs.autoencoders import AutoencoderLibrary
 from core.runs.database import DB_NAME, Database, StoreError
-from core.runs.liveness import process_token
-from core.runs.records import RunRecord, SweepRecord, clean_text, config_to_dict, safe_host, to_json, utc_now
+from core.runs.liveness import partial_name, process_token, safe_host
+from core.runs.records import RunRecord, SweepRecord, clean_text, config_to_dict, to_json, utc_now
 from core.runs.recovery import number_after_folders, recover
 from core.runs.status import CANCELLED, FAILED, FINISHED, INTERRUPTED, RUNNING
 from core.corrections import MAX_NAME
@@ -166,7 +166,7 @@ class RunStore:
         """Save `result`'s artifacts (and `estimator`'s model) and mark the run finished, atomically."""
         self.get(run_id)  # RunNotFound if it was deleted while it ran: nothing to save it under
         # The host is in the name: on a store shared between machines, recovery removes only its own.
-        partial = self.artifacts_root / f".partial-{run_id}-{safe_host(self._host)}-{os.getpid()}"
+        partial = self.artifacts_root / partial_name(str(run_id), self._host)
         shutil.rmtree(partial, ignore_errors=True)
         partial.mkdir()
         try:
@@ -345,10 +345,12 @@ class RunStore:
     def delete(self, run_id: int, *, force: bool = False) -> None:
         """Remove a run's record and its artifacts. A running run is deleted only with `force` (for one
         that shows as running but whose process is lost); otherwise cancel it first."""
-        record = self.get(run_id)
-        if record.status == RUNNING and not force:
-            raise ValueError(f"run {run_id} is still running: cancel it before deleting it.")
-        with self.database.connect() as db:
+        with self.database.connect() as db:  # the raw row: a record too damaged to read can still go
+            row = db.execute("SELECT status FROM runs WHERE id = ?", (int(run_id),)).fetchone()
+            if row is None:
+                raise RunNotFound(f"there is no run {run_id} in {self.directory}.")
+            if row["status"] == RUNNING and not force:
+                raise ValueError(f"run {run_id} is still running: cancel it before deleting it.")
             db.execute("DELETE FROM runs WHERE id = ?", (int(run_id),))
         shutil.rmtree(self.run_dir(run_id), ignore_errors=True)
 
@@ -356,7 +358,9 @@ class RunStore:
         """Delete several runs (those not running); returns the ids deleted."""
         deleted = []
         for run_id in run_ids:
-            if self.get(run_id).status != RUNNING:
+            with self.database.connect() as db:
+                row = db.execute("SELECT status FROM runs WHERE id = ?", (int(run_id),)).fetchone()
+            if row is not None and row["status"] != RUNNING:
                 self.delete(run_id)
                 deleted.append(int(run_id))
         return deleted

@@ -25,6 +25,7 @@ from core.algorithms import get_algorithm
 from core.data import DATASETS
 from core.metrics import metric_report_from_record
 from core.runs.artifacts import DamagedRun, read_saved_arrays
+from core.runs.liveness import partial_name
 from core.runs.status import FINISHED
 from core.runs.records import clean_text, config_from_dict, config_to_dict
 
@@ -99,7 +100,7 @@ def import_run(store, data: bytes, *, name: str | None = None) -> int:
             raise InvalidRunArchive(f"the run was made on the dataset {config.dataset!r}, which this store does "
                                     "not have: add that dataset on the Datasets page, under that name, then import "
                                     "the run again.")
-        partial = store.artifacts_root / f".partial-import-{os.getpid()}-{os.urandom(4).hex()}"
+        partial = store.artifacts_root / partial_name(f"import{os.urandom(4).hex()}", store.host)
         partial.mkdir()
         try:
             for member, relative in files:
