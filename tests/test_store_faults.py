@@ -328,6 +328,32 @@ def test_the_command_line_deletes_a_run_even_one_too_damaged_to_read(tmp_path):
     one_line_error(cli(tmp_path, "delete", "999"), "there is no run 999")
 
 
+def test_a_dataset_spelled_another_way_is_never_removed_from_under_its_runs(tmp_path, monkeypatch):
+    """The library finds "PHOTOS" and " photos " as "photos": a run records the library's own spelling, and
+    removing or renaming the dataset sees runs recorded in another spelling before that."""
+    from core.data.imports import ImportedData
+    from core.runs.runner import record_run
+
+    monkeypatch.setenv("DEEP_CLUSTERING_HOME", str(tmp_path))
+    store = RunStore(tmp_path)
+    images = (np.random.default_rng(0).random((30, 8, 8, 1)) * 255).astype(np.uint8)
+    store.datasets.add(ImportedData(kind="images", x=images, labels=None, class_names=None,
+                                    file_names=[f"{i}.png" for i in range(30)], source="test"), "photos")
+    settings = dict(algorithm="kmeans", n_clusters=2, projection="pca")
+    new = record_run(RunConfig(dataset=" PHOTOS ", **settings), store).run_id
+    assert store.get(new).dataset == "photos"
+    old = record_run(RunConfig(dataset="photos", **settings), store).run_id
+    with sqlite3.connect(store.path) as db:  # recorded before runs kept the library's spelling
+        config = json.loads(db.execute("SELECT config FROM runs WHERE id = ?", (old,)).fetchone()[0])
+        db.execute("UPDATE runs SET dataset = 'PHOTOS', config = ? WHERE id = ?",
+                   (json.dumps({**config, "dataset": "PHOTOS"}), old))
+    one_line_error(cli(tmp_path, "datasets", "remove", "photos"), "is used by 2 runs")
+    renamed = cli(tmp_path, "datasets", "rename", "photos", "pictures")
+    assert renamed.returncode == 0, renamed.stderr
+    assert {store.get(i).dataset for i in (new, old)} == {"pictures"}
+    assert len(RunStore(tmp_path).load_result(old).labels) == 30  # the run still opens
+
+
 def test_control_characters_never_reach_a_terminal(tmp_path):
     store = RunStore(tmp_path)
     run_id = quick(store, name="evil\x1b[31m red\x07\u202e").run_id

@@ -20,6 +20,7 @@ serialises writers, and WAL mode lets readers go on while one writes.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 import os
 import shutil
 import socket
@@ -139,9 +140,17 @@ class RunStore:
                              f"but a new run could not be saved. Make it writable, or set {STORE_ENV} (or "
                              "--store) to a writable folder.")
 
+    def own_dataset_name(self, config: RunConfig) -> RunConfig:
+        """`config` naming its saved dataset as the library spells it ("PHOTOS" or " photos " find "photos"):
+        a run records the name that removing or renaming the dataset looks for."""
+        if config.dataset in DATASETS or config.dataset not in self.datasets:
+            return config
+        return replace(config, dataset=self.datasets.info(config.dataset).name)
+
     def start_run(self, config: RunConfig, *, name: Optional[str] = None, tags: Iterable[str] = (),
                   sweep_id: Optional[int] = None) -> int:
         """Record a run as running now, by this process; returns its id."""
+        config = self.own_dataset_name(config)
         title = get_algorithm(config.algorithm).title
         name = clean_text(name or "").strip()
         tags = sorted({clean_text(t).strip() for t in tags if t and clean_text(t).strip()})
@@ -246,6 +255,7 @@ class RunStore:
         files, `folder`, into place, in one transaction: a failed move adds nothing. `record` holds the
         run's fields as an export writes them; returns the new run's id. Raises FileExistsError when a
         folder for that id is already there."""
+        config = self.own_dataset_name(config)
         now = utc_now()
         with self.database.connect() as db:
             cursor = db.execute(
