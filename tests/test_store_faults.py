@@ -354,6 +354,19 @@ def test_a_dataset_spelled_another_way_is_never_removed_from_under_its_runs(tmp_
     assert len(RunStore(tmp_path).load_result(old).labels) == 30  # the run still opens
 
 
+def test_a_dataset_named_in_four_byte_characters_is_removed_like_any_other(tmp_path):
+    from core.data.imports import ImportedData
+
+    store = RunStore(tmp_path)
+    name = "\U0001d400" * 60  # 60 letters of 4 bytes: 240 bytes, a folder name the system takes
+    images = np.zeros((4, 8, 8, 1), dtype=np.uint8)
+    store.datasets.add(ImportedData(kind="images", x=images, labels=None, class_names=None,
+                                    file_names=[f"{i}.png" for i in range(4)], source="test"), name)
+    removed = cli(tmp_path, "datasets", "remove", name)
+    assert removed.returncode == 0, removed.stderr
+    assert name not in RunStore(tmp_path).datasets and not list(store.datasets.root.iterdir())
+
+
 def test_control_characters_never_reach_a_terminal(tmp_path):
     store = RunStore(tmp_path)
     run_id = quick(store, name="evil\x1b[31m red\x07\u202e").run_id

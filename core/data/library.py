@@ -5,7 +5,7 @@ Layout, under ``<store>/datasets/``::
     <name>/data.npz       compressed arrays: x, and y, file_names, class_names, feature_names when known
     <name>/dataset.json   a small description (kind, shape, sample count, labels, source, notes)
     <name>/thumbnail.png  a grid of the first images (image datasets)
-    .partial-<name>-<pid>/  a dataset while it is written (renamed into place when complete)
+    .partial-<pid>-<hex>/  a dataset while it is written (renamed into place when complete)
 
 Arrays are read back with ``allow_pickle=False``: a library folder copied from elsewhere cannot run code.
 Names are checked by :func:`validate_dataset_name` before they reach a path.
@@ -200,7 +200,8 @@ class DatasetLibrary:
             raise InvalidUpload(f"A dataset named {self._find(name).name!r} is already saved; choose another "
                                 f"name or remove that one first.")
         self.root.mkdir(parents=True, exist_ok=True)
-        partial = self.root / f".partial-{name}-{os.getpid()}"
+        # never the name in a temporary folder's name: 60 four-byte characters plus a prefix pass 255 bytes
+        partial = self.root / f".partial-{os.getpid()}-{os.urandom(4).hex()}"
         shutil.rmtree(partial, ignore_errors=True)
         partial.mkdir()
         try:
@@ -250,7 +251,7 @@ class DatasetLibrary:
 
     def remove(self, name: str) -> None:
         folder = self._folder(name)
-        trash = self.root / f".removing-{folder.name}-{os.getpid()}"
+        trash = self.root / f".removing-{os.getpid()}-{os.urandom(4).hex()}"
         os.replace(folder, trash)  # atomic: the name is gone at once, the files go after
         shutil.rmtree(trash, ignore_errors=True)
 
