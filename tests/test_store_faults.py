@@ -367,6 +367,15 @@ def test_a_dataset_named_in_four_byte_characters_is_removed_like_any_other(tmp_p
     assert name not in RunStore(tmp_path).datasets and not list(store.datasets.root.iterdir())
 
 
+def test_a_table_with_a_label_of_megabytes_is_refused_before_it_is_kept(tmp_path):
+    rows = ["a,b,label"] + [f"{i},{i % 3},{'x' * 5_000_000 if i == 7 else 'short'}" for i in range(20)]
+    table = tmp_path / "long-label.csv"
+    table.write_text("\n".join(rows))
+    added = cli(tmp_path, "datasets", "add", str(table), "--label-column", "label")
+    one_line_error(added, "holds a label of 5,000,000 characters", "at most 200")
+    assert not RunStore(tmp_path).datasets.names()
+
+
 def test_control_characters_never_reach_a_terminal(tmp_path):
     store = RunStore(tmp_path)
     run_id = quick(store, name="evil\x1b[31m red\x07\u202e").run_id

@@ -32,6 +32,7 @@ MAX_SIDE = 128                 # largest height or width a user can resize image
 DEFAULT_MAX_SIDE = 64          # the default size is the most common one, capped at this
 MIN_SIDE = 4                   # smaller images carry too little to cluster
 MAX_IMAGE_PIXELS = 40_000_000  # one image's pixels before decoding (decompression bombs)
+MAX_LABEL_LENGTH = 200         # characters of one label (a class name shown in legends and tables)
 
 GRAY_MODES = {"1", "L", "LA", "F"}
 IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"}
@@ -548,8 +549,19 @@ def _check_y(y: np.ndarray, n: int, name: str) -> tuple:
 
 
 def encode_labels(values, name: str, what: str) -> tuple:
-    """(int64 codes, class names) of numeric or text labels; refuses missing and non-integer values."""
+    """(int64 codes, class names) of numeric or text labels; refuses missing and non-integer values, and
+    labels longer than MAX_LABEL_LENGTH characters (measured before a fixed-width array is made of them)."""
+    texts = values.tolist() if isinstance(values, np.ndarray) and values.dtype == object else values
+    if not isinstance(texts, np.ndarray):
+        longest = max((len(v) for v in texts if isinstance(v, (str, bytes))), default=0)
+    else:
+        longest = texts.dtype.itemsize // (4 if texts.dtype.kind == "U" else 1) if texts.dtype.kind in "US" else 0
+    if longest > MAX_LABEL_LENGTH:
+        raise InvalidUpload(f"{name}: {what} holds a label of {longest:,} characters; a label may have at most "
+                            f"{MAX_LABEL_LENGTH}.")
     values = np.asarray(values)
+    if values.dtype == object:  # text cells (a table's column), once their length is known to be bounded
+        values = values.astype(str)
     if values.dtype.kind == "f":
         if not np.isfinite(values).all():
             raise InvalidUpload(f"{name}: {what} has {int((~np.isfinite(values)).sum()):,} missing or infinite "
@@ -597,9 +609,7 @@ def read_table(data: bytes, name: str, *, label_column: Optional[str] = None) ->
         if column.isna().any():
             raise InvalidUpload(f"{name}: the label column {label_column!r} has {int(column.isna().sum()):,} "
                                 f"empty cells; every row needs a label (or choose no label column).")
-        values = column.to_numpy()
-        values = values.astype(str) if values.dtype == object else values
-        labels, class_names = encode_labels(values, name, f"the label column {label_column!r}")
+        labels, class_names = encode_labels(column.to_numpy(), name, f"the label column {label_column!r}")
     result = ImportedData("features", x.astype(np.float32), labels, class_names,
                           [f"row {i + 1}" for i in range(len(x))], [str(c) for c in features.columns], source=name)
     return result
