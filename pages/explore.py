@@ -299,7 +299,7 @@ def point_panel(row: int, shown) -> None:
         else:
             picture.image(enlarged(row, 128), width=128)
         about.markdown("  \n".join(f"**{name}:** {plain(value)}" for name, value in facts))
-        st.markdown(f"**Its {len(neighbours)} nearest neighbours** in the {result.silhouette_space}, the space "
+        st.markdown(f"**Its {len(neighbours)} nearest neighbours** in the {plain(result.silhouette_space)}, the space "
                     "the clusters were made in (nearest first; click one to open it):")
         columns = st.columns(5)
         for i, (neighbour, distance) in enumerate(zip(neighbours, distances)):
@@ -374,7 +374,7 @@ def correction_tools(shown) -> None:
         with split:
             st.selectbox("Split a cluster", clusters, key="explore_split", format_func=shown.cluster_label)
             st.number_input("into", 2, MAX_PARTS, 2, key="explore_split_parts",
-                                    help=f"Its images are clustered again, by k-means in the {result.silhouette_space}.")
+                                    help=f"Its images are clustered again, by k-means in the {plain(result.silhouette_space)}.")
             st.button("Split", key="explore_split_go", icon=":material/call_split:", on_click=edit_from_widgets,
                       args=("split",))
         with name:
@@ -485,7 +485,7 @@ result = require_result()
 if result is None:
     st.stop()
 data = result.dataset
-st.caption(result.summary())
+st.caption(plain(result.summary()))
 controls = st.columns(3)
 # a run opens on a projection it has (UMAP unless it was saved with PCA only); another is computed on demand
 first = next((i for i, m in enumerate(PROJECTIONS) if m in result.projections), 0)

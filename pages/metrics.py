@@ -36,7 +36,7 @@ if sil.score is None:
     st.caption(f"Silhouette not computed: {sil.reason}")
 else:
     sample = f"a random sample of {sil.n_samples:,} of {sil.n_total:,} images" if sil.sampled else f"all {sil.n_total:,} images"
-    st.caption(f"Silhouette computed in the space the clusters were made in: {result.silhouette_space}, on "
+    st.caption(f"Silhouette computed in the space the clusters were made in: {plain(result.silhouette_space)}, on "
                f"{sample}. It compares only with runs clustered in the same space. ACC matches clusters to "
                "labels one to one (Hungarian algorithm).")
 

@@ -10,6 +10,7 @@ from core.viz.images import displayable, gallery_html
 from core.viz.tables import feature_frame
 from core.vocabulary import cluster_name, sample_name
 from ui.state import require_result
+from ui.text import plain
 
 def label_of(i: int) -> str:
     return f" · {data.label_name(int(data.labels[i]))}" if data.has_labels else ""
@@ -144,7 +145,7 @@ result = require_result()
 if result is None:
     st.stop()
 data, view, labels = result.dataset, result.view_data, result.labels
-st.caption(result.summary())
+st.caption(plain(result.summary()))
 st.markdown(f"**{result.algorithm_title}.** {result.spec.description}")
 drawn = [draw for key, draw in SECTIONS if key in view and (key != "generated" or not data.is_table)]
 for draw in drawn:

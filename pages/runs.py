@@ -232,7 +232,7 @@ def pick_run(key: str) -> None:
 def still_running_elsewhere(store, record) -> None:
     """A run another process is training: when it last showed life, and marking it interrupted."""
     where = "on this machine" if record.host == store.host else f"on {plain(record.host)}"
-    beat = (record.heartbeat or record.started_at).replace("T", " ")[:19]
+    beat = plain((record.heartbeat or record.started_at).replace("T", " ")[:19])
     st.info(f"Running {where}, from another process (the command line or another server); last sign of life "
             f"{beat} UTC. If that process is gone (the machine was switched off, the terminal closed), mark "
             "the run interrupted: it is then kept with what it recorded, and can be deleted.",
@@ -265,14 +265,14 @@ def finished_run(record) -> None:
             show_result(result)
             st.switch_page(target, query_params={RUN_PARAM: str(record.id)})
     if record.scores.get("Silhouette") is not None:
-        st.caption(f"Silhouette computed in the space the clusters were made in: {record.silhouette_space}.")
+        st.caption(f"Silhouette computed in the space the clusters were made in: {plain(record.silhouette_space)}.")
 
 
 def details(store, record, ours: bool) -> None:
     """Status, message, what can be done with the run now, its settings and versions."""
     status_line = f"{STATUS_ICONS.get(record.status, '')} {record.status}"
     st.markdown(f"**Status:** {status_line}" + (f" · {format_seconds(record.duration)}" if record.duration else "")
-                + f" · started {record.started_at.replace('T', ' ')[:19]} UTC")
+                + f" · started {plain(record.started_at.replace('T', ' ')[:19])} UTC")
     if record.message:
         (st.error if record.status == FAILED else st.info)(plain(record.message))
     if record.parent_id is not None:
@@ -291,7 +291,7 @@ def details(store, record, ours: bool) -> None:
     with st.expander("Parameters and versions"):
         settings = run_settings(record.config, n_samples=record.n_samples, n_clusters=record.n_clusters)
         st.dataframe(pd.DataFrame(settings, columns=["Setting", "Value"]), hide_index=True)
-        st.caption("Library versions: " + ", ".join(f"{k} {v}" for k, v in record.versions.items()) + ".")
+        st.caption("Library versions: " + ", ".join(f"{plain(k)} {plain(v)}" for k, v in record.versions.items()) + ".")
 
 
 def preview_picture(store, record) -> None:

@@ -181,6 +181,36 @@ def test_the_runs_page_names_a_damaged_run_and_keeps_working(app_store):
     assert not at.exception and not at.error
 
 
+def test_an_imported_records_text_is_shown_as_text_never_as_links_or_images(app_store, tmp_path):
+    """Versions, the silhouette space and the start time of an imported record are drawn as typed: an archive
+    made by hand put a live link and a remote image on the Runs page."""
+    from streamlit.testing.v1 import AppTest
+
+    from core.runs.transfer import import_run, run_archive
+
+    here = RunStore(tmp_path / "here")
+    data = run_archive(here, quick(here, name="from elsewhere").run_id)
+    source = zipfile.ZipFile(io.BytesIO(data))
+    document = json.loads(source.read("run.json"))
+    record = document["record"]
+    record["versions"] = {"numpy": "[click me](http://evil.example/)"}
+    record["metrics"]["silhouette"]["space"] = "![tracker](http://evil.example/pixel.png)"
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as target:
+        for item in source.infolist():
+            target.writestr(item.filename, json.dumps(document) if item.filename == "run.json" else source.read(item))
+    run_id = import_run(app_store, buffer.getvalue())
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
+    at.switch_page("pages/runs.py").run()
+    [picker] = [s for s in at.selectbox if s.label == "Run"]
+    picker.set_value(run_id).run()
+    assert not at.exception, at.exception
+    shown = [e.value for e in (*at.caption, *at.markdown)]
+    assert any("evil" in text for text in shown)  # shown, with its link syntax escaped
+    assert not [text for text in shown if "](http" in text], [t for t in shown if "evil" in t]
+
+
 def test_export_onto_a_file_or_an_unwritable_path_is_one_line(tmp_path):
     store = RunStore(tmp_path / "store")
     run_id = quick(store).run_id
