@@ -211,6 +211,22 @@ def test_an_imported_records_text_is_shown_as_text_never_as_links_or_images(app_
     assert not [text for text in shown if "](http" in text], [t for t in shown if "evil" in t]
 
 
+def test_an_archive_with_a_damaged_member_is_refused_in_one_line(tmp_path):
+    from core.runs.transfer import run_archive
+
+    here = RunStore(tmp_path / "here")
+    data = bytearray(run_archive(here, quick(here, name="damaged on the way").run_id))
+    member = next(m for m in zipfile.ZipFile(io.BytesIO(bytes(data))).infolist() if m.filename == "files/arrays.npz")
+    start = member.header_offset + 30 + len(member.filename.encode()) + len(member.extra)
+    for i in range(start + 20, start + min(member.compress_size, 400), 7):  # the deflate stream, scrambled
+        data[i] ^= 0x5A
+    archive = tmp_path / "damaged-run.zip"
+    archive.write_bytes(bytes(data))
+    imported = cli(tmp_path / "there", "import", str(archive))
+    one_line_error(imported, "the archive is damaged: arrays.npz cannot be read")
+    assert "unexpected" not in imported.stderr and not RunStore(tmp_path / "there").list_runs()
+
+
 def test_export_onto_a_file_or_an_unwritable_path_is_one_line(tmp_path):
     store = RunStore(tmp_path / "store")
     run_id = quick(store).run_id

@@ -17,6 +17,7 @@ import json
 import os
 import shutil
 import zipfile
+import zlib
 from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
@@ -106,8 +107,12 @@ def import_run(store, data: bytes, *, name: str | None = None) -> int:
             for member, relative in files:
                 target = partial / relative
                 target.parent.mkdir(parents=True, exist_ok=True)
-                with archive.open(member) as source, open(target, "wb") as sink:
-                    shutil.copyfileobj(source, sink)
+                try:
+                    with archive.open(member) as source, open(target, "wb") as sink:
+                        shutil.copyfileobj(source, sink)
+                except (zlib.error, zipfile.BadZipFile, EOFError, NotImplementedError) as error:  # a damaged member
+                    raise InvalidRunArchive(f"the archive is damaged: {relative.as_posix()} cannot be read "
+                                            f"({type(error).__name__}); export the run again.") from None
             try:
                 read_saved_arrays(partial, 0)  # plain arrays only, never pickles: else nothing is added
             except DamagedRun as error:
