@@ -195,7 +195,34 @@ def check_config(config: RunConfig, dataset: Optional[Dataset] = None) -> Datase
     Raises ValueError naming the setting as the form labels it and what it allows; KeyError for an
     unknown algorithm or dataset; DatasetUnavailable when the data cannot be loaded.
     """
+    spec = check_settings(config)
+    if dataset is None:
+        dataset = load_dataset(config.dataset, **config.dataset_options)
+    n_used = dataset.n_samples if config.n_samples is None else config.n_samples
+    if n_used > dataset.n_samples:
+        raise ValueError(f"Sample size must be at most {dataset.n_samples:,}, the size of {config.dataset} "
+                         f"(leave it out for all); got {n_used:,}.")
+    if n_used < MIN_RUN_SAMPLES:
+        raise ValueError(f"{config.dataset} has {n_used} samples; at least {MIN_RUN_SAMPLES} are needed.")
+    n_clusters = config.n_clusters or default_n_clusters(dataset)
+    if spec.uses_n_clusters and n_clusters >= n_used:  # as many clusters as images is no clustering at all
+        raise ValueError(f"Number of clusters must be less than {n_used:,}, the samples of this run; "
+                         f"got {n_clusters:,}.")
+    n_features = int(np.prod(dataset.images.shape[1:]))
+    try:
+        spec.build(n_clusters, random_state=config.seed, **config.params).check_parameters(n_used, n_features)
+    except ParameterError as error:  # said with the labels the form and the command line show
+        raise ValueError(error.say(lambda name: setting_label(name, config.algorithm))) from None
+    return dataset
+
+
+def check_settings(config: RunConfig):
+    """Check the settings of `config` that need no data (every value of the right kind and in its range,
+    no setting or dataset option its algorithm or dataset does not have); returns the algorithm's spec.
+    The first half of :func:`check_config`, for a record whose data cannot be loaded here."""
     spec = get_algorithm(config.algorithm)
+    if not isinstance(config.params, dict) or not isinstance(config.dataset_options, dict):
+        raise ValueError("an algorithm's settings and a dataset's options are each a table of named values.")
     if config.n_clusters is not None:
         whole_number("Number of clusters", config.n_clusters, 2)
     whole_number("Seed", config.seed, 0, MAX_SEED)
@@ -211,29 +238,15 @@ def check_config(config: RunConfig, dataset: Optional[Dataset] = None) -> Datase
                          f"{', '.join(p.name for p in spec.params) or 'none'}.")
     for name, value in config.params.items():
         spec.param(name).check(value)
-    if config.dataset in DATASETS:
-        options = {p.name: p for p in DATASETS[config.dataset].options}
-        for name, value in config.dataset_options.items():
-            if name in options:  # the loader takes a few more (a seed, an image size) that the form does not show
-                options[name].check(value)
-    if dataset is None:
-        dataset = load_dataset(config.dataset, **config.dataset_options)
-    n_used = dataset.n_samples if config.n_samples is None else config.n_samples
-    if n_used > dataset.n_samples:
-        raise ValueError(f"Sample size must be at most {dataset.n_samples:,}, the size of {config.dataset} "
-                         f"(leave it out for all); got {n_used:,}.")
-    if n_used < MIN_RUN_SAMPLES:
-        raise ValueError(f"{config.dataset} has {n_used} samples; at least {MIN_RUN_SAMPLES} are needed.")
-    n_clusters = config.n_clusters or default_n_clusters(dataset)
-    if spec.uses_n_clusters and n_clusters > n_used:
-        raise ValueError(f"Number of clusters must be at most {n_used:,}, the samples of this run; "
-                         f"got {n_clusters:,}.")
-    n_features = int(np.prod(dataset.images.shape[1:]))
-    try:
-        spec.build(n_clusters, random_state=config.seed, **config.params).check_parameters(n_used, n_features)
-    except ParameterError as error:  # said with the labels the form and the command line show
-        raise ValueError(error.say(lambda name: setting_label(name, config.algorithm))) from None
-    return dataset
+    # A run takes only the options its dataset declares (a saved dataset has none): the loaders take a few
+    # more (a seed, an image size) for code to use, which a record must not reach (an image size of 100,000
+    # would allocate tens of gigabytes before anything else is checked).
+    options = {p.name: p for p in DATASETS[config.dataset].options} if config.dataset in DATASETS else {}
+    for name, value in config.dataset_options.items():
+        if name not in options:
+            raise ValueError(f"{config.dataset} has no option {name!r}; its options: {', '.join(options) or 'none'}.")
+        options[name].check(value)
+    return spec
 
 
 def run_experiment(config: RunConfig, *, callback: Optional[ProgressCallback] = None,

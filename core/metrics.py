@@ -200,11 +200,40 @@ class MetricReport:
 
 
 def metric_report_from_record(record: dict) -> MetricReport:
-    """The MetricReport saved by :meth:`MetricReport.to_record` (e.g. read back from the run store)."""
-    record = dict(record)
-    record["silhouette"] = Silhouette(**record["silhouette"])
+    """The MetricReport saved by :meth:`MetricReport.to_record` (e.g. read back from the run store).
+
+    Raises ValueError naming the first field that is not of its kind (a score that is not a number from -1
+    to 1 or empty, a count that is not a whole number, a note that is not text): a record edited by hand
+    must be refused where it is read, not raise later on the page that draws it.
+    """
+    if not isinstance(record, dict) or not isinstance(record.get("silhouette"), dict):
+        raise ValueError("the scores are not a table of named values with a silhouette.")
     known = set(MetricReport.__dataclass_fields__)
-    return MetricReport(**{k: v for k, v in record.items() if k in known})
+    fields = {k: v for k, v in record.items() if k in known}
+    silhouette_fields = {k: v for k, v in record["silhouette"].items() if k in Silhouette.__dataclass_fields__}
+    if "score" not in silhouette_fields:
+        raise ValueError("the silhouette has no score (not even an empty one).")
+    for name in ("accuracy", "nmi", "ari", "purity"):
+        _check_score(name, fields.get(name))
+    _check_score("silhouette", silhouette_fields.get("score"))
+    for name, value in (("n_clusters_found", fields.get("n_clusters_found", 0)),
+                        ("silhouette.n_samples", silhouette_fields.get("n_samples")),
+                        ("silhouette.n_total", silhouette_fields.get("n_total"))):
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**62:
+            raise ValueError(f"the score {name} must be a whole number; got {value!r}.")
+    for name, value in (("note", fields.get("note", "")), ("silhouette.reason", silhouette_fields.get("reason", "")),
+                        ("silhouette.space", silhouette_fields.get("space", ""))):
+        if not isinstance(value, str) or len(value) > 2000:
+            raise ValueError(f"the score's {name} must be a short text; got a {type(value).__name__}.")
+    fields["silhouette"] = Silhouette(**silhouette_fields)
+    return MetricReport(**fields)
+
+
+def _check_score(name: str, value) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not -1.0 <= value <= 1.0:
+        raise ValueError(f"the score {name} must be a number from -1 to 1, or empty; got {value!r}.")
 
 
 def evaluate(labels_pred, embedding, labels_true=None, *, silhouette_max_samples: int = SILHOUETTE_MAX_SAMPLES,

@@ -66,7 +66,7 @@ def test_train_sweep_list_and_export(tmp_path):
 @pytest.mark.parametrize("args, message", [
     (["train", "--set", "latent_dim=abc"], "Latent size takes whole numbers"),
     (["train", "--algorithm", "nope"], "unknown algorithm 'nope'"),
-    (["train", *DATA, "--algorithm", "kmeans", "--n-clusters", "400"], "Number of clusters must be at most 300"),
+    (["train", *DATA, "--algorithm", "kmeans", "--n-clusters", "400"], "Number of clusters must be less than 300"),
     (["sweep", "--vary", "eps=1,2"], "'eps' is not a setting"),
     (["export", "7"], "there is no run 7"),
     (["autoencoders", "remove", "../runs"], "not a pretrained autoencoder's key"),

@@ -91,7 +91,7 @@ def test_failed_and_cancelled_runs_are_recorded_with_their_message(tmp_path):
     from core.runs.runner import record_run
 
     store = RunStore(tmp_path)
-    with pytest.raises(ValueError, match="Number of clusters must be at most 300"):
+    with pytest.raises(ValueError, match="Number of clusters must be less than 300"):
         record_run(RunConfig(dataset="synthetic", algorithm="kmeans", n_clusters=500, dataset_options=SYNTHETIC), store)
     assert store.list_runs() == []  # a configuration that cannot run is refused before it is recorded
 

@@ -499,6 +499,112 @@ def test_a_run_moves_to_another_store_and_hostile_archives_add_nothing(tmp_path)
     one_line_error(cli(there.directory, "import", str(archive)), "outside a run's files")
 
 
+def _edited_archive(data: bytes, *, record=None, arrays=None, view=None) -> bytes:
+    """The run archive `data` with its record edited by `record(dict)`, or arrays.npz / view.npz replaced."""
+    source, buffer = zipfile.ZipFile(io.BytesIO(data)), io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as target:
+        for item in source.infolist():
+            content = source.read(item)
+            if item.filename == "run.json" and record is not None:
+                document = json.loads(content)
+                record(document["record"])
+                content = json.dumps(document).encode()
+            content = {"files/arrays.npz": arrays, "files/view.npz": view}.get(item.filename) or content
+            target.writestr(item, content)
+    return buffer.getvalue()
+
+
+def _npz(**members) -> bytes:
+    """An .npz whose members are arrays, or (shape, dtype) declared in a header and streamed as zeros (a
+    member that expands to hundreds of megabytes from a few hundred kilobytes, never held in memory here)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, value in members.items():
+            with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
+                if isinstance(value, np.ndarray):
+                    np.lib.format.write_array(member, value, allow_pickle=False)
+                    continue
+                shape, dtype = value
+                np.lib.format.write_array_header_1_0(member, {"descr": np.dtype(dtype).str, "fortran_order": False,
+                                                              "shape": shape})
+                left, chunk = int(np.prod(shape)) * np.dtype(dtype).itemsize, bytes(2**22)
+                while left > 0:
+                    member.write(chunk[:min(left, len(chunk))])
+                    left -= len(chunk)
+    return buffer.getvalue()
+
+
+def _edit(path, value):
+    def change(record):
+        *parents, last = path
+        for key in parents:
+            record = record[key]
+        record[last] = value
+    return change
+
+
+N = SYNTHETIC["n_samples"]
+HOSTILE_ARCHIVES = {
+    "image size of 100,000": (dict(record=_edit(["config", "dataset_options", "image_size"], 100_000)),
+                              "Image side (pixels) must be from 8"),
+    "unknown dataset option": (dict(record=_edit(["config", "dataset_options", "evil"], 1)),
+                               "synthetic has no option 'evil'"),
+    "n_samples all": (dict(record=_edit(["config", "n_samples"], "all")), "Sample size must be a whole number"),
+    "unknown parameter": (dict(record=_edit(["config", "params", "evil"], 1)), "has no setting evil"),
+    "negative seed": (dict(record=_edit(["config", "seed"], -5)), "Seed must be from 0"),
+    "a cluster per image": (dict(record=_edit(["config", "n_clusters"], N)),
+                            f"Number of clusters must be less than {N}"),
+    "started yesterday": (dict(record=_edit(["started_at"], "yesterday")), "started_at must be a date and time"),
+    "accuracy high": (dict(record=_edit(["metrics", "accuracy"], "high")), "accuracy must be a number from -1 to 1"),
+    "a long history": (dict(record=_edit(["history"], [{"epoch": i, "loss": 0.1} for i in range(6_000)])),
+                       "history must be a list of at most 5,000 rows"),
+    "timings in words": (dict(record=_edit(["timings"], {"fit": "slow"})), "timings must be a few named durations"),
+    "a count unlike its settings": (dict(record=_edit(["n_samples"], N - 1)),
+                                    f"counts {N - 1} images where its settings give {N}"),
+    "labels as text": (dict(arrays=lambda: _npz(labels=np.array([str(i % 3) for i in range(N)]),
+                                                embedding=np.zeros((N, 4), np.float32), indices=np.arange(N))),
+                       "array 'labels' holds <U1 values, not plain numbers"),
+    "an embedding of 380 MB": (dict(arrays=lambda: _npz(labels=np.zeros(N, np.int64), indices=np.arange(N),
+                                                        embedding=((N, 400_000), "<f8"))),
+                               f"array 'embedding' is ({N}, 400000) float64"),
+    "view arrays of 763 MB": (dict(view=lambda: _npz(centers=((2_000, 50_000), "<f8"))), "its arrays declare 763 MB"),
+}
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    from core.runs.transfer import run_archive
+
+    here = RunStore(tmp_path_factory.mktemp("exporting"))
+    return run_archive(here, quick(here, name="original").run_id)
+
+
+@pytest.mark.parametrize("case", HOSTILE_ARCHIVES)
+def test_an_archive_holding_what_no_run_made_here_could_is_refused_before_it_costs(exported, tmp_path, case):
+    """A run archive is checked by the code that checks a run made here: its settings as a new run's, its
+    record's fields as a finished run's, its arrays' shapes and sizes from their headers before any is read."""
+    import tracemalloc
+
+    from core.runs.transfer import InvalidRunArchive, import_run
+
+    parts, message = HOSTILE_ARCHIVES[case]
+    archive = _edited_archive(exported, **{k: v() if callable(v) and k != "record" else v for k, v in parts.items()})
+    there = RunStore(tmp_path / "there")
+    tracemalloc.start()
+    try:
+        with pytest.raises(InvalidRunArchive, match=re.escape(message)):
+            import_run(there, archive)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < len(archive) * 4 + 32 * 2**20, peak   # refused from the headers: nothing was expanded
+    assert not there.list_runs() and not list(there.artifacts_root.glob(".partial-*"))
+    (tmp_path / "hostile.zip").write_bytes(archive)
+    one_line_error(cli(there.directory, "import", str(tmp_path / "hostile.zip")), message)
+    listed = cli(there.directory, "runs")
+    assert listed.returncode == 0 and "Traceback" not in listed.stderr, listed
+
+
 def test_the_runs_page_marks_a_lost_run_interrupted_deletes_several_and_imports_a_run(tmp_path, app_store):
     from streamlit.testing.v1 import AppTest
 

@@ -181,7 +181,7 @@ def _dataset_picker(prefix: str):
     keep(f"{prefix}_dataset")
     st.page_link("pages/datasets.py", label="Add your own images or table", icon=":material/upload_file:")
     spec = DATASETS.get(dataset_name)
-    options = spec.options if spec is not None else ()
+    options = [p for p in spec.options if not p.advanced] if spec is not None else ()  # advanced: code and CLI only
     dataset_options = {p.name: param_widget(p, f"{prefix}_{dataset_name}_{p.name}") for p in options}
     download = " (downloading on first use)" if spec is not None and spec.needs_download else ""
     try:

@@ -34,6 +34,11 @@ DATASETS: dict[str, DatasetSpec] = {
                         ParamSpec("noise", "Pixel noise", "float", 0.15, 0.0, 0.5, 0.05),
                         ParamSpec("with_labels", "True labels", "choice", True, options=(True, False),
                                   help="Hide them to see the app as with unlabelled data (silhouette only)."),
+                        # For the command line and code (tests make small fast images): the form leaves them out.
+                        ParamSpec("image_size", "Image side (pixels)", "int", 16, 8, 64, 4, advanced=True,
+                                  help="Height and width of the generated images."),
+                        ParamSpec("seed", "Generator seed", "int", 0, 0, 2**32 - 1, 1, advanced=True,
+                                  help="Which shifts and noise the images get; the same seed, the same images."),
                     )),
         DatasetSpec("mnist", "MNIST (28x28)", "Handwritten digits; downloaded once through keras.datasets.",
                     loaders.load_mnist, 70000, needs_download=True),

@@ -15,9 +15,11 @@ import io
 import json
 import zipfile
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 
+from core.data.arrays import UnreadableArrays, npz_headers
 from core.experiment import ClusteringResult, prepare_data
 from core.data.images import image_grid
 from core.metrics import metric_report_from_record
@@ -126,6 +128,61 @@ class DamagedRun(ValueError):
 
 
 ARRAYS_NEEDED = ("labels", "embedding", "indices")
+MAX_SAVED_BYTES = 4 * 2**30    # the arrays of one run once read: 70,000 images with an 8,192-wide embedding fit
+MIN_WIDTH_BOUND = 4096         # an embedding may be wider than the images (a backbone's 768 features of 8x8 digits)
+
+
+def check_saved_arrays(directory: Path, *, n_samples: Optional[int] = None, n_features: Optional[int] = None) -> None:
+    """Refuse, from the arrays' headers alone (nothing is expanded), saved arrays a run could not have made:
+    a name this app never writes, a shape that is not one per image (or one 2-D point per image), labels or
+    indices that are not whole numbers, an embedding wider than the data allows, more bytes than any run
+    has. `n_samples` is the record's count of images, `n_features` the values of one image of its dataset
+    (both known when a run is imported; when omitted, the labels' length is the count). Raises
+    UnreadableArrays naming the array."""
+    arrays, view = _headers(directory, "arrays.npz"), _headers(directory, "view.npz")
+    missing = [key for key in ARRAYS_NEEDED if key not in arrays]
+    if missing:
+        raise UnreadableArrays(f"arrays.npz holds no {', '.join(missing)}")
+    n = arrays["labels"].shape[0] if arrays["labels"].shape else -1
+    if n_samples is not None and n != n_samples:
+        raise UnreadableArrays(f"arrays.npz: 'labels' holds {n:,} values for a run of {n_samples:,} images")
+    width = max(MIN_WIDTH_BOUND, n_features) if n_features else None
+    for name, header in arrays.items():
+        kinds, shape = _expected(name, header, n, width)
+        if kinds is None:
+            raise UnreadableArrays(f"arrays.npz holds an array {name!r}, which no run saves")
+        if header.shape != shape or header.dtype.kind not in kinds:
+            raise UnreadableArrays(f"arrays.npz: array {name!r} is {header.shape} {header.dtype}, not one "
+                                   f"{'whole number' if kinds == 'iu' else 'row of numbers'} per image"
+                                   + (f" (at most {width:,} wide)" if name == "embedding" and width else ""))
+    total = sum(h.nbytes for h in (*arrays.values(), *view.values()))
+    bound = min(MAX_SAVED_BYTES, max(n, 1) * (width + 16) * 8 + 64 * 2**20) if width else MAX_SAVED_BYTES
+    if total > bound:
+        raise UnreadableArrays(f"its arrays declare {total / 2**20:,.0f} MB, more than a run of {max(n, 0):,} "
+                               f"images saves ({bound / 2**20:,.0f} MB at most)")
+
+
+def _expected(name: str, header, n: int, width: Optional[int]) -> tuple:
+    """(dtype kinds, shape) a saved array of this name has in a run of `n` images; (None, None) for a name
+    no run saves."""
+    if name in ("labels", "indices", "true_labels"):
+        return "iu", (n,)
+    if name.startswith("projection_"):
+        return "f", (n, 2)
+    if name == "embedding":
+        wide = header.shape[1] if len(header.shape) == 2 else 0
+        return "f", (n, wide if 0 < wide <= (width or wide) else -1)
+    return None, None
+
+
+def _headers(directory: Path, file: str) -> dict:
+    if not (directory / file).is_file():
+        raise UnreadableArrays(f"{file} is missing")
+    try:
+        return npz_headers(directory / file)
+    except UnreadableArrays as error:
+        reason = "it holds Python objects" if "Python objects" in str(error) else str(error)
+        raise UnreadableArrays(f"{file} cannot be read ({reason})") from None
 
 
 def read_saved_arrays(directory: Path, run_id: int) -> tuple[dict, dict]:
@@ -137,7 +194,11 @@ def read_saved_arrays(directory: Path, run_id: int) -> tuple[dict, dict]:
     try:
         if not directory.is_dir():
             raise FileNotFoundError("missing")
+        for current in ("arrays.npz", "view.npz"):
+            if not (directory / current).is_file():
+                raise FileNotFoundError("missing")
         current = "arrays.npz"
+        check_saved_arrays(directory)   # sizes from the headers, before anything is expanded
         with np.load(directory / "arrays.npz", allow_pickle=False) as stored:
             arrays = {key: stored[key] for key in stored.files}
         missing = [key for key in ARRAYS_NEEDED if key not in arrays]
@@ -151,6 +212,9 @@ def read_saved_arrays(directory: Path, run_id: int) -> tuple[dict, dict]:
     except FileNotFoundError:
         raise DamagedRun(f"the saved files of run {run_id} are damaged: {current} is missing from {directory}. "
                          "Its record and scores are kept; delete the run, or train it again.") from None
+    except UnreadableArrays as error:
+        raise DamagedRun(f"the saved files of run {run_id} are damaged: {error}. Its record and scores are "
+                         "kept; delete the run, or train it again.") from None
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
         # ValueError includes numpy's refusal of pickled objects: such a file was not written by this app.
         reason = "it holds Python objects" if "pickle" in str(error) else (

@@ -3,6 +3,7 @@ written as text: a configuration as a dict, JSON for numbers and arrays, clean t
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
 import unicodedata
 from dataclasses import asdict, dataclass, field
@@ -49,6 +50,78 @@ def config_from_dict(data: dict) -> RunConfig:
     return RunConfig(**data)
 
 
+MAX_HISTORY = 5_000        # rows of a run's history: a run trains a few hundred epochs per phase at most
+MAX_HISTORY_KEYS = 32      # named values in one row (phase, epoch, loss terms, elapsed ...)
+MAX_SHORT_TEXT = 200       # a library version, a phase's name, a history row's text
+MAX_PARAMS_BYTES = 65_536  # the estimator's parameters as JSON
+
+
+class InvalidRecord(ValueError):
+    """A run's fields that a run made here could never have; the message names the first such field."""
+
+
+def finished_fields(*, n_samples, n_clusters, history, metrics, timings, versions, estimator_params,
+                    started_at=None, ended_at=None) -> dict:
+    """The columns a finished run's record stores, checked and written as the database keeps them.
+
+    The one owner of what a finished record may hold: a run finished here (:meth:`RunStore.finish_run`) and
+    a run imported from an archive (:meth:`RunStore.add_finished_run`) both go through it, so every page
+    and command can read any record the store holds. Times are checked when given (an imported record's
+    own), and must be ISO 8601 with a time zone. Raises InvalidRecord naming the first field that is not
+    of its kind or beyond its bound.
+    """
+    for key, count in (("n_samples", n_samples), ("n_clusters", n_clusters)):
+        if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or not 0 < count < 2**62:
+            raise InvalidRecord(f"{key} must be a positive whole number; got {count!r}.")
+    try:
+        history, timings, versions, metrics, params = (
+            json.loads(to_json(value)) for value in (history, timings, versions, metrics, estimator_params))
+    except (TypeError, ValueError) as error:
+        raise InvalidRecord(f"the run's results cannot be written as a record ({error}).") from None
+    if not isinstance(history, list) or len(history) > MAX_HISTORY:
+        raise InvalidRecord(f"history must be a list of at most {MAX_HISTORY:,} rows; got "
+                            f"{len(history) if isinstance(history, list) else type(history).__name__}.")
+    for row in history:
+        if not isinstance(row, dict) or len(row) > MAX_HISTORY_KEYS or not all(
+                isinstance(k, str) and len(k) <= MAX_SHORT_TEXT and _plain_value(v) for k, v in row.items()):
+            raise InvalidRecord("a history row must be a few named numbers or short texts.")
+    if not isinstance(timings, dict) or len(timings) > MAX_HISTORY_KEYS or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v >= 0
+            for v in timings.values()):
+        raise InvalidRecord("timings must be a few named durations in seconds (numbers, at least 0).")
+    if not isinstance(versions, dict) or len(versions) > MAX_HISTORY_KEYS or not all(
+            isinstance(v, str) and len(v) <= MAX_SHORT_TEXT for v in versions.values()):
+        raise InvalidRecord("versions must be a few library names with short version texts.")
+    if not isinstance(params, dict) or len(to_json(params)) > MAX_PARAMS_BYTES:
+        raise InvalidRecord(f"the estimator's parameters must be a table of at most {MAX_PARAMS_BYTES:,} bytes.")
+    try:
+        metrics = metric_report_from_record(metrics).to_record()
+    except (ValueError, TypeError) as error:
+        raise InvalidRecord(f"the scores cannot be read: {error}") from None
+    fields = {"n_samples": int(n_samples), "n_clusters": int(n_clusters), "history": to_json(history),
+              "metrics": to_json(metrics), "timings": to_json(timings), "versions": to_json(versions),
+              "estimator_params": to_json(params)}
+    for key, value in (("started_at", started_at), ("ended_at", ended_at)):
+        if value is not None:
+            fields[key] = _utc_time(key, value)
+    return fields
+
+
+def _plain_value(value) -> bool:
+    return value is None or isinstance(value, (bool, int, float)) or (
+        isinstance(value, str) and len(value) <= MAX_SHORT_TEXT)
+
+
+def _utc_time(key: str, value) -> str:
+    try:
+        moment = datetime.fromisoformat(value) if isinstance(value, str) and len(value) <= 64 else None
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise InvalidRecord(f"{key} must be a date and time with its time zone (ISO 8601); got {str(value)[:64]!r}.")
+    return moment.astimezone(timezone.utc).isoformat(timespec="seconds")
+
+
 def clean_text(text: str) -> str:
     """`text` without control and format characters (terminal escapes, bidi overrides, newlines)."""
     return "".join(ch for ch in str(text) if unicodedata.category(ch)[0] != "C")
@@ -88,7 +161,10 @@ class RunRecord:
         """Flat metric name -> value (None where undefined or not finished)."""
         if not self.metrics:
             return dict.fromkeys(METRICS)
-        return metric_report_from_record(self.metrics).as_dict()
+        try:
+            return metric_report_from_record(self.metrics).as_dict()
+        except (ValueError, TypeError):  # a record stored before records were checked: listed, without scores
+            return dict.fromkeys(METRICS)
 
     @property
     def silhouette_space(self) -> str:
@@ -101,9 +177,12 @@ class RunRecord:
         """Seconds the run took (None while running): its timed phases, else wall-clock start to end."""
         if not self.ended_at:
             return None
-        if self.timings:
-            return run_seconds(self.timings)
-        return (datetime.fromisoformat(self.ended_at) - datetime.fromisoformat(self.started_at)).total_seconds()
+        try:
+            if self.timings:
+                return run_seconds(self.timings)
+            return (datetime.fromisoformat(self.ended_at) - datetime.fromisoformat(self.started_at)).total_seconds()
+        except (ValueError, TypeError):  # a record stored before records were checked: listed, without a duration
+            return None
 
     @classmethod
     def _from_row(cls, row: sqlite3.Row) -> "RunRecord":

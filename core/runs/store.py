@@ -39,7 +39,8 @@ from core.runs.artifacts import add_saved_projection, read_artifacts, read_saved
 from core.runs.autoencoders import AutoencoderLibrary
 from core.runs.database import DB_NAME, Database, StoreError
 from core.runs.liveness import partial_name, process_token, safe_host
-from core.runs.records import RunRecord, SweepRecord, clean_text, config_to_dict, to_json, utc_now
+from core.runs.records import (RunRecord, SweepRecord, clean_text, config_to_dict, finished_fields, to_json,
+                               utc_now)
 from core.runs.recovery import number_after_folders, recover
 from core.runs.status import CANCELLED, FAILED, FINISHED, INTERRUPTED, RUNNING
 from core.corrections import MAX_NAME
@@ -187,13 +188,15 @@ class RunStore:
         except BaseException:
             shutil.rmtree(partial, ignore_errors=True)
             raise
+        fields = finished_fields(n_samples=result.dataset.n_samples, n_clusters=result.n_clusters,
+                                 history=result.history, metrics=result.metrics.to_record(), timings=result.timings,
+                                 versions=result.versions, estimator_params=result.estimator_params)
         with self.database.connect() as db:
             db.execute(
                 "UPDATE runs SET status = ?, message = '', ended_at = ?, n_samples = ?, n_clusters = ?, "
                 "history = ?, metrics = ?, timings = ?, versions = ?, estimator_params = ? WHERE id = ?",
-                (FINISHED, utc_now(), int(result.dataset.n_samples), int(result.n_clusters), to_json(result.history),
-                 to_json(result.metrics.to_record()), to_json(result.timings), to_json(result.versions),
-                 to_json(result.estimator_params), run_id),
+                (FINISHED, utc_now(), *(fields[key] for key in ("n_samples", "n_clusters", "history", "metrics",
+                                                                 "timings", "versions", "estimator_params")), run_id),
             )
 
     def end_run(self, run_id: int, status: str, *, message: str = "", history: Optional[list] = None,
@@ -254,20 +257,23 @@ class RunStore:
         """Record a finished run made elsewhere (an imported archive, checked by the caller) and move its
         files, `folder`, into place, in one transaction: a failed move adds nothing. `record` holds the
         run's fields as an export writes them; returns the new run's id. Raises FileExistsError when a
-        folder for that id is already there."""
+        folder for that id is already there, InvalidRecord when a field is one a run made here could never
+        have (:func:`finished_fields`, the check every finished run passes)."""
         config = self.own_dataset_name(config)
         now = utc_now()
+        fields = finished_fields(**{key: record.get(key) for key in (
+            "n_samples", "n_clusters", "history", "metrics", "timings", "versions", "estimator_params")},
+            started_at=record.get("started_at") or now, ended_at=record.get("ended_at") or now)
         with self.database.connect() as db:
             cursor = db.execute(
                 "INSERT INTO runs (name, dataset, algorithm, config, status, message, started_at, ended_at, n_samples, "
                 "n_clusters, history, metrics, timings, versions, estimator_params, host, pid, tags) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (clean_text(name), config.dataset, config.algorithm, to_json(config_to_dict(config)), FINISHED,
-                 message, str(record.get("started_at") or now), str(record.get("ended_at") or now),
-                 record.get("n_samples"), record.get("n_clusters"), to_json(record.get("history") or []),
-                 to_json(record.get("metrics")) if record.get("metrics") else None, to_json(record.get("timings") or {}),
-                 to_json(record.get("versions") or {}), to_json(record.get("estimator_params") or {}), self._host,
-                 os.getpid(), to_json(sorted({clean_text(t).strip() for t in tags if clean_text(t).strip()}))),
+                 message, *(fields[key] for key in ("started_at", "ended_at", "n_samples", "n_clusters", "history",
+                                                    "metrics", "timings", "versions", "estimator_params")),
+                 self._host, os.getpid(),
+                 to_json(sorted({clean_text(t).strip() for t in tags if clean_text(t).strip()}))),
             )
             run_id = int(cursor.lastrowid)
             final = self.run_dir(run_id)

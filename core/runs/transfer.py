@@ -22,13 +22,15 @@ from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 
-from core.algorithms import get_algorithm
-from core.data import DATASETS
-from core.metrics import metric_report_from_record
-from core.runs.artifacts import DamagedRun, read_saved_arrays
+import numpy as np
+
+from core.data import DATASETS, DatasetUnavailable
+from core.data.arrays import UnreadableArrays
+from core.experiment import check_config, check_settings
+from core.runs.artifacts import DamagedRun, check_saved_arrays, read_saved_arrays
 from core.runs.liveness import partial_name
 from core.runs.status import FINISHED
-from core.runs.records import clean_text, config_from_dict, config_to_dict
+from core.runs.records import InvalidRecord, clean_text, config_from_dict, config_to_dict, finished_fields
 
 FORMAT, VERSION = "deep-clustering-run", 1
 MAX_ARCHIVE_MB = 1024          # expanded; a run's folder is a few MB, its model tens
@@ -91,16 +93,7 @@ def import_run(store, data: bytes, *, name: str | None = None) -> int:
         record = document.get("record")
         if not isinstance(record, dict) or any(key not in record for key in RECORD_FIELDS):
             raise InvalidRunArchive("run.json lacks parts of the run's record.")
-        try:
-            config = config_from_dict(record["config"])
-            get_algorithm(config.algorithm)
-        except (TypeError, KeyError, ValueError) as error:
-            raise InvalidRunArchive(f"the run's settings cannot be read ({error}).") from None
-        _check_record(record)
-        if config.dataset not in DATASETS and config.dataset not in store.datasets:
-            raise InvalidRunArchive(f"the run was made on the dataset {config.dataset!r}, which this store does "
-                                    "not have: add that dataset on the Datasets page, under that name, then import "
-                                    "the run again.")
+        config, n_features = _checked_record(store, record)
         partial = store.artifacts_root / partial_name(f"import{os.urandom(4).hex()}", store.host)
         partial.mkdir()
         try:
@@ -114,6 +107,10 @@ def import_run(store, data: bytes, *, name: str | None = None) -> int:
                     raise InvalidRunArchive(f"the archive is damaged: {relative.as_posix()} cannot be read "
                                             f"({type(error).__name__}); export the run again.") from None
             try:
+                check_saved_arrays(partial, n_samples=record["n_samples"], n_features=n_features)
+            except UnreadableArrays as error:
+                raise InvalidRunArchive(f"the run's saved arrays are not ones this app makes: {error}.") from None
+            try:
                 read_saved_arrays(partial, 0)  # plain arrays only, never pickles: else nothing is added
             except DamagedRun as error:
                 raise InvalidRunArchive(str(error).replace("run 0", "the imported run")) from None
@@ -124,18 +121,44 @@ def import_run(store, data: bytes, *, name: str | None = None) -> int:
     return run_id
 
 
-def _check_record(record: dict) -> None:
-    """The parts of the record the pages read, in the shapes they expect (a hand-edited run.json must not
-    turn into a traceback later)."""
+def _checked_record(store, record: dict) -> tuple:
+    """(config, values per image of its dataset or None) of an archive's record, checked by the code that
+    checks a run made here: its settings as a new run's (:func:`core.experiment.check_config`, against the
+    data when this machine has it), its results as a finished run's (:func:`finished_fields`). Raises
+    InvalidRunArchive naming what is wrong."""
+    dataset_name = record["config"].get("dataset") if isinstance(record["config"], dict) else None
+    if not isinstance(dataset_name, str):
+        raise InvalidRunArchive("the run's settings name no dataset.")
+    if dataset_name not in DATASETS and dataset_name not in store.datasets:
+        raise InvalidRunArchive(f"the run was made on the dataset {dataset_name!r}, which this store does "
+                                "not have: add that dataset on the Datasets page, under that name, then import "
+                                "the run again.")
     try:
-        if record["metrics"]:
-            metric_report_from_record(record["metrics"])
-        assert isinstance(record["history"] or [], list) and all(isinstance(h, dict) for h in record["history"] or [])
-        assert all(isinstance(v, (int, float)) for v in (record["timings"] or {}).values())
-        assert isinstance(record["versions"] or {}, dict) and isinstance(record["estimator_params"] or {}, dict)
-        assert isinstance(record["n_clusters"], int) and not isinstance(record["n_clusters"], bool)
-    except Exception:
-        raise InvalidRunArchive("the run's record in run.json is damaged or was edited by hand.") from None
+        if not isinstance(record["config"], dict):
+            raise ValueError("not a table of settings")
+        config = config_from_dict(record["config"])
+        check_settings(config)
+    except (TypeError, KeyError, ValueError) as error:
+        raise InvalidRunArchive(f"the run's settings cannot be used: {error.args[0] if error.args else error}") from None
+    try:
+        finished_fields(**{key: record[key] for key in ("n_samples", "n_clusters", "history", "metrics", "timings",
+                                                         "versions", "estimator_params", "started_at", "ended_at")})
+    except InvalidRecord as error:
+        raise InvalidRunArchive(f"the run's record is not one this app makes: {error}") from None
+    try:
+        dataset = (store.datasets.load(config.dataset) if config.dataset in store.datasets
+                   else DATASETS[config.dataset].loader(**config.dataset_options))
+    except DatasetUnavailable:
+        return config, None   # a download that fails here: the record is kept, its images wait for the data
+    try:
+        check_config(config, dataset)
+    except (ValueError, KeyError) as error:
+        raise InvalidRunArchive(f"the run's settings cannot be used here: {error.args[0] if error.args else error}") from None
+    expected = dataset.n_samples if config.n_samples is None else config.n_samples
+    if record["n_samples"] != expected:
+        raise InvalidRunArchive(f"the run's record counts {record['n_samples']!r} images where its settings give "
+                                f"{expected:,}.")
+    return config, int(np.prod(dataset.images.shape[1:]))
 
 
 def _checked_members(members) -> list:
@@ -160,12 +183,7 @@ def _checked_members(members) -> list:
 
 
 def _insert(store, record: dict, config, name, partial: Path) -> int:
-    """Record the run and move its files into place (the store does both in one transaction), once its
-    counts are possible ones."""
-    for key in ("n_samples", "n_clusters"):
-        value = record.get(key)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**62):
-            raise InvalidRunArchive(f"the run's record holds an impossible count ({value!r}).")
+    """Record the run and move its files into place (the store does both in one transaction)."""
     tags = [t for t in record.get("tags") or [] if isinstance(t, str)]
     title = clean_text(name or record.get("name") or "").strip() or f"{config.algorithm} on {config.dataset}"
     try:
@@ -173,3 +191,5 @@ def _insert(store, record: dict, config, name, partial: Path) -> int:
                                       message=f"Imported on {datetime.now(timezone.utc).date().isoformat()}.")
     except FileExistsError as error:
         raise InvalidRunArchive(f"{error}; nothing was imported.") from None
+    except InvalidRecord as error:   # checked before, by the same code: only a change in between gets here
+        raise InvalidRunArchive(f"the run's record is not one this app makes: {error}") from None
