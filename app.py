@@ -5,7 +5,7 @@ wait_for_preload()  # under `python -m ui.serve` (scripts/run_app.sh) the module
 import core  # noqa: E402, F401  (sets TensorFlow's log level before anything imports it)
 import streamlit as st  # noqa: E402
 
-from ui.access import access_granted, access_page
+from ui.access import access_granted, access_page, can_edit
 from ui.cache import run_store, training_worker
 from ui.prefetch import prefetch_chart_code
 from ui.sidebar import show_sidebar
@@ -15,12 +15,13 @@ st.set_page_config(page_title="Deep clustering explorer", page_icon=":material/s
 init_state()
 RESULT_PAGES = ("explore", "metrics", "model", "clusters")
 train = st.Page("pages/train.py", title="Train", icon=":material/model_training:", url_path="train")
+runs = st.Page("pages/runs.py", title="Runs", icon=":material/history:")
 
 
 def home() -> None:
     """The root address opens Train at its own address (/train), keeping the query: every page, Train
-    included, answers at its name, and a link to the root still lands on Train."""
-    st.switch_page(train, query_params=st.query_params.to_dict())
+    included, answers at its name, and a link to the root still lands on Train (Runs for a viewer)."""
+    st.switch_page(train if can_edit() else runs, query_params=st.query_params.to_dict())
 
 
 PAGES = {
@@ -37,7 +38,7 @@ PAGES = {
         st.Page("pages/clusters.py", title="How many clusters?", icon=":material/query_stats:"),
     ],
     "History": [
-        st.Page("pages/runs.py", title="Runs", icon=":material/history:"),
+        runs,
         st.Page("pages/compare.py", title="Compare", icon=":material/compare_arrows:"),
     ],
 }
@@ -49,6 +50,8 @@ if not access_granted():  # checked before anything else renders: a password pag
                   + [st.Page(access_page, title=f"Password ({path})", url_path=path) for path in paths],
                   position="hidden").run()
     st.stop()
+if not can_edit():  # the viewer's password: the results and their downloads, no page that trains or adds data
+    PAGES = {"Results": [PAGES["Train"][0], *PAGES["History"], *PAGES["Result"]]}
 remember_form()
 # Less empty space above page titles (Streamlit's default is about 6rem), so a 1280x720 screen shows the
 # first chart of a page without scrolling.

@@ -3,6 +3,7 @@ import streamlit as st
 
 from core.model_selection import ClusterCountScan
 from core.viz.figures import cluster_count_sweep
+from ui.access import can_edit
 from ui.cache import training_worker
 from ui.progress import task_progress
 from ui.state import SWEEPS, TAKEN_N_CLUSTERS, require_result
@@ -69,6 +70,7 @@ st.caption("The suggestion is the count whose k-means clusters are best separate
            "grows; its elbow is the count farthest below the straight line from the first to the last point "
            "(both axes scaled to 0-1), where adding clusters stops paying off. When they disagree, the data has "
            "no single right answer.")
-if st.button(f"Take {sweep.suggested} clusters and go to Train", key="sweep_take", icon=":material/done:"):
+if can_edit() and st.button(f"Take {sweep.suggested} clusters and go to Train", key="sweep_take",
+                            icon=":material/done:"):
     st.session_state[TAKEN_N_CLUSTERS] = (result.config.dataset, sweep.suggested)
     st.switch_page("pages/train.py")

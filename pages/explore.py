@@ -21,6 +21,7 @@ from core.viz.palette import cluster_color, colour_ids
 from core.viz.tables import cluster_profiles, feature_frame
 from core.vocabulary import (METRIC_HELP, cluster_name, cluster_names, gallery_caption_note, majority_caption, sample_captions,
                              sample_name)
+from ui.access import can_edit
 from ui.cache import run_store, training_worker
 from ui.progress import task_progress
 from ui.state import require_result
@@ -250,7 +251,8 @@ def selection_panel(selection: Selection, shown) -> None:
         if names:
             groups.append(("By true label", [(name, n, "#888") for name, n in zip(names, label_counts)]))
         st.html(makeup_html(groups))
-        move_selection(rows, shown)
+        if can_edit():
+            move_selection(rows, shown)
         stem = f"{file_stem(result)}-selection"
         st.download_button("Selection (CSV)", lambda: labels_csv(shown, rows), file_name=f"{stem}.csv",
                            mime="text/csv", key="explore_selection_csv", icon=":material/table:",
@@ -419,7 +421,8 @@ def projection_view(method: str, colour_by: str, placed, image_map: bool) -> Non
         if note:
             st.warning(plain(note), icon=":material/info:")
     drawn = scatter(method, colour_by, placed, selection, shown, image_map)  # False while its points are being computed
-    correction_tools(shown)
+    if can_edit():  # a viewer (ui.access) looks and downloads, and corrects nothing
+        correction_tools(shown)
     row = opened_point(result) if drawn else None
     if row is not None:
         point_panel(row, shown)
@@ -499,5 +502,6 @@ image_map = not data.is_table and controls[2].toggle(
     help=f"Draw a spread-out sample of up to {IMAGE_MAP_CELLS ** 2} images at their places on the projection.")
 projection_view(method, colour_by, placed, image_map)
 thumbnail_feed(None if data.is_table else data.images, images_key(), key="explore_thumbnails")
-with st.expander("Place new images in this run", expanded=placed is not None, icon=":material/add_location_alt:"):
-    placed_images(placed)
+if can_edit():  # it uploads images: not for a viewer
+    with st.expander("Place new images in this run", expanded=placed is not None, icon=":material/add_location_alt:"):
+        placed_images(placed)

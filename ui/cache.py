@@ -1,6 +1,8 @@
 """Caches shared across sessions. Cached objects are treated as read-only."""
 from __future__ import annotations
 
+import threading
+
 import streamlit as st
 
 from core.data import DATASETS, Dataset, load_dataset
@@ -33,8 +35,21 @@ def run_store() -> RunStore:
     return RunStore()
 
 
-@st.cache_resource(show_spinner=False)
+_workers: dict = {}   # {store folder: TrainingWorker}, for the life of the server process
+_workers_lock = threading.Lock()
+
+
 def training_worker() -> TrainingWorker:
     """The server's training process: the one started with the server (ui.serve), else one started
-    with the first page load, so that it is warm by the first click."""
-    return adopt_prestarted(run_store().directory) or TrainingWorker(run_store().directory)
+    with the first page load, so that it is warm by the first click.
+
+    One per store for the life of the server, held here rather than in ``st.cache_resource``: "Clear cache"
+    (the menu's, or the message any websocket client can send) empties Streamlit's caches, and a cached
+    worker would then be started again beside the one still training (1 -> 4 processes after three clears).
+    """
+    directory = str(run_store().directory.resolve())
+    with _workers_lock:
+        worker = _workers.get(directory)
+        if worker is None:
+            worker = _workers[directory] = adopt_prestarted(directory) or TrainingWorker(directory)
+    return worker

@@ -1,7 +1,9 @@
 """The sidebar every page shares: what is training and what result the pages show."""
 import streamlit as st
 
+from ui.access import gate_role
 from ui.cache import training_worker
+from ui.gate import SIGN_OUT, VIEWER
 from ui.progress import job_title
 from core.runs import RUNNING
 from ui.worker import is_task
@@ -12,6 +14,11 @@ from ui.state import current_job, current_result, result_heading
 def show_sidebar() -> None:
     with st.sidebar:
         st.markdown("### Deep clustering explorer")
+        role = gate_role()
+        if role is not None:  # signed in at the gate of a shared server
+            who, sign_out = st.columns([3, 2], vertical_alignment="center")
+            who.caption("Signed in to look and download only." if role == VIEWER else "Signed in.")
+            sign_out.link_button("Sign out", SIGN_OUT, icon=":material/logout:", width="stretch")
         job = current_job()
         if job is not None and job.status == RUNNING:
             st.caption(f"Training {job_title(job.config)}: progress on the Train page.")
@@ -24,7 +31,8 @@ def show_sidebar() -> None:
                            + ": progress on the Train page" + (" and Sweeps." if others[0].sweep_id else "."))
         result = current_result()
         if result is None:
-            st.caption("No result yet: train a model on the Train page.")
+            st.caption("No result yet: train a model on the Train page." if role != VIEWER
+                       else "No result yet: open a run on the Runs page.")
         else:
             st.caption("Showing")
             st.markdown(f"**{result_heading(result)}**  \n{result.algorithm_title} on {plain(result.config.dataset)}  \n"

@@ -11,6 +11,7 @@ from core.experiment import ClusteringResult
 from ui.text import plain
 from core.runs import FINISHED
 from ui.worker import TrainingJob
+from ui.access import can_edit
 from ui.cache import run_store, training_worker
 from ui.runs import load_run
 
@@ -169,11 +170,14 @@ def require_result() -> Optional[ClusteringResult]:
     if job is not None and not job.done:
         st.info("A model is training now: follow it on the Train page, and come back here when it "
                 "has finished.")
+    elif not can_edit():  # a viewer trains nothing: the runs are where results are
+        st.info("Nothing to show yet: open a run on the **Runs** page.")
     else:
         st.info("Nothing to show yet: train a model first. Pick a dataset and an algorithm on the "
                 "**Train** page and press **Train**, or open a saved run.")
     _offer_latest_run()
-    st.page_link("pages/train.py", label="Go to Train", icon=":material/model_training:")
+    if can_edit():
+        st.page_link("pages/train.py", label="Go to Train", icon=":material/model_training:")
     return None
 
 
