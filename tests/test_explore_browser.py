@@ -238,7 +238,7 @@ def test_a_link_opens_its_view_after_the_password_page(stored_run, tmp_path, pag
         fresh = page.context.browser.new_context(viewport={"width": 1280, "height": 720}).new_page()
         fresh.goto(f"{url}/explore?run={result.run_id}&sel={box.to_text()}")
         fresh.get_by_label("Password", exact=True).fill("correct horse")
-        fresh.get_by_role("button", name="Open").click()
+        fresh.get_by_role("button", name="Sign in").click()  # the gate's own page (ui.gate), before Streamlit
         expect(fresh.get_by_role("heading", name=f"Box: {shown} images")).to_be_visible(timeout=60_000)
         assert "/explore" in fresh.url and f"run={result.run_id}" in fresh.url
         no_exception(fresh)

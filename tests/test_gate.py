@@ -93,7 +93,8 @@ def shared_server(tmp_path_factory):
     """`python -m ui.serve` with an editor's and a viewer's password, on a free port of this machine."""
     port = _free_port()
     env = {**os.environ, "DEEP_CLUSTERING_HOME": str(tmp_path_factory.mktemp("shared-store")),
-           "DEEP_CLUSTERING_PASSWORD": EDITOR_PASSWORD, "DEEP_CLUSTERING_VIEWER_PASSWORD": VIEWER_PASSWORD}
+           "DEEP_CLUSTERING_PASSWORD": EDITOR_PASSWORD, "DEEP_CLUSTERING_VIEWER_PASSWORD": VIEWER_PASSWORD,
+           "DEEP_CLUSTERING_TRUSTED_PROXY": "127.0.0.1"}  # as behind an HTTPS proxy: clients told apart by it
     log = tmp_path_factory.mktemp("log") / "server.log"
     with open(log, "w") as out:
         server = subprocess.Popen([sys.executable, "-m", "ui.serve", "--server.address", "127.0.0.1",
@@ -115,8 +116,8 @@ def shared_server(tmp_path_factory):
         server.wait(20)
 
 
-def _sign_in(base, password, next_page="/"):
-    status, headers, _ = _http(f"{base}/-/signin", method="POST",
+def _sign_in(base, password, next_page="/", client="198.51.100.1"):
+    status, headers, _ = _http(f"{base}/-/signin", method="POST", headers={"X-Forwarded-For": client},
                                data=urllib.parse.urlencode({"password": password, "next": next_page}).encode())
     cookie = (headers.get("Set-Cookie") or "").split(";")[0]
     return status, headers.get("Location"), cookie
@@ -177,6 +178,16 @@ def test_a_visitor_without_the_password_reaches_nothing_but_the_sign_in_page(sha
     status, _, _ = _http(f"{base}/_stcore/upload_file/session/file", data=b"x" * 1000, method="PUT")
     assert status == 401
     assert _http(f"{base}/static/index.html")[0] == 401 and _http(f"{base}/_stcore/host-config")[0] == 401
+    # the health check answers anyone, and only itself: a second request sent on its connection (with the
+    # headers that would keep it open) never reaches the app
+    port = int(base.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as raw:
+        raw.sendall(b"GET /_stcore/health HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+                    b"Connection: Upgrade, keep-alive\r\n\r\nGET /_stcore/host-config HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        answer = b""
+        while chunk := raw.recv(65536):
+            answer += chunk
+    assert answer.count(b"HTTP/1.1 ") == 1 and answer.startswith(b"HTTP/1.1 200") and answer.endswith(b"ok"), answer
     # a sign-in never sends anyone to another site
     assert _sign_in(base, EDITOR_PASSWORD, "//evil.example/x")[1] == "/"
 
@@ -215,11 +226,17 @@ def test_a_viewer_cannot_upload_and_signing_out_closes_the_sessions_websocket(sh
         _stream(base, viewer)
 
 
-def test_guessing_in_parallel_sessions_is_bounded(shared_server):
-    """Last in this module: it leaves this machine's address waiting."""
+def test_guessing_in_parallel_sessions_is_bounded_per_address_and_in_all(shared_server):
+    """Last in this module: it leaves the gate refusing guesses for a minute."""
     server, base = shared_server
+    tries = Limits().tries_per_address
     with concurrent.futures.ThreadPoolExecutor(12) as pool:
-        answers = list(pool.map(lambda i: _sign_in(base, f"guess {i}")[0], range(12)))
-    assert answers.count(401) <= Limits().tries_per_address and answers.count(429) >= 12 - Limits().tries_per_address
-    status, _, cookie = _sign_in(base, EDITOR_PASSWORD)
-    assert status == 429 and not cookie  # the right password waits too, once the address is waiting
+        answers = list(pool.map(lambda i: _sign_in(base, f"guess {i}", client="203.0.113.7")[0], range(12)))
+    assert answers.count(401) == tries and answers.count(429) == 12 - tries, answers
+    assert _sign_in(base, EDITOR_PASSWORD, client="203.0.113.7")[0] == 429  # the password too, while it waits
+    assert _sign_in(base, "guess", client="203.0.113.8")[0] == 401          # another address has its own tries
+    with concurrent.futures.ThreadPoolExecutor(12) as pool:  # many addresses at once: bounded in all
+        answers = list(pool.map(lambda i: _sign_in(base, "guess", client=f"192.0.2.{i}")[0], range(40)))
+    assert answers.count(401) <= Limits().wrong_per_minute and answers[-1] == 429, answers
+    status, _, cookie = _sign_in(base, EDITOR_PASSWORD, client="192.0.2.200")
+    assert status == 429 and not cookie

@@ -5,6 +5,7 @@ loopback port and this gate on the address and port the user asked for. Every co
 is read here before a byte of it reaches Streamlit:
 
 - ``/-/signin`` is the gate's own small page (a password box); ``/-/signout`` ends a session.
+- ``/_stcore/health`` answers anyone ("ok": for a load balancer or an HTTPS proxy's check).
 - Every other request (the pages, their scripts, the websocket that carries every page and every
   message to the server, upload URLs) needs a signed-in session's cookie. Without one, a page's address
   is sent to the sign-in page (keeping the address to come back to) and anything else gets 401.
@@ -15,6 +16,8 @@ is read here before a byte of it reaches Streamlit:
   (a client's own is dropped) with a per-server secret, so the app trusts no one else's word for it.
   Viewers' uploads are refused here as well.
 - Sessions expire; signing out or expiring closes the session's open websockets.
+- Behind the user's HTTPS proxy (DEEP_CLUSTERING_TRUSTED_PROXY names its address), the client's address and
+  scheme are read from that proxy's X-Forwarded-For and X-Forwarded-Proto, and the cookie is marked Secure.
 
 Only the request head is read: its body (an upload) and a websocket's frames are passed through as bytes.
 A plain HTTP request goes upstream with ``Connection: close``, so every request on the client's side is a
@@ -39,6 +42,7 @@ SIGN_IN, SIGN_OUT = "/-/signin", "/-/signout"
 MAX_HEAD_BYTES = 32_768
 MAX_FORM_BYTES = 4_096
 UPLOAD_PATH = "/_stcore/upload_file"
+HEALTH = "/_stcore/health"
 UPSTREAM_WAIT_SECONDS = 60   # how long a request waits for Streamlit while the server starts
 # The secret that says a request came through this process's gate (the app compares it; a client never sees it).
 SERVER_SECRET = secrets.token_urlsafe(32)
@@ -191,8 +195,19 @@ class _Request:
 class Gate:
     """The asyncio server: reads each connection's request head, answers it or passes it to Streamlit."""
 
-    def __init__(self, guard: Guard, upstream_port: int, *, upstream_host: str = "127.0.0.1"):
-        self.guard, self.upstream = guard, (upstream_host, upstream_port)
+    def __init__(self, guard: Guard, upstream_port: int, *, upstream_host: str = "127.0.0.1",
+                 trusted_proxy: Optional[str] = None):
+        self.guard, self.upstream, self.trusted_proxy = guard, (upstream_host, upstream_port), trusted_proxy
+
+    def _client(self, request: _Request, writer) -> tuple[str, bool]:
+        """(the client's address, whether it reached us over HTTPS). Behind the user's HTTPS proxy every
+        connection comes from the proxy: its X-Forwarded-For (the address it appended last) and
+        X-Forwarded-Proto are believed from that one address only."""
+        peer = (writer.get_extra_info("peername") or ("?",))[0]
+        if self.trusted_proxy is None or peer != self.trusted_proxy:
+            return peer, False
+        forwarded = (request.header("X-Forwarded-For") or "").split(",")[-1].strip()
+        return forwarded or peer, (request.header("X-Forwarded-Proto") or "").lower() == "https"
 
     async def serve(self, host: str, port: int) -> asyncio.AbstractServer:
         server = await asyncio.start_server(self._connection, host, port, limit=MAX_HEAD_BYTES)
@@ -219,15 +234,16 @@ class Gate:
             writer.close()
 
     async def _route(self, request: _Request, reader, writer) -> None:
-        address = (writer.get_extra_info("peername") or ("?",))[0]
         if request.path == SIGN_IN:
-            return await self._sign_in(request, reader, writer, address)
+            return await self._sign_in(request, reader, writer, *self._client(request, writer))
         token = request.cookie(COOKIE)
         if request.path == SIGN_OUT:
             for connection in self.guard.sign_out(token):
                 connection.close()
             return await _answer(writer, 303, "", [("Location", SIGN_IN), ("Set-Cookie", _cookie("", 0))])
         role = self.guard.role(token)
+        if role is None and request.method == "GET" and request.path == HEALTH:
+            return await self._pass(request, reader, writer, None, None)  # says only "ok": for load balancers
         if role is None:
             if request.method == "GET" and not request.path.startswith(("/_stcore/", "/static/", "/component/",
                                                                         "/media/", "/app/")):
@@ -237,7 +253,7 @@ class Gate:
             return await _answer(writer, 403, "A viewer cannot upload.")
         await self._pass(request, reader, writer, token, role)
 
-    async def _sign_in(self, request: _Request, reader, writer, address: str) -> None:
+    async def _sign_in(self, request: _Request, reader, writer, address: str, secure: bool) -> None:
         query = parse_qs(urlsplit(request.target).query)
         after = _local_target((query.get("next") or ["/"])[0])
         if request.method != "POST":
@@ -257,7 +273,6 @@ class Gate:
             await asyncio.sleep(self.guard.limits.wrong_answer_delay)
             return await _answer(writer, 401, _sign_in_page(after, "That password is not right."),
                                  content_type="text/html; charset=utf-8")
-        secure = (request.header("X-Forwarded-Proto") or "").lower() == "https"
         max_age = int(self.guard.limits.session_hours * 3600)
         await _answer(writer, 303, "", [("Location", after), ("Set-Cookie", _cookie(token, max_age, secure))])
 
@@ -271,17 +286,20 @@ class Gate:
                 if time.monotonic() > deadline:
                     return await _answer(writer, 502, "The app does not answer; see the server's console.")
                 await asyncio.sleep(0.25)
-        upgrade = (request.header("Upgrade") or "").lower() == "websocket"
+        # Only a signed-in session's connection becomes a pipe (a websocket); any other request goes upstream
+        # alone, without the headers that would keep its connection open for a next, unchecked request.
+        upgrade = role is not None and (request.header("Upgrade") or "").lower() == "websocket"
         headers = [(k, v) for k, v in request.headers if k.lower() != ACCESS_HEADER.lower()
-                   and (upgrade or k.lower() not in ("connection", "keep-alive"))]
-        headers.append((ACCESS_HEADER, f"{SERVER_SECRET} {role}"))
+                   and (upgrade or k.lower() not in ("connection", "keep-alive", "upgrade"))]
+        if role is not None:
+            headers.append((ACCESS_HEADER, f"{SERVER_SECRET} {role}"))
         if not upgrade:
             headers.append(("Connection", "close"))
         head = f"{request.method} {request.target} {request.version}\r\n" + "".join(
             f"{k}: {v}\r\n" for k, v in headers) + "\r\n"
         up_writer.write(head.encode("latin-1"))
         try:
-            if upgrade:
+            if upgrade and token is not None:
                 self.guard.hold(token, writer)
                 await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
             else:
@@ -291,7 +309,8 @@ class Gate:
                 await _copy(reader, up_writer, int(length) if length and length.isdigit() else 0)
                 await _pipe(up_reader, writer)
         finally:
-            self.guard.release(token, writer)
+            if token is not None:
+                self.guard.release(token, writer)
             up_writer.close()
 
 
@@ -385,7 +404,8 @@ autocomplete="current-password" required><input type="hidden" name="next" value=
 <p class="note">This server is shared: ask the person who runs it for the password.</p></form></body></html>"""
 
 
-def start_gate(guard: Guard, host: str, port: int, upstream_port: int) -> threading.Thread:
+def start_gate(guard: Guard, host: str, port: int, upstream_port: int, *,
+               trusted_proxy: Optional[str] = None) -> threading.Thread:
     """Run the gate on `host`:`port` in a thread of its own (its own event loop), in front of Streamlit on
     the loopback `upstream_port`. Raises OSError at once when the address cannot be listened on."""
     started, failure = threading.Event(), []
@@ -394,7 +414,7 @@ def start_gate(guard: Guard, host: str, port: int, upstream_port: int) -> thread
         loop = asyncio.new_event_loop()
         asyncio.set_event_loop(loop)
         try:
-            loop.run_until_complete(Gate(guard, upstream_port).serve(host, port))
+            loop.run_until_complete(Gate(guard, upstream_port, trusted_proxy=trusted_proxy).serve(host, port))
         except OSError as error:
             failure.append(error)
             started.set()

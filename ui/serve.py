@@ -19,6 +19,7 @@ PRELOAD = ("core", "core.runs", "core.algorithms", "core.viz.figures", "core.viz
            "pandas", "ui.cache", "ui.config_form", "ui.sidebar", "ui.state", "ui.access", "ui.progress", "ui.runs")
 _preloading: threading.Thread | None = None
 SESSION_HOURS_ENV = "DEEP_CLUSTERING_SESSION_HOURS"  # how long a signed-in session lasts (default 12)
+TRUSTED_PROXY_ENV = "DEEP_CLUSTERING_TRUSTED_PROXY"  # the address of the user's HTTPS proxy in front of the gate
 
 
 def _preload() -> None:
@@ -91,7 +92,8 @@ def behind_gate(args: list[str]) -> list[str]:
     hours = os.environ.get(SESSION_HOURS_ENV)
     limits = Limits(session_hours=float(hours)) if hours else Limits()
     upstream = _free_loopback_port()
-    start_gate(Guard(password, configured_viewer_password(), limits=limits), address, port, upstream)
+    start_gate(Guard(password, configured_viewer_password(), limits=limits), address, port, upstream,
+               trusted_proxy=os.environ.get(TRUSTED_PROXY_ENV) or None)
     print(f"  A password is set: the gate asks for it at http://{address}:{port}, in front of the app "
           f"(which listens on 127.0.0.1:{upstream}, reachable only through the gate).", flush=True)
     return [*args, "--server.address", "127.0.0.1", "--server.port", str(upstream), "--server.headless", "true",
