@@ -51,7 +51,10 @@ if not access_granted():  # checked before anything else renders: a password pag
                   position="hidden").run()
     st.stop()
 if not can_edit():  # the viewer's password: the results and their downloads, no page that trains or adds data
-    PAGES = {"Results": [PAGES["Train"][0], *PAGES["History"], *PAGES["Result"]]}
+    # (a link to a page a viewer does not have, /train, opens Runs rather than "Page not found")
+    PAGES = {"Results": [PAGES["Train"][0], *PAGES["History"], *PAGES["Result"],
+                         *(st.Page(home, title=f"Runs ({path})", url_path=path, visibility="hidden")
+                           for path in ("train", "sweeps", "datasets"))]}
 remember_form()
 # Less empty space above page titles (Streamlit's default is about 6rem), so a 1280x720 screen shows the
 # first chart of a page without scrolling.

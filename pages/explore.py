@@ -23,6 +23,7 @@ from core.vocabulary import (METRIC_HELP, cluster_name, cluster_names, gallery_c
                              sample_name)
 from ui.access import can_edit
 from ui.cache import run_store, training_worker
+from ui.downloads import download_button
 from ui.progress import task_progress
 from ui.state import require_result
 from ui import corrections
@@ -254,13 +255,13 @@ def selection_panel(selection: Selection, shown) -> None:
         if can_edit():
             move_selection(rows, shown)
         stem = f"{file_stem(result)}-selection"
-        st.download_button("Selection (CSV)", lambda: labels_csv(shown, rows), file_name=f"{stem}.csv",
-                           mime="text/csv", key="explore_selection_csv", icon=":material/table:",
-                           help="One row per selected image: index, file name, cluster, confidence, true label.")
+        download_button(st, "Selection (CSV)", lambda: labels_csv(shown, rows), file_name=f"{stem}.csv",
+                        mime="text/csv", key="explore_selection_csv", icon=":material/table:",
+                        help="One row per selected image: index, file name, cluster, confidence, true label.")
         if not data.is_table:
-            st.download_button("Selected images by cluster (.zip)", lambda: cluster_folders_zip(shown, rows),
-                               file_name=f"{stem}.zip", mime="application/zip", key="explore_selection_zip",
-                               icon=":material/folder_zip:", help="The selected images, one folder per cluster.")
+            download_button(st, "Selected images by cluster (.zip)", lambda: cluster_folders_zip(shown, rows),
+                            file_name=f"{stem}.zip", mime="application/zip", key="explore_selection_zip",
+                            icon=":material/folder_zip:", help="The selected images, one folder per cluster.")
     with gallery_col:
         if data.is_table:
             st.dataframe(feature_frame(data, rows), hide_index=True, height=300)

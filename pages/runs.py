@@ -8,9 +8,10 @@ from core.runs import CANCELLED, FAILED, FINISHED, INTERRUPTED, RUNNING, StoreEr
 from core.runs.compare import filter_runs, hyperparameter_columns, runs_table, silhouette_spaces
 from core.runs.transfer import import_run, run_archive
 from core.vocabulary import METRICS, format_seconds, run_settings, setting_label
+from ui.access import can_edit
 from ui.cache import run_store, training_worker
 from ui.config_form import load_config_into_form
-from ui.downloads import download_buttons
+from ui.downloads import download_button, download_buttons
 from ui.runs import forget_run, load_run
 from ui.state import RUN_PARAM, show_result
 from ui.text import plain
@@ -39,6 +40,9 @@ def records_or_stop(store) -> list:
                 "cannot be saved.", icon=":material/lock:")
     if store.unknown_folders:
         st.warning(plain(store.unknown_folders_note()), icon=":material/folder_off:")
+    if not records and not editor:
+        st.info("No runs yet: they are listed here once someone trains one.")
+        st.stop()
     if not records:
         st.info("No runs yet. Train a model on the **Train** page (or run a sweep) and it will be listed here.")
         st.page_link("pages/train.py", label="Go to Train", icon=":material/model_training:")
@@ -237,7 +241,7 @@ def still_running_elsewhere(store, record) -> None:
             f"{beat} UTC. If that process is gone (the machine was switched off, the terminal closed), mark "
             "the run interrupted: it is then kept with what it recorded, and can be deleted.",
             icon=":material/pending:")
-    if st.button("Mark interrupted", key="runs_mark_interrupted", icon=":material/block:"):
+    if editor and st.button("Mark interrupted", key="runs_mark_interrupted", icon=":material/block:"):
         try:
             store.mark_interrupted(record.id)
         except (ValueError, StoreError) as error:
@@ -284,7 +288,7 @@ def details(store, record, ours: bool) -> None:
         still_running_elsewhere(store, record)
     if record.status == FINISHED:
         finished_run(record)
-    if st.button("Train again with these settings", key="runs_train_again", icon=":material/replay:",
+    if editor and st.button("Train again with these settings", key="runs_train_again", icon=":material/replay:",
                  help="Fills the Train page's form with this run's settings."):
         load_config_into_form(record.config)
         st.switch_page("pages/train.py")
@@ -361,13 +365,14 @@ def take_away(store, record) -> None:
     result = load_run(record.id)
     if result is not None:
         download_buttons(result, key="runs_download")
-        st.download_button("Whole run, to import in another dashboard (.zip)", lambda: run_archive(store, record.id),
-                           file_name=f"run-{record.id}-{record.algorithm}-{record.dataset}-run.zip",
-                           mime="application/zip", key="runs_download_whole", icon=":material/move_item:",
-                           help="Its record and saved files; import it on another machine's Runs page.")
+        download_button(st, "Whole run, to import in another dashboard (.zip)", lambda: run_archive(store, record.id),
+                        file_name=f"run-{record.id}-{record.algorithm}-{record.dataset}-run.zip",
+                        mime="application/zip", key="runs_download_whole", icon=":material/move_item:",
+                        help="Its record and saved files; import it on another machine's Runs page.")
 
 
 st.title("Runs")
+editor = can_edit()  # a viewer (ui.access) opens and downloads runs, and changes none
 store = run_store()
 records = records_or_stop(store)
 table = runs_table(records)
@@ -376,14 +381,15 @@ table["MB"] = [round(sizes[int(i)] / 2**20, 1) for i in table["id"]]
 known_tags = store.all_tags()
 shown = filtered(table, known_tags)
 selection = runs_grid(shown, len(table))
-with st.expander("Disk use, delete several, import a run"):
-    names_all = dict(zip(table["id"], table["name"]))
-    usage, bulk = st.columns(2, gap="large")
-    with usage:
-        disk_use(store, names_all, sizes)
-    with bulk:
-        delete_several(store, shown, names_all, sizes)
-        import_archive(store)
+if editor:
+    with st.expander("Disk use, delete several, import a run"):
+        names_all = dict(zip(table["id"], table["name"]))
+        usage, bulk = st.columns(2, gap="large")
+        with usage:
+            disk_use(store, names_all, sizes)
+        with bulk:
+            delete_several(store, shown, names_all, sizes)
+            import_archive(store)
 
 record = store.get(selected_run(shown, selection))
 ours = any(job.run_id == record.id for job in training_worker().active_jobs())
@@ -393,8 +399,9 @@ with left:
     details(store, record, ours)
 with right:
     preview_picture(store, record)
-with st.expander("Rename, tag or delete", expanded=False):
-    rename_and_tag(store, record, known_tags)
-    delete_one(store, record, ours)
+if editor:
+    with st.expander("Rename, tag or delete", expanded=False):
+        rename_and_tag(store, record, known_tags)
+        delete_one(store, record, ours)
 if record.status == FINISHED:
     take_away(store, record)

@@ -5,8 +5,9 @@ import streamlit as st
 from core.algorithms import ALGORITHMS, DEFAULT_ALGORITHM
 from core.cli import command_line
 from core.metrics import HEADLINE_METRICS
-from core.runs import FINISHED
-from core.runs.runner import axis_value, describe_point, parse_axis_value, sweep_axes, sweep_configs
+from core.runs import FAILED, FINISHED
+from core.runs.runner import (axis_value, describe_point, estimate_sweep, parse_axis_value, sweep_axes, sweep_configs,
+                              typical_seconds)
 from ui.cache import run_store, training_worker
 from ui.config_form import config_form, config_problem
 from ui.progress import describe, fraction, job_title
@@ -16,6 +17,8 @@ from ui.worker import SweepJob, TrainingJob
 POLL_SECONDS = 1.0
 NO_SECOND = "(nothing)"
 MAX_RUNS = 60
+OWN_SWEEPS = "sweeps_own"  # ids of the sweeps this session queued: only it may cancel them
+SWEEP_PARAM = "sweep"      # the query parameter naming this tab's sweep, so that a refreshed tab takes it back
 
 
 def suggested_values(algorithm: str, axis: str) -> str:
@@ -89,6 +92,9 @@ def planned_runs(base, axes: dict) -> tuple[list, bool]:
         if problem:
             st.error(plain(problem), icon=":material/error:")
             valid = False
+    if valid:
+        estimate = estimate_sweep(len(configs), [], typical_seconds(run_store(), configs))
+        st.caption(f":material/schedule: {sentence(estimate.say(started=False))}")
     with st.expander("The same sweep from the command line"):
         st.code(command_line(base, axes), language="bash")
         st.caption("Run it from the project folder with the virtual environment's Python (`.venv/bin/python`); "
@@ -96,45 +102,85 @@ def planned_runs(base, axes: dict) -> tuple[list, bool]:
     return configs, valid
 
 
-def queue_button(store, worker, base, axes: dict, configs: list, valid: bool, busy: bool) -> None:
+def queue_button(store, worker, base, axes: dict, configs: list, valid: bool, busy: str) -> None:
+    """Queue the grid's runs (`busy`: why not now, when a sweep is running)."""
     if st.button("Queue the sweep", type="primary", key="sweep_start", icon=":material/playlist_play:",
-                 disabled=not valid or busy,
-                 help="One sweep at a time: cancel the running one to start another." if busy else None):
+                 disabled=not valid or bool(busy), help=busy or None):
         sweep_id = store.sweeps.create(base, {a: list(v) for a, v in axes.items()})
         jobs = [TrainingJob(config, name=f"{describe_point(config, axes)} (sweep {sweep_id})", sweep_id=sweep_id)
                 for config in configs]
         worker.submit_sweep(SweepJob(sweep_id, f"Sweep {sweep_id}", {a: list(v) for a, v in axes.items()}, jobs))
+        st.session_state.setdefault(OWN_SWEEPS, set()).add(sweep_id)
+        st.query_params[SWEEP_PARAM] = str(sweep_id)
         st.rerun()
 
 
-def sweep_table(store, sweep: SweepJob) -> pd.DataFrame:
-    """One row per run of `sweep`: its id, its point on the grid, its status and headline scores."""
+def own_sweep(sweep: SweepJob) -> bool:
+    """Whether this tab queued `sweep` (a refreshed tab knows it again by the sweep named in its address); a
+    sweep queued from another tab is shown without the controls that would stop someone else's work."""
+    owned = st.session_state.setdefault(OWN_SWEEPS, set())
+    if st.query_params.get(SWEEP_PARAM) == str(sweep.sweep_id):
+        owned.add(sweep.sweep_id)
+    elif sweep.sweep_id in owned:
+        st.query_params[SWEEP_PARAM] = str(sweep.sweep_id)
+    return sweep.sweep_id in owned
+
+
+def sentence(text: str) -> str:
+    return text[:1].upper() + text[1:] + "."
+
+
+def sweep_table(sweep: SweepJob, stored: dict) -> pd.DataFrame:
+    """One row per run of `sweep` (`stored`: its records by run id): its id, its point on the grid, its status
+    and headline scores; a run without scores says why (queued, running, cancelled, failed) where they would be."""
     axes_names = sweep_axes(sweep.jobs[0].config.algorithm) if sweep.jobs else {}
-    stored = {r.id: r for r in store.list_runs(sweep_id=sweep.sweep_id)}
     rows = []
     for job in sweep.jobs:
         record = stored.get(job.run_id) if job.run_id is not None else None
-        row = {"run": job.run_id, **{axes_names.get(a, a): axis_value(job.config, a) for a in sweep.axes},
-               "status": job.shown_status}
-        scores = record.scores if record is not None else {}
-        row.update({metric: scores.get(metric) for metric in HEADLINE_METRICS})
+        status = job.shown_status
+        row = {"run": f"#{job.run_id}" if job.run_id is not None else "—",
+               **{axes_names.get(a, a): axis_value(job.config, a) for a in sweep.axes}, "status": status}
+        scores = record.scores if record is not None and record.status == FINISHED else {}
+        for metric in HEADLINE_METRICS:
+            value = scores.get(metric)
+            row[metric] = f"{value:.3f}" if value is not None else "n/a" if scores else status
         rows.append(row)
     return pd.DataFrame(rows)
 
 
+def sweep_line(sweep: SweepJob, snap, current: float, stored: dict) -> str:
+    """The sweep's one line: the run it is on and the time left, or how it ended."""
+    failed = f" · {snap.failed} failed" if snap.failed else ""
+    if snap.running:
+        ended = [r.duration for r in stored.values() if r.status in (FINISHED, FAILED) and r.duration is not None]
+        left = snap.total - snap.done - current
+        typical = [] if ended else typical_seconds(run_store(), [job.config for job in sweep.jobs if not job.done])
+        estimate = estimate_sweep(left, ended, typical)
+        return f"{sweep.name}: run {snap.done + 1} of {snap.total} · {estimate.say(started=True)}{failed}"
+    if snap.cancelled:
+        return (f"{sweep.name}: cancelled · {snap.finished} of {snap.total} runs finished, "
+                f"{snap.cancelled} cancelled{failed}")
+    return f"{sweep.name}: {snap.done} of {snap.total} runs done{failed}"
+
+
 @st.fragment(run_every=POLL_SECONDS)
-def sweep_progress(sweep: SweepJob) -> None:
-    """The sweep's progress, the run training now, and its table (redrawn every POLL_SECONDS)."""
+def sweep_progress(sweep: SweepJob, own: bool) -> None:
+    """The sweep's progress, the run training now, and its table (redrawn every POLL_SECONDS); Cancel only in the
+    tab that queued it (`own`)."""
     snap = sweep.snapshot()
     current = fraction(snap.current.snapshot()) if snap.current is not None else 0.0
-    st.progress(min((snap.done + current) / snap.total, 1.0), text=f"{sweep.name}: {snap.done} of {snap.total} runs done"
-                + (f" ({snap.failed} failed)" if snap.failed else "") + (f" ({snap.cancelled} cancelled)" if snap.cancelled else ""))
+    stored = {r.id: r for r in run_store().list_runs(sweep_id=sweep.sweep_id)}
+    # Only work done fills the bar: a cancelled sweep's bar stops where it was cancelled.
+    st.progress(min((snap.finished + snap.failed + current) / snap.total, 1.0),
+                text=sweep_line(sweep, snap, current, stored))
     if snap.current is not None:
         job_snap = snap.current.snapshot()
         point = describe_point(snap.current.config, sweep.axes)
         st.progress(fraction(job_snap), text=f"Now: {point} · {describe(job_snap)}")
-        if st.button("Cancel the sweep", key="sweep_cancel", icon=":material/stop:",
-                     help="Stops the run training now and drops the queued ones; finished runs are kept."):
+        if not own:
+            st.caption("Queued from another tab: only that tab can cancel it.")
+        elif st.button("Cancel the sweep", key="sweep_cancel", icon=":material/stop:",
+                       help="Stops the run training now and drops the queued ones; finished runs are kept."):
             sweep.cancel()
             st.rerun(scope="app")
     elif st.session_state.get("sweep_seen_running") == sweep.sweep_id:
@@ -142,12 +188,11 @@ def sweep_progress(sweep: SweepJob) -> None:
         st.rerun(scope="app")  # finished: redraw the page once with the Compare button
     if snap.running:
         st.session_state["sweep_seen_running"] = sweep.sweep_id
-    st.dataframe(sweep_table(run_store(), sweep), hide_index=True, key=f"sweep_table_{sweep.sweep_id}",
-                 column_config={m: st.column_config.NumberColumn(m, format="%.3f") for m in HEADLINE_METRICS})
+    st.dataframe(sweep_table(sweep, stored), hide_index=True, key=f"sweep_table_{sweep.sweep_id}")
 
 
 def latest_sweep(latest: SweepJob) -> None:
-    sweep_progress(latest)
+    sweep_progress(latest, own=own_sweep(latest))
     if any(job.run_id is not None for job in latest.jobs):
         if st.button("Compare the runs of this sweep", key="sweep_compare", icon=":material/compare_arrows:"):
             st.session_state["compare_dataset"] = latest.jobs[0].config.dataset
@@ -186,7 +231,11 @@ with base_box:
     base = config_form("sweep", fixed=list(axes))
 configs, valid = planned_runs(base, axes)
 latest = worker.sweeps[-1] if worker.sweeps else None
-queue_button(store, worker, base, axes, configs, valid, busy=latest is not None and latest.snapshot().running)
+busy = ""
+if latest is not None and latest.snapshot().running:
+    busy = ("One sweep at a time: cancel the running one to start another." if own_sweep(latest) else
+            "One sweep at a time: another tab's sweep is running; queue this one when it has finished.")
+queue_button(store, worker, base, axes, configs, valid, busy)
 if latest is not None:
     st.subheader("Progress")
     latest_sweep(latest)

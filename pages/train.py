@@ -11,7 +11,7 @@ from ui.config_form import config_form, config_problem, load_config_into_form
 from ui.progress import LOSS_POLL_SECONDS, POLL_SECONDS, describe, fraction, job_title, show_losses, timings_table
 from ui.text import plain
 from ui.state import FORM, TAKEN_N_CLUSTERS, current_job, current_result, job_from_url, start_job
-from core.runs import CANCELLED, FAILED, FINISHED, RUNNING
+from core.runs import CANCELLED, FAILED, FINISHED, QUEUED, RUNNING
 from ui.worker import TrainingJob, is_task
 
 st.title("Train")
@@ -41,15 +41,25 @@ if config is not None and st.button("Train", type="primary", disabled=running or
 @st.fragment(run_every=POLL_SECONDS)
 def live_progress(job: TrainingJob, own: bool) -> None:
     """Progress of `job`; `own` is False for a job started elsewhere (another tab, a sweep), shown so that
-    every tab sees what the server is training."""
+    every tab sees what the server is training, without the buttons that would stop someone else's work."""
     snap = job.snapshot()
     if snap.status != RUNNING:
         st.rerun(scope="app")  # let the whole page show the outcome and re-enable Train
     if not own:
-        where = f"sweep run {job.sweep_id}" if job.sweep_id else "another tab"
+        where = (f"sweep {job.sweep_id}; the tab that queued it can cancel it on Sweeps" if job.sweep_id else
+                 "another tab; only that tab can cancel it")
         doing = "Running" if is_task(job.config) else "Training"
-        st.info(f"{doing} {job_title(job.config)} (started from {where}).", icon=":material/sync:")
+        if job.shown_status == QUEUED:
+            st.info(f"Queued: {job_title(job.config)} (from {where}).", icon=":material/schedule:")
+        else:
+            st.info(f"{doing} {job_title(job.config)} (started from {where}).", icon=":material/sync:")
     st.progress(fraction(snap), text=describe(snap))
+    if own:
+        stop_buttons(job, snap)
+
+
+def stop_buttons(job: TrainingJob, snap) -> None:
+    """Cancel, and for a deep run Stop and keep: for the tab that started the job only."""
     cancel, keep = st.columns([1, 3])
     if cancel.button("Cancel", key="cancel", icon=":material/stop:", help="Stop now; nothing is kept."):
         job.cancel()

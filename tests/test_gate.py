@@ -91,8 +91,15 @@ def _http(url, *, data=None, method=None, cookie=None, headers=None):
 @pytest.fixture(scope="module")
 def shared_server(tmp_path_factory):
     """`python -m ui.serve` with an editor's and a viewer's password, on a free port of this machine."""
+    from core.experiment import RunConfig
+    from core.runs import RunStore
+    from core.runs.runner import record_run
+
+    store = tmp_path_factory.mktemp("shared-store")
+    record_run(RunConfig(dataset="digits", algorithm="kmeans", projection="pca", n_samples=300), RunStore(store),
+               name="shown to a stakeholder")
     port = _free_port()
-    env = {**os.environ, "DEEP_CLUSTERING_HOME": str(tmp_path_factory.mktemp("shared-store")),
+    env = {**os.environ, "DEEP_CLUSTERING_HOME": str(store),
            "DEEP_CLUSTERING_PASSWORD": EDITOR_PASSWORD, "DEEP_CLUSTERING_VIEWER_PASSWORD": VIEWER_PASSWORD,
            "DEEP_CLUSTERING_TRUSTED_PROXY": "127.0.0.1"}  # as behind an HTTPS proxy: clients told apart by it
     log = tmp_path_factory.mktemp("log") / "server.log"
@@ -224,6 +231,38 @@ def test_a_viewer_cannot_upload_and_signing_out_closes_the_sessions_websocket(sh
                 websocket.recv(timeout=10)
     with pytest.raises(InvalidStatus):
         _stream(base, viewer)
+
+
+def test_a_viewer_opens_and_downloads_runs_and_finds_nothing_that_changes_them(shared_server):
+    """In a browser: the viewer's password opens Runs (no Train, Sweeps or Datasets page, no rename, tag,
+    delete or import), a run opens in Explore without the correction tools, and "Sign out" ends it."""
+    pytest.importorskip("playwright")
+    from playwright.sync_api import expect
+
+    from tests.browser import browser_page
+
+    server, base = shared_server
+    with browser_page(1280, 720) as page:
+        page.goto(f"{base}/train")
+        page.get_by_label("Password").fill(VIEWER_PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.get_by_role("heading", name="Runs", exact=True)).to_be_visible(timeout=60_000)
+        expect(page.get_by_text("Signed in to look and download only")).to_be_visible()
+        navigation = page.get_by_test_id("stSidebarNav").inner_text()
+        assert "Explore" in navigation and "Compare" in navigation
+        assert not {"Train", "Sweeps", "Datasets"} & set(navigation.split()), navigation
+        expect(page.get_by_role("button", name="Whole run, to import in another dashboard (.zip)")).to_be_visible()
+        for absent in ("Rename, tag or delete", "Disk use, delete several, import a run",
+                       "Train again with these settings"):
+            expect(page.get_by_text(absent)).to_have_count(0)
+        page.get_by_role("button", name="Open in Explore").click()
+        expect(page.get_by_role("heading", name="Explore", exact=True)).to_be_visible(timeout=60_000)
+        expect(page.get_by_text("Correct the clusters")).to_have_count(0)
+        expect(page.get_by_text("Place new images in this run")).to_have_count(0)
+        page.get_by_role("link", name="Sign out").click()
+        expect(page.get_by_role("button", name="Sign in")).to_be_visible(timeout=30_000)
+        page.goto(f"{base}/explore")
+        expect(page.get_by_role("button", name="Sign in")).to_be_visible(timeout=30_000)
 
 
 def test_guessing_in_parallel_sessions_is_bounded_per_address_and_in_all(shared_server):

@@ -94,28 +94,51 @@ def test_compare_two_runs(runs):
     assert at.metric[0].value == f"{expected:.3f}" and 0.5 < expected < 1
 
 
-def test_a_second_tab_sees_the_running_job_and_can_cancel_it():
-    first = page("pages/train.py")
-    first.selectbox(key="train_algorithm").set_value("ae_kmeans").run()
-    first.slider(key="train_ae_kmeans_epochs").set_value(300)
-    first.button(key="train").click().run()
-    job = first.session_state["job"]
+def stop_buttons(at: AppTest) -> list:
+    return [b.key for b in at.button if b.key in ("cancel", "stop_keep")]
+
+
+def long_training(at: AppTest):
+    """Start autoencoder + k-means for 300 epochs on digits from `at`'s Train page; its job once recorded."""
+    at.selectbox(key="train_algorithm").set_value("ae_kmeans").run()
+    at.slider(key="train_ae_kmeans_epochs").set_value(300)
+    at.button(key="train").click().run()
+    job = at.session_state["job"]
     deadline = time.time() + 120
     while job.run_id is None and time.time() < deadline:  # recorded in the store once the worker starts it
         time.sleep(0.5)
     assert job.run_id is not None, "the job did not start"
+    return job
 
+
+def test_a_second_tab_sees_the_running_job_but_only_the_tab_that_started_it_can_stop_it():
+    first = page("pages/train.py")
+    job = long_training(first)
     second = page("pages/train.py")  # another browser tab: a new session on the same server
     assert any("started from another tab" in i.value for i in second.info)
     assert second.get("progress")
-    assert RunStore().get(job.run_id).status == "running"
+    assert stop_buttons(second) == [], "another tab could stop this run"
+    first.run()
+    assert stop_buttons(first) == ["cancel", "stop_keep"]
+
+    # The walk that found it: the first tab cancels its run and the second starts one; the first tab, its own
+    # run cancelled, shows the second tab's run, and still cannot stop it.
+    first.button(key="cancel").click().run()
+    assert job.wait_for_worker(60) and job.status == "cancelled"
+    theirs = long_training(second)
+    first.run()
+    assert not first.exception, first.exception
+    assert any("Training cancelled" in w.value for w in first.warning)
+    assert any("started from another tab" in i.value for i in first.info) and first.get("progress")
+    assert stop_buttons(first) == [], "a tab could stop another tab's run"
+    assert stop_buttons(second) == ["cancel", "stop_keep"]
     second.button(key="cancel").click().run()
-    assert job.wait_for_worker(60)
-    assert job.status == "cancelled"
-    deadline = time.time() + 30
-    while RunStore().get(job.run_id).status == "running" and time.time() < deadline:
-        time.sleep(0.5)
-    assert RunStore().get(job.run_id).status == "cancelled"
+    assert theirs.wait_for_worker(60) and theirs.status == "cancelled"
+    for run_id in (job.run_id, theirs.run_id):
+        deadline = time.time() + 30
+        while RunStore().get(run_id).status == "running" and time.time() < deadline:
+            time.sleep(0.5)
+        assert RunStore().get(run_id).status == "cancelled"
 
 
 def test_sweep_form_leaves_the_varied_settings_to_the_grid():

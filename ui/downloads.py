@@ -1,6 +1,7 @@
 """Download buttons for one run: labels CSV, embedding + projection .npz, trained model, HTML report.
 
 The files are made when the button is clicked (deferred downloads), so showing the buttons costs nothing.
+Every download button of the app goes through :func:`download_button`.
 """
 from __future__ import annotations
 
@@ -12,35 +13,46 @@ from ui.cache import run_store
 from core.runs.report import html_report
 
 
+def download_button(where, label: str, data, **options) -> None:
+    """``where.download_button(label, data, ...)`` (`where`: ``st``, a column, a container) that fetches its file
+    without running the page again.
+
+    A click that reruns the page (Streamlit's default) drops every download button's made-on-click file as the
+    rerun starts and registers new ones as it draws them: a second button clicked within that second still holds
+    the old file, which the server no longer knows ("Deferred file ... not found"), and nothing arrives.
+    """
+    where.download_button(label, data, on_click="ignore", **options)
+
+
 def download_buttons(result: ClusteringResult, key: str) -> None:
     stem = file_stem(result)
     store = run_store()
     columns = st.columns(5)
-    columns[0].download_button("Labels (CSV)", lambda: labels_csv(result), file_name=f"{stem}-labels.csv",
-                               mime="text/csv", key=f"{key}_csv", icon=":material/table:",
-                               help="One row per image: index in the dataset, file name, cluster (-1 = noise), "
-                                    "confidence where the algorithm gives one, true label.")
-    columns[4].download_button("Images by cluster (.zip)", lambda: cluster_folders_zip(result),
-                               file_name=f"{stem}-clusters.zip", mime="application/zip", key=f"{key}_folders",
-                               icon=":material/folder_zip:",
-                               help="Every image in a folder named after its cluster, under its own file name.")
-    columns[1].download_button("Embedding (.npz)", lambda: arrays_npz(result), file_name=f"{stem}-embedding.npz",
-                               mime="application/octet-stream", key=f"{key}_npz", icon=":material/data_array:",
-                               help="embedding, projection_umap / projection_pca, labels and indices, for numpy.load.")
+    download_button(columns[0], "Labels (CSV)", lambda: labels_csv(result), file_name=f"{stem}-labels.csv",
+                    mime="text/csv", key=f"{key}_csv", icon=":material/table:",
+                    help="One row per image: index in the dataset, file name, cluster (-1 = noise), "
+                         "confidence where the algorithm gives one, true label.")
+    download_button(columns[4], "Images by cluster (.zip)", lambda: cluster_folders_zip(result),
+                    file_name=f"{stem}-clusters.zip", mime="application/zip", key=f"{key}_folders",
+                    icon=":material/folder_zip:",
+                    help="Every image in a folder named after its cluster, under its own file name.")
+    download_button(columns[1], "Embedding (.npz)", lambda: arrays_npz(result), file_name=f"{stem}-embedding.npz",
+                    mime="application/octet-stream", key=f"{key}_npz", icon=":material/data_array:",
+                    help="embedding, projection_umap / projection_pca, labels and indices, for numpy.load.")
     has_model = result.run_id is not None and (store.run_dir(result.run_id) / "model").is_dir()
-    columns[2].download_button("Trained model (.zip)", (lambda: model_zip(store, result.run_id)) if has_model else b"",
-                               file_name=f"{stem}-model.zip", mime="application/zip", key=f"{key}_model",
-                               icon=":material/neurology:", disabled=not has_model,
-                               help="Keras models (.keras), fitted arrays and parameters, with a README on "
-                                    "loading them." if has_model else "Only runs saved in the store have a model file.")
+    download_button(columns[2], "Trained model (.zip)", (lambda: model_zip(store, result.run_id)) if has_model else b"",
+                    file_name=f"{stem}-model.zip", mime="application/zip", key=f"{key}_model",
+                    icon=":material/neurology:", disabled=not has_model,
+                    help="Keras models (.keras), fitted arrays and parameters, with a README on "
+                         "loading them." if has_model else "Only runs saved in the store have a model file.")
     name = None
     if result.run_id is not None:
         try:
             name = store.get(result.run_id).name
         except KeyError:
             pass
-    columns[3].download_button("Report (HTML)", lambda: html_report(result, run_id=result.run_id, name=name).encode(),
-                               file_name=f"{stem}-report.html", mime="text/html", key=f"{key}_report",
-                               icon=":material/description:", type="primary",
-                               help="One self-contained page (parameters, metrics, charts, galleries) to mail "
-                                    "or archive; opens offline in any browser.")
+    download_button(columns[3], "Report (HTML)", lambda: html_report(result, run_id=result.run_id, name=name).encode(),
+                    file_name=f"{stem}-report.html", mime="text/html", key=f"{key}_report",
+                    icon=":material/description:", type="primary",
+                    help="One self-contained page (parameters, metrics, charts, galleries) to mail "
+                         "or archive; opens offline in any browser.")

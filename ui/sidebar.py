@@ -16,9 +16,9 @@ def show_sidebar() -> None:
         st.markdown("### Deep clustering explorer")
         role = gate_role()
         if role is not None:  # signed in at the gate of a shared server
-            who, sign_out = st.columns([3, 2], vertical_alignment="center")
-            who.caption("Signed in to look and download only." if role == VIEWER else "Signed in.")
-            sign_out.link_button("Sign out", SIGN_OUT, icon=":material/logout:", width="stretch")
+            # a plain link in this tab (a link button opens a new one): the gate ends the session and shows its page
+            st.markdown(f"{'Signed in to look and download only' if role == VIEWER else 'Signed in'} · "
+                        f'<a href="{SIGN_OUT}" target="_self">Sign out</a>', unsafe_allow_html=True)
         job = current_job()
         if job is not None and job.status == RUNNING:
             st.caption(f"Training {job_title(job.config)}: progress on the Train page.")

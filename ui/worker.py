@@ -219,7 +219,7 @@ class TrainingJob:
     losses: list = field(default_factory=list)
     error: str = ""
     result: Optional[ClusteringResult] = None
-    started: float = field(default_factory=time.perf_counter)
+    started: float = field(default_factory=time.perf_counter)  # queued; then when the worker took it
     finished: Optional[float] = None
     stopping: bool = False           # "stop and keep" asked: training ends early, the run still finishes
     _worker: Optional["TrainingWorker"] = None
@@ -253,6 +253,13 @@ class TrainingJob:
                 self.error = payload
         self._heard.set()
         self._done.set()
+
+    def _taken(self) -> None:
+        """The worker starts on it: its elapsed time counts from now, not from when it was queued (a sweep's
+        last run would otherwise show the whole sweep's time as its own)."""
+        with self._lock:
+            if self.status == RUNNING:
+                self.started = time.perf_counter()
 
     def cancel(self) -> None:
         """Stop the job: it reports cancelled at once; the worker stops at its next report point, or is
@@ -467,7 +474,10 @@ class TrainingWorker:
                         self._ended[job_id] = ended
                         while len(self._ended) > RECENT_JOBS:
                             self._ended.pop(next(iter(self._ended)))
-            if job is None or kind == "taken":
+            if job is None:
+                continue
+            if kind == "taken":
+                job._taken()
                 continue
             job._report(kind, payload)
 

@@ -38,8 +38,10 @@ class ArrayHeader:
         return self.dtype.kind in "biuf" and self.dtype.fields is None and not self.dtype.hasobject
 
 
-def npz_headers(source: Union[bytes, str, PathLike]) -> dict[str, ArrayHeader]:
+def npz_headers(source: Union[bytes, str, PathLike], *, text: bool = False) -> dict[str, ArrayHeader]:
     """{array name: its header} of the .npz `source` (its bytes or its path), reading no array.
+
+    `text` also accepts fixed-width text arrays (a user's labels: NumPy's "U" and "S" kinds hold no objects).
 
     Raises UnreadableArrays when the file is not a zip of .npy files, a header cannot be read, or a member's
     size in the zip differs from what its header declares (a member that expands further than its header says
@@ -48,7 +50,8 @@ def npz_headers(source: Union[bytes, str, PathLike]) -> dict[str, ArrayHeader]:
     handle = io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else source
     try:
         with zipfile.ZipFile(handle) as archive:
-            return {_name(info.filename): _header(archive, info) for info in archive.infolist() if not info.is_dir()}
+            return {_name(info.filename): _header(archive, info, text)
+                    for info in archive.infolist() if not info.is_dir()}
     except UnreadableArrays:
         raise
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError, NotImplementedError) as error:
@@ -59,10 +62,13 @@ def _name(filename: str) -> str:
     return filename[:-4] if filename.endswith(".npy") else filename
 
 
-def _header(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> ArrayHeader:
+def _header(archive: zipfile.ZipFile, info: zipfile.ZipInfo, text: bool) -> ArrayHeader:
     name = _name(info.filename)
     if not info.filename.endswith(".npy"):
         raise UnreadableArrays(f"{info.filename!r} is not an array (.npy)")
+    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        # NumPy never writes these, and zipfile inflates bzip2 and LZMA without a bound even for a short read
+        raise UnreadableArrays(f"array {name!r} is compressed with bzip2 or LZMA; save it with numpy.savez")
     with archive.open(info) as member:
         head = member.read(min(info.file_size, MAX_HEADER_BYTES))
     stream = io.BytesIO(head)
@@ -77,7 +83,7 @@ def _header(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> ArrayHeader:
     except (ValueError, EOFError) as error:
         raise UnreadableArrays(f"array {name!r} has no readable header ({error})") from None
     header = ArrayHeader(name, tuple(int(n) for n in shape), np.dtype(dtype))
-    if not header.is_numeric:
+    if not (header.is_numeric or text and header.dtype.kind in "US"):
         what = ("Python objects, which are never loaded (they could run code)" if header.dtype.hasobject
                 else f"{header.dtype} values, not plain numbers")
         raise UnreadableArrays(f"array {name!r} holds {what}")

@@ -1,8 +1,10 @@
 """Reading a user's own data: a zip or folder of images, an ``.npz`` of arrays, a CSV or parquet table.
 
 Everything here treats the file as hostile. Nothing is extracted to disk, nothing is unpickled
-(``allow_pickle=False``), archive entries whose path leaves the archive are refused, the expanded size
-of an archive and the number of images are capped before anything is decoded, and every problem is an
+(``allow_pickle=False``), archive entries whose path leaves the archive are refused, and what a file
+would cost is measured from what it declares before it is paid: an archive's expanded size and each image
+entry's size and compression ratio, the number of images and their pixels in all (from their headers), an
+.npz's array shapes, a CSV's header line, a parquet file's metadata. Every problem is an
 :class:`InvalidUpload` whose message names the file, what is wrong and what is allowed.
 
 The result is an :class:`ImportedData`: the samples, optional labels with their names, each sample's
@@ -11,6 +13,7 @@ original file name, and what was skipped and why, ready for a preview and for th
 from __future__ import annotations
 
 import io
+import math
 import os
 import re
 import zipfile
@@ -20,6 +23,8 @@ from pathlib import Path, PurePosixPath
 from typing import BinaryIO, Iterable, Optional, Sequence, Union
 
 import numpy as np
+
+from core.data.arrays import UnreadableArrays, npz_headers
 
 # Limits, stated in docs/own-data.md. The server's own upload limit is `server.maxUploadSize` in
 # .streamlit/config.toml (the same number of megabytes as MAX_FILE_MB).
@@ -32,6 +37,11 @@ MAX_SIDE = 128                 # largest height or width a user can resize image
 DEFAULT_MAX_SIDE = 64          # the default size is the most common one, capped at this
 MIN_SIDE = 4                   # smaller images carry too little to cluster
 MAX_IMAGE_PIXELS = 40_000_000  # one image's pixels before decoding (decompression bombs)
+MAX_UPLOAD_PIXELS = 2_000_000_000  # all images' pixels in one upload, from their headers (~5-30 ns each to
+                                   # decode: about a minute); MAX_SAMPLES images of 200x200 still fit
+MAX_ENTRY_MB = 256             # one image entry of an archive once expanded (40 MP x 4 bytes, as BMP, is 153 MB)
+MAX_COMPRESSION_RATIO = 500    # an entry's expansion (image files barely compress; zeros reach deflate's 1032)
+RATIO_CHECKED_FROM_MB = 16     # entries expanding to less are never skipped for their ratio (small blank BMPs)
 MAX_LABEL_LENGTH = 200         # characters of one label (a class name shown in legends and tables)
 
 GRAY_MODES = {"1", "L", "LA", "F"}
@@ -208,13 +218,26 @@ def read_image_zip(data: bytes, name: str, *, size=None, grayscale=False) -> Imp
                             f"(an archive this compressed may be a zip bomb).")
 
     def read(info):
+        _check_entry(info)
         try:
-            return archive.read(info)
+            with archive.open(info) as member:  # read(n), not read(): a whole read inflates all it is given
+                return member.read(info.file_size)
         except (zipfile.BadZipFile, EOFError, OSError, ValueError, NotImplementedError, RuntimeError) as error:
             raise _EntryError(f"a damaged archive entry ({error})") from None
 
     entries = [(info.filename, info) for info in infos]
     return _read_images(entries, read, name, size=size, grayscale=grayscale)
+
+
+def _check_entry(info: zipfile.ZipInfo) -> None:
+    """Skip, before it is expanded, an entry larger than any image file, compressed like a zip bomb, or
+    compressed in a way that cannot be read a bounded piece at a time (zipfile inflates bzip2 and LZMA whole)."""
+    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        raise _EntryError("compressed with bzip2 or LZMA (zip them with ordinary compression)")
+    if info.file_size > MAX_ENTRY_MB * 2 ** 20:
+        raise _EntryError(f"larger than any image once expanded (over {MAX_ENTRY_MB} MB)")
+    if info.file_size > max(RATIO_CHECKED_FROM_MB * 2 ** 20, MAX_COMPRESSION_RATIO * info.compress_size):
+        raise _EntryError(f"compressed like a zip bomb (over {MAX_COMPRESSION_RATIO} to 1)")
 
 
 def read_image_folder(folder: Path, *, size=None, grayscale=False) -> ImportedData:
@@ -288,15 +311,23 @@ def _image_entries(entries, name):
 def _probe(candidates, read, skipped: list, name):
     """Pass 1 reads headers only, nothing kept decoded: (path, handle, (height, width)) of each readable
     image, and whether every one stores gray pixels (then they decode to one channel, a third of the
-    memory). Unreadable files are added to `skipped`."""
-    probed, all_gray = [], True
+    memory). Unreadable files are added to `skipped`; more pixels in all than MAX_UPLOAD_PIXELS is
+    InvalidUpload as soon as the headers read so far show it, before any image is decoded."""
+    probed, all_gray, pixels = [], True, 0
     for path, handle in candidates:
         try:
             with _open_image(read(handle)) as image:
                 probed.append((path, handle, image.size[::-1]))
                 all_gray = all_gray and (image.mode in GRAY_MODES or image.mode.startswith("I"))
+                pixels += image.width * image.height
         except _EntryError as error:
             skipped.append((path, str(error)))
+        if pixels > MAX_UPLOAD_PIXELS:
+            side = min(1024, math.isqrt(MAX_UPLOAD_PIXELS // len(candidates)))
+            raise InvalidUpload(f"{name}: its first {len(probed):,} images already hold {pixels / 1e9:,.1f} billion "
+                                f"pixels, more than the {MAX_UPLOAD_PIXELS / 1e9:g} billion one upload may decode; "
+                                f"resize its {len(candidates):,} images to at most {side:,} pixels a side before "
+                                f"zipping them.")
     if not probed:
         raise InvalidUpload(f"{name}: none of its images could be used. {' '.join(skipped_summary(skipped))}")
     return probed, all_gray
@@ -455,24 +486,32 @@ def read_npz(data: bytes, name: str) -> ImportedData:
         raise InvalidUpload(f"{name} would expand to {expanded / 2 ** 20:,.0f} MB of arrays; the limit is "
                             f"{MAX_EXPANDED_MB:,} MB.")
     try:
+        headers = npz_headers(data, text=True)
+    except UnreadableArrays as error:
+        raise InvalidUpload(f"{name}: {error}; save plain arrays with numpy.savez(file, x=images, y=labels).") \
+            from None
+    keys = list(headers)
+    x_key = next((k for k in X_KEYS if k in keys), None)
+    if x_key is None:
+        raise InvalidUpload(f"{name} has no array named 'x' (it holds: {', '.join(keys) or 'nothing'}); "
+                            f"save the images as x and optional labels as y.")
+    y_key = next((k for k in Y_KEYS if k in keys and k != x_key), None)
+    kind = _check_x_header(headers[x_key], name)  # shapes and types from the headers, before any array is read
+    if y_key:
+        _check_y_header(headers[y_key], headers[x_key].shape[0], name)
+    try:
         archive = np.load(io.BytesIO(data), allow_pickle=False)
     except Exception as error:
         raise InvalidUpload(f"{name} is not a readable .npz archive (it may be truncated): {error}.") from None
     if not isinstance(archive, np.lib.npyio.NpzFile):
         raise InvalidUpload(f"{name} is not an .npz archive.")
     with archive:
-        keys = list(archive.files)
-        x_key = next((k for k in X_KEYS if k in keys), None)
-        if x_key is None:
-            raise InvalidUpload(f"{name} has no array named 'x' (it holds: {', '.join(keys) or 'nothing'}); "
-                                f"save the images as x and optional labels as y.")
-        y_key = next((k for k in Y_KEYS if k in keys and k != x_key), None)
         x = _npz_array(archive, x_key, name)
         y = _npz_array(archive, y_key, name) if y_key else None
     notes = [f"Arrays ignored: {', '.join(k for k in keys if k not in (x_key, y_key))}."] \
         if len(keys) > 1 + (y_key is not None) else []
-    x, kind = _check_x(x, name, notes)
-    labels, class_names = (None, None) if y is None else _check_y(y, len(x), name)
+    x = _check_x(x, kind, name, notes)
+    labels, class_names = (None, None) if y is None else encode_labels(y.reshape(-1), name, "'y'")
     n = len(x)
     file_names = [f"{x_key}[{i}]" for i in range(n)] if kind == "images" else [f"row {i + 1}" for i in range(n)]
     feature_names = [f"feature {j + 1}" for j in range(x.shape[1])] if kind == "features" else None
@@ -492,29 +531,47 @@ def _npz_array(archive, key: str, name: str) -> np.ndarray:
         raise InvalidUpload(f"{name}: array '{key}' cannot be read (the file may be truncated): {error}.") from None
 
 
-def _check_x(x: np.ndarray, name: str, notes: list) -> tuple:
-    if x.dtype.kind not in "biuf":
-        raise InvalidUpload(f"{name}: 'x' must hold numbers (uint8 or float); it holds {x.dtype}.")
-    if x.ndim not in (2, 3, 4):
-        raise InvalidUpload(f"{name}: 'x' has shape {x.shape} (rank {x.ndim}); images must be N x H x W or "
+def _check_x_header(header, name: str) -> str:
+    """"images" or "features" from the shape and type `x` declares; InvalidUpload for one that cannot be used."""
+    shape, dtype = header.shape, header.dtype
+    if dtype.kind not in "biuf":
+        raise InvalidUpload(f"{name}: 'x' must hold numbers (uint8 or float); it holds {dtype}.")
+    if len(shape) not in (2, 3, 4):
+        raise InvalidUpload(f"{name}: 'x' has shape {shape} (rank {len(shape)}); images must be N x H x W or "
                             f"N x H x W x C, feature vectors N x F.")
-    if len(x) > MAX_SAMPLES:
-        raise InvalidUpload(f"{name}: 'x' holds {len(x):,} samples; the limit is {MAX_SAMPLES:,} per dataset.")
-    kind = "features" if x.ndim == 2 else "images"
+    if shape[0] > MAX_SAMPLES:
+        raise InvalidUpload(f"{name}: 'x' holds {shape[0]:,} samples; the limit is {MAX_SAMPLES:,} per dataset.")
+    kind = "features" if len(shape) == 2 else "images"
+    if kind == "images":
+        if len(shape) == 4 and shape[-1] not in (1, 3, 4):
+            raise InvalidUpload(f"{name}: 'x' has {shape[-1]} channels; images need 1 (grayscale), "
+                                f"3 (RGB) or 4 (RGBA).")
+        if min(shape[1:3]) < MIN_SIDE or max(shape[1:3]) > MAX_SIDE * 4:
+            raise InvalidUpload(f"{name}: images of {shape[1]}x{shape[2]} pixels cannot be clustered; "
+                                f"each side must be {MIN_SIDE} to {MAX_SIDE * 4} pixels.")
+    values = math.prod(shape[1:])
+    if values > MAX_FEATURES * 16 or (kind == "features" and shape[1] > MAX_FEATURES):
+        raise InvalidUpload(f"{name}: each sample has {values:,} values; too many to cluster here.")
+    return kind
+
+
+def _check_y_header(header, n: int, name: str) -> None:
+    shape = header.shape
+    if not (len(shape) == 1 or len(shape) == 2 and shape[1] == 1):
+        raise InvalidUpload(f"{name}: 'y' must be one label per sample (shape (N,)); it has shape {shape}.")
+    if shape[0] != n:
+        raise InvalidUpload(f"{name}: 'x' has {n:,} samples but 'y' has {shape[0]:,} labels; they must match.")
+    if header.dtype.kind in "US":
+        _check_label_length(header.dtype.itemsize // (4 if header.dtype.kind == "U" else 1), name, "'y'")
+
+
+def _check_x(x: np.ndarray, kind: str, name: str, notes: list) -> np.ndarray:
+    """`x` (its shape already checked) as float32 features, or images as uint8 or float32 in [0, 1]."""
     if x.ndim == 3:
         x = x[..., np.newaxis]
-    if kind == "images":
-        if x.shape[-1] == 4:
-            x = x[..., :3]
-            notes.append("The alpha channel was dropped.")
-        if x.shape[-1] not in (1, 3):
-            raise InvalidUpload(f"{name}: 'x' has {x.shape[-1]} channels; images need 1 (grayscale), "
-                                f"3 (RGB) or 4 (RGBA).")
-        if min(x.shape[1:3]) < MIN_SIDE or max(x.shape[1:3]) > MAX_SIDE * 4:
-            raise InvalidUpload(f"{name}: images of {x.shape[1]}x{x.shape[2]} pixels cannot be clustered; "
-                                f"each side must be {MIN_SIDE} to {MAX_SIDE * 4} pixels.")
-    if int(np.prod(x.shape[1:])) > MAX_FEATURES * 16 or (kind == "features" and x.shape[1] > MAX_FEATURES):
-        raise InvalidUpload(f"{name}: each sample has {int(np.prod(x.shape[1:])):,} values; too many to cluster here.")
+    if kind == "images" and x.shape[-1] == 4:
+        x = x[..., :3]
+        notes.append("The alpha channel was dropped.")
     if x.dtype.kind == "f":
         finite = np.isfinite(x).reshape(len(x), -1).all(axis=1)
         if not finite.all():
@@ -523,29 +580,18 @@ def _check_x(x: np.ndarray, name: str, notes: list) -> tuple:
                                 f"hold{'' if len(bad) > 1 else 's'} NaN or infinite values (the first is "
                                 f"sample {bad[0]}); remove or fill them.")
     if kind == "features":
-        return x.astype(np.float32), kind
+        return x.astype(np.float32)
     if x.dtype == np.uint8:
-        return x, kind
+        return x
     low, high = float(x.min()), float(x.max())
     x = x.astype(np.float32)
     if low >= 0 and high <= 1:
-        return x, kind
+        return x
     if low >= 0 and high <= 255:
         notes.append(f"Values in [{low:g}, {high:g}] were read as 0-255 and scaled to [0, 1].")
-        return x / 255.0, kind
+        return x / 255.0
     notes.append(f"Values in [{low:.3g}, {high:.3g}] were scaled to [0, 1].")
-    return (x - low) / (high - low) if high > low else np.zeros_like(x), kind
-
-
-def _check_y(y: np.ndarray, n: int, name: str) -> tuple:
-    y = np.asarray(y)
-    if y.ndim == 2 and y.shape[1] == 1:
-        y = y.ravel()
-    if y.ndim != 1:
-        raise InvalidUpload(f"{name}: 'y' must be one label per sample (shape (N,)); it has shape {y.shape}.")
-    if len(y) != n:
-        raise InvalidUpload(f"{name}: 'x' has {n:,} samples but 'y' has {len(y):,} labels; they must match.")
-    return encode_labels(y, name, "'y'")
+    return (x - low) / (high - low) if high > low else np.zeros_like(x)
 
 
 def encode_labels(values, name: str, what: str) -> tuple:
@@ -556,9 +602,7 @@ def encode_labels(values, name: str, what: str) -> tuple:
         longest = max((len(v) for v in texts if isinstance(v, (str, bytes))), default=0)
     else:
         longest = texts.dtype.itemsize // (4 if texts.dtype.kind == "U" else 1) if texts.dtype.kind in "US" else 0
-    if longest > MAX_LABEL_LENGTH:
-        raise InvalidUpload(f"{name}: {what} holds a label of {longest:,} characters; a label may have at most "
-                            f"{MAX_LABEL_LENGTH}.")
+    _check_label_length(longest, name, what)
     values = np.asarray(values)
     if values.dtype == object:  # text cells (a table's column), once their length is known to be bounded
         values = values.astype(str)
@@ -574,6 +618,12 @@ def encode_labels(values, name: str, what: str) -> tuple:
     classes, codes = np.unique(values, return_inverse=True)
     names = [c.decode("utf-8", "replace") if isinstance(c, bytes) else str(c) for c in classes.tolist()]
     return codes.astype(np.int64).ravel(), names
+
+
+def _check_label_length(longest: int, name: str, what: str) -> None:
+    if longest > MAX_LABEL_LENGTH:
+        raise InvalidUpload(f"{name}: {what} holds a label of {longest:,} characters; a label may have at most "
+                            f"{MAX_LABEL_LENGTH}.")
 
 
 # -- tables -----------------------------------------------------------------------------------------
@@ -622,13 +672,13 @@ def load_table(data: bytes, name: str):
     extension = PurePosixPath(name).suffix.lower()
     try:
         if extension == ".parquet":
+            _check_parquet_metadata(data, name)
             frame = pd.read_parquet(io.BytesIO(data))
         else:
             if b"\x00" in data[:65536]:
                 raise InvalidUpload(f"{name} is not a text CSV file (it holds binary data).")
-            header = data.split(b"\n", 1)[0]
-            separator = next((s for s in (",", ";", "\t") if s.encode() in header), ",")
-            frame = pd.read_csv(io.BytesIO(data), sep=separator, encoding="utf-8-sig")
+            separator = _csv_separator(data, name)
+            frame = pd.read_csv(io.BytesIO(data), sep=separator, encoding="utf-8-sig", nrows=MAX_SAMPLES + 1)
     except InvalidUpload:
         raise
     except UnicodeDecodeError:
@@ -637,14 +687,46 @@ def load_table(data: bytes, name: str):
         kind = "parquet" if extension == ".parquet" else "CSV"
         raise InvalidUpload(f"{name} is not a readable {kind} table: {str(error).strip() or type(error).__name__}.") \
             from None
-    if len(frame) > MAX_SAMPLES:
-        raise InvalidUpload(f"{name} has {len(frame):,} rows; the limit is {MAX_SAMPLES:,} per dataset.")
+    if len(frame) > MAX_SAMPLES:  # a CSV is read no further than one row past the limit
+        raise InvalidUpload(f"{name} has more than {MAX_SAMPLES:,} rows; the limit is {MAX_SAMPLES:,} per dataset.")
     if frame.shape[1] == 0 or len(frame) == 0:
         raise InvalidUpload(f"{name} holds no data rows.")
     frame.columns = [str(c) for c in frame.columns]
     if len(set(frame.columns)) != len(frame.columns):
         raise InvalidUpload(f"{name} has columns with the same name; column names must be unique.")
     return frame
+
+
+def _csv_separator(data: bytes, name: str) -> str:
+    """The separator of the header line, after counting its columns without copying or parsing the table."""
+    end = data.find(b"\n")
+    end = len(data) if end < 0 else end
+    separator = next((s for s in (",", ";", "\t") if data.find(s.encode(), 0, end) >= 0), ",")
+    if data.find(b'"', 0, end) >= 0:  # quoted names may hold the separator: count outside the quotes
+        columns = re.sub(rb'"[^"]*"', b"", data[:end]).count(separator.encode()) + 1
+    else:
+        columns = data.count(separator.encode(), 0, end) + 1
+    _check_columns(columns, name)
+    return separator
+
+
+def _check_parquet_metadata(data: bytes, name: str) -> None:
+    """Rows and columns as a parquet file's metadata declares them, before a row is read."""
+    import pyarrow.parquet as pq
+
+    parquet = pq.ParquetFile(io.BytesIO(data))
+    metadata = parquet.metadata
+    rows = max(metadata.num_rows, sum(metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)))
+    if rows > MAX_SAMPLES:
+        raise InvalidUpload(f"{name} has {rows:,} rows; the limit is {MAX_SAMPLES:,} per dataset.")
+    index = (parquet.schema_arrow.pandas_metadata or {}).get("index_columns", [])
+    _check_columns(metadata.num_columns - sum(isinstance(c, str) for c in index), name)  # a saved index is no column
+
+
+def _check_columns(columns: int, name: str) -> None:
+    if columns > MAX_FEATURES + 1:
+        raise InvalidUpload(f"{name} has {columns:,} columns; the limit is {MAX_FEATURES:,} feature columns and a "
+                            f"label column (reduce the features first, for example with PCA).")
 
 
 def guess_label_column(frame) -> Optional[str]:

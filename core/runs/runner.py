@@ -6,19 +6,20 @@ made in either shows in the other.
 from __future__ import annotations
 
 import itertools
+import statistics
 import threading
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Callable, Iterable, Optional, Sequence
 
 from core.experiment import (MAX_SEED, MIN_RUN_SAMPLES, ClusteringResult, RunConfig, check_config, run_experiment,
                              whole_number)
 from core.progress import ProgressCallback, TrainingCancelled
-from core.runs.status import CANCELLED, FAILED, INTERRUPTED
+from core.runs.status import CANCELLED, FAILED, FINISHED, INTERRUPTED
 from core.runs.liveness import HEARTBEAT_SECONDS
 from core.runs.store import RunStore
 from core.algorithms import get_algorithm
-from core.vocabulary import format_value, setting_label
+from core.vocabulary import format_seconds, format_value, setting_label
 
 # Sweepable settings of a run that are not algorithm parameters.
 RUN_AXES = {"n_clusters": "Number of clusters", "seed": "Seed", "n_samples": "Sample size"}
@@ -199,3 +200,59 @@ def run_sweep(base: RunConfig, axes: dict[str, Sequence], store: RunStore, *,
                 raise
             outcomes.append(error)
     return sweep_id, outcomes
+
+
+SIMILAR_RUNS = 200  # the newest finished runs of a dataset and algorithm an estimate looks through
+
+
+def typical_seconds(store: RunStore, configs: Sequence[RunConfig]) -> list[Optional[float]]:
+    """How long each of `configs` may take here, judging from finished runs in `store`: the median duration of
+    those that did the same work (same dataset, algorithm, samples and settings; the seed and the number of
+    clusters aside, which barely change it), else of every run with the same algorithm on the same dataset;
+    None where the store has none."""
+    found: dict = {}
+    estimates = []
+    for config in configs:
+        pair = (config.dataset, config.algorithm)
+        if pair not in found:
+            found[pair] = [r for r in store.list_runs(status=FINISHED, dataset=pair[0], algorithm=pair[1],
+                                                      limit=SIMILAR_RUNS) if r.duration is not None]
+        runs = found[pair]
+        alike = [r for r in runs if _same_work(r.config, config)] or runs
+        estimates.append(float(statistics.median(r.duration for r in alike)) if alike else None)
+    return estimates
+
+
+def _same_work(first: RunConfig, second: RunConfig) -> bool:
+    return replace(first, seed=0, n_clusters=None) == replace(second, seed=0, n_clusters=None)
+
+
+@dataclass(frozen=True)
+class SweepEstimate:
+    """How long a sweep still needs, and what the figure rests on (`seconds` None: not known yet)."""
+
+    seconds: Optional[float]
+    basis: str = ""   # "the 2 runs finished so far", "similar runs in the store"
+
+    def say(self, *, started: bool) -> str:
+        """"about 4 min 10 s left, judging from ...", or that it is not known yet (and when it will be)."""
+        if self.seconds is None:
+            return ("time left not known until its first run finishes" if started else
+                    "how long it will take is not known yet (no finished run in the store is like these); it "
+                    "is estimated once the first run has finished")
+        return f"about {format_seconds(self.seconds)} {'left' if started else 'in all'}, judging from {self.basis}"
+
+
+def estimate_sweep(n_left: float, finished_seconds: Sequence[float],
+                   typical: Sequence[Optional[float]]) -> SweepEstimate:
+    """Time needed for the `n_left` runs still to do (the one training counted by what is left of it): the mean
+    duration of the sweep's runs that ended so far (`finished_seconds`), else the mean of the `typical` durations
+    of the runs left (:func:`typical_seconds`, None where unknown); not known without either."""
+    if finished_seconds:
+        count = len(finished_seconds)
+        basis = "the run finished so far" if count == 1 else f"the {count} runs finished so far"
+        return SweepEstimate(statistics.fmean(finished_seconds) * max(n_left, 0.0), basis)
+    known = [seconds for seconds in typical if seconds is not None]
+    if not known:
+        return SweepEstimate(None)
+    return SweepEstimate(statistics.fmean(known) * max(n_left, 0.0), "similar runs in the store")
