@@ -13,7 +13,8 @@ from ui.state import init_state, remember_form, sync_result_with_url
 
 st.set_page_config(page_title="Deep clustering explorer", page_icon=":material/scatter_plot:", layout="wide")
 init_state()
-RESULT_PAGES = ("explore", "metrics", "model", "clusters")
+RESULT_PAGES = ("explore", "metrics", "model", "clusters", "present")
+PRESENT = "present"  # the presenter's page: no sidebar (its own style hides the navigation and the toolbar too)
 train = st.Page("pages/train.py", title="Train", icon=":material/model_training:", url_path="train")
 runs = st.Page("pages/runs.py", title="Runs", icon=":material/history:")
 
@@ -36,6 +37,9 @@ PAGES = {
         st.Page("pages/metrics.py", title="Metrics", icon=":material/analytics:"),
         st.Page("pages/model.py", title="Model", icon=":material/hub:"),
         st.Page("pages/clusters.py", title="How many clusters?", icon=":material/query_stats:"),
+        # reached by "Present this run" on Explore and Runs (/present?run=7), not from the navigation it hides
+        st.Page("pages/present.py", title="Present", icon=":material/slideshow:", url_path=PRESENT,
+                visibility="hidden"),
     ],
     "History": [
         runs,
@@ -69,5 +73,6 @@ training_worker()
 page = st.navigation(PAGES)
 if page.url_path in RESULT_PAGES:
     sync_result_with_url()  # a run named in the URL (?run=7) is open before the sidebar describes it
-show_sidebar()
+if page.url_path != PRESENT:
+    show_sidebar()
 page.run()

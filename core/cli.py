@@ -374,8 +374,8 @@ def build_parser() -> argparse.ArgumentParser:
     sweep = sub.add_parser("sweep", help="train a grid over one or two settings, one run per point")
     _run_options(sweep)
     sweep.add_argument("--vary", action="append", default=[], metavar="NAME=V1,V2,...",
-                       help="a setting and its values, e.g. --vary latent_dim=5,10,20 (once or twice; "
-                            "n_clusters, seed and n_samples work too)")
+                       help="a setting and its values, e.g. --vary latent_dim=5,10,20 (once or twice, and once "
+                            "more for seed=0,1,2 to repeat the grid over seeds; n_clusters and n_samples work too)")
     sweep.add_argument("--from-sweep", type=int, default=None, metavar="ID",
                        help="repeat sweep ID of the store (made here or in the dashboard) with the same settings")
     runs = sub.add_parser("runs", help="list the runs in the store")

@@ -5,6 +5,7 @@ one place can be reproduced in another from its :class:`RunConfig`.
 """
 from __future__ import annotations
 
+import hashlib
 import platform
 import sys
 import time
@@ -15,12 +16,13 @@ from typing import Optional
 import numpy as np
 
 from core.algorithms import DEFAULT_ALGORITHM, get_algorithm
+from core.algorithms.watch import FrameRecorder
 from core.data import (DATASETS, DEFAULT_DATASET, DEFAULT_PREPROCESSING, PREPROCESSING, Dataset, load_dataset, preprocess,
                        stratified_subsample)
-from core.metrics import MetricReport, evaluate
+from core.metrics import SILHOUETTE_MAX_SAMPLES, MetricReport, Silhouette, evaluate, silhouette
 from core.params import ParameterError
 from core.progress import PhaseReporter, ProgressCallback, RunProgress, TrainingCancelled
-from core.projection import PROJECTIONS, project_2d, umap_is_warm
+from core.projection import PROJECTIONS, project_2d, umap_embed, umap_is_warm
 from core.vocabulary import cluster_name, embedding_space, format_seconds, run_seconds, setting_label
 
 
@@ -65,6 +67,9 @@ class ClusteringResult:
     run_id: Optional[int] = None   # its id in the run store, once recorded there
     cluster_names: dict = field(default_factory=dict)  # {cluster id: name} a person gave (hand corrections)
     parent_id: Optional[int] = None  # the run this one corrects by hand, if any
+    # Pictures of a sample taken while the network trained (core.progress.Frame), the first carrying the
+    # sample; empty where nothing trained (a classical method, a reused autoencoder) or for runs made before.
+    frames: list = field(default_factory=list, repr=False, compare=False)
     # The fitted estimator, kept only in the process that trained it (to save its model): Keras models
     # do not travel between processes, so pickling drops it.
     estimator: object = field(default=None, repr=False, compare=False)
@@ -122,8 +127,10 @@ class ClusteringResult:
             raise ValueError(f"{len(labels)} labels for a run of {len(self.labels)} images")
         metrics = evaluate(labels, np.asarray(self.embedding), self.dataset.labels, random_state=self.config.seed,
                            space=self.metrics.silhouette.space or self.silhouette_space)
-        return replace(self, labels=labels, metrics=metrics, cluster_names=dict(cluster_names or {}),
-                       projections=dict(self.projections), run_id=None, parent_id=self.run_id, estimator=None)
+        derived = replace(self, labels=labels, metrics=metrics, cluster_names=dict(cluster_names or {}),
+                          projections=dict(self.projections), run_id=None, parent_id=self.run_id, estimator=None)
+        derived.metrics = replace(metrics, umap_silhouette=umap_silhouette(derived))  # on the run's own map
+        return derived
 
     def cluster_sizes(self) -> tuple[np.ndarray, np.ndarray]:
         """(cluster ids, member counts), sorted by cluster id."""
@@ -250,14 +257,16 @@ def check_settings(config: RunConfig):
 
 
 def run_experiment(config: RunConfig, *, callback: Optional[ProgressCallback] = None,
-                   dataset: Optional[Dataset] = None, library=None) -> ClusteringResult:
+                   dataset: Optional[Dataset] = None, library=None, frames: bool = True) -> ClusteringResult:
     """Run `config` and return its result (metrics and the configured projection included).
 
     `dataset` may pass an already loaded dataset (the app caches them); it must be the one
     `config.dataset` names. `callback` gets progress events of every phase and may raise
     :class:`TrainingCancelled` to stop. `library` (e.g. the run store's library of pretrained
     autoencoders) goes to the estimator's `fit`: a method whose autoencoder was trained before on the
-    same data with the same settings starts from it.
+    same data with the same settings starts from it. `frames`: take pictures of a sample while a network
+    trains (:class:`core.algorithms.watch.FrameRecorder`), each sent on its epoch's end event and kept in
+    ``result.frames``; the clustering is the same either way.
 
     Raises
     ------
@@ -272,7 +281,9 @@ def run_experiment(config: RunConfig, *, callback: Optional[ProgressCallback] = 
     timings: dict = {}
     dataset, X = _timed_step(timings, "load", PhaseReporter(RunProgress(callback, [("load", 1.0)]), "load"),
                              "Preparing the data", lambda: prepare_data(config, check_config(config, dataset)))
-    estimator, callback = _fit(config, dataset, X, callback, library)
+    recorder = (FrameRecorder(len(X), config.n_clusters or default_n_clusters(dataset), seed=config.seed,
+                              truth=dataset.labels if dataset.has_labels else None) if frames else None)
+    estimator, callback = _fit(config, dataset, X, callback, library, recorder)
     timings.update(estimator.timings_)
     metrics = _timed_step(timings, "evaluate", PhaseReporter(callback, "evaluate"), "Scoring the clustering",
                           lambda: evaluate(estimator.labels_, np.asarray(estimator.embedding_), dataset.labels,
@@ -283,17 +294,76 @@ def run_experiment(config: RunConfig, *, callback: Optional[ProgressCallback] = 
         config=config, dataset=dataset, labels=estimator.labels_, embedding=estimator.embedding_,
         n_clusters=n_clusters, estimator_params=estimator.get_params(), history=list(estimator.history_),
         timings=timings, metrics=metrics, started_at=started_at, versions=library_versions(),
-        view_data=estimator.view_data(), estimator=estimator,
+        view_data=estimator.view_data(), estimator=estimator, frames=list(recorder.frames) if recorder else [],
     )
     if config.projection:
         note = "" if config.projection != "umap" or umap_is_warm() else " (first time in this process: compiling, about 20-30 s)"
         _timed_step(timings, f"project_{config.projection}", PhaseReporter(callback, "project"),
                     f"Projecting the embedding to 2-D with {PROJECTIONS[config.projection]}{note}",
                     lambda: result.projection(config.projection), done="Projection done")
+    # Timed as scoring. UMAP is compiled by now: the images' map costs 2-6 s, once per set of images in a process.
+    PhaseReporter(callback, "project")("Scoring the clusters on a map of the images (UMAP silhouette)", 1.0)
+    start = time.perf_counter()
+    result.metrics = replace(metrics, umap_silhouette=umap_silhouette(result, X))
+    timings["evaluate"] += time.perf_counter() - start
     return result
 
 
-def _fit(config: RunConfig, dataset: Dataset, X: np.ndarray, callback, library):
+IMAGES_MAP_SAMPLES = SILHOUETTE_MAX_SAMPLES   # images on the map the UMAP silhouette is computed on
+_IMAGES_MAPS: dict = {}   # the last few maps made in this process, by the images they show
+_IMAGES_MAPS_KEPT = 4
+
+
+def images_map(X: np.ndarray, *, max_samples: int = IMAGES_MAP_SAMPLES) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, points): a 2-D UMAP (15 neighbours, min_dist 0.1, seed 0) of the preprocessed images `X`, or of a
+    fixed sample of `max_samples` of them (seed 0); `rows` are the sampled positions. It depends on the images
+    only, so every run on the same images is scored on the same map; the last few are kept in this process."""
+    X = np.asarray(X, dtype=np.float32).reshape(len(X), -1)
+    rows = (np.arange(len(X)) if len(X) <= max_samples
+            else np.sort(np.random.default_rng(0).choice(len(X), max_samples, replace=False)))
+    sample = np.ascontiguousarray(X[rows])
+    key = (sample.shape, hashlib.sha1(sample.tobytes()).hexdigest())
+    if key not in _IMAGES_MAPS:
+        while len(_IMAGES_MAPS) >= _IMAGES_MAPS_KEPT:
+            _IMAGES_MAPS.pop(next(iter(_IMAGES_MAPS)))
+        _IMAGES_MAPS[key] = umap_embed(sample, 2, random_state=0)
+    return rows, _IMAGES_MAPS[key]
+
+
+# Where a run keeps the map its UMAP silhouette was computed on (saved with the run's view data, so that a hand
+# correction, made in the web server, is scored again on the same map without a UMAP there).
+MAP_POINTS, MAP_ROWS = "score_map_points", "score_map_rows"
+
+
+def umap_silhouette(result: ClusteringResult, X: Optional[np.ndarray] = None) -> Silhouette:
+    """The silhouette of `result`'s clusters on a 2-D UMAP map of its images `X` (preprocessed as the run was;
+    :func:`images_map`): the score without labels runs are ranked by when there are no true labels. The map is
+    the same for every run on the same images, so unlike the silhouette in each clustering's own space it
+    compares runs of different methods and latent sizes, and it tracked NMI best of the scores measured
+    (docs/label-free.md). Not the run's own 2-D picture: a UMAP of N2D's tight manifold scatters its clusters.
+
+    The map is kept in ``result.view_data`` and used again when it is there (`X` is then not needed: a hand
+    correction). It is made only for runs projected with UMAP (its compilation is paid there); a run projected
+    with PCA, or not at all, gets an empty score that says why, and such runs rank by the silhouette in their
+    own space (:data:`core.metrics.RANKING_METRICS`)."""
+    labels = np.asarray(result.labels)
+    n_total = int(np.sum(labels != -1))
+    if MAP_POINTS not in result.view_data:
+        if result.config.projection != "umap":
+            how = (f"projected with {PROJECTIONS[result.config.projection]}" if result.config.projection
+                   else "not projected")
+            return Silhouette(None, 0, n_total, f"this run was {how}; the UMAP silhouette is computed for runs "
+                                                "projected with UMAP.")
+        if X is None:
+            return Silhouette(None, 0, n_total, "the run this one comes from was made before the UMAP silhouette "
+                                                "was kept.")
+        result.view_data[MAP_ROWS], result.view_data[MAP_POINTS] = images_map(X)
+    rows, points = np.asarray(result.view_data[MAP_ROWS]), np.asarray(result.view_data[MAP_POINTS])
+    where = f"a 2-D UMAP of the images{'' if len(rows) == len(labels) else f' ({len(rows):,} sampled)'}"
+    return replace(silhouette(points, labels[rows], random_state=result.config.seed, space=where), n_total=n_total)
+
+
+def _fit(config: RunConfig, dataset: Dataset, X: np.ndarray, callback, library, recorder=None):
     """The configured estimator fitted on `X`, and the run's progress callback (its phases, the
     estimator's own among them, weighted so that the bar moves evenly)."""
     n_clusters = config.n_clusters or default_n_clusters(dataset)
@@ -302,7 +372,7 @@ def _fit(config: RunConfig, dataset: Dataset, X: np.ndarray, callback, library):
     progress = RunProgress(callback, [("load", 1.0), *estimator.progress_plan(), ("evaluate", 1.0),
                                       ("project", projection_weight)])
     callback = progress if callback is not None else None
-    estimator.fit(X, callback=callback, library=library)
+    estimator.fit(X, callback=callback, library=library, recorder=recorder)
     return estimator, callback
 
 

@@ -8,8 +8,10 @@ it raises :class:`StopTraining` at an epoch loop's event instead.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, replace
-from typing import Callable, Optional
+from dataclasses import dataclass, field, replace
+from typing import Callable, Optional, Sequence
+
+import numpy as np
 
 
 class TrainingCancelled(Exception):
@@ -46,6 +48,9 @@ class ProgressEvent:
         True for the one event sent when an epoch completes; its ``loss`` is the epoch's mean.
     overall : float or None
         Progress of the whole run in [0, 1] (set by :class:`RunProgress`; None outside a run).
+    frame : Frame or None
+        A picture of the training at this epoch's end, where one was taken (the live view,
+        :class:`core.algorithms.watch.FrameRecorder`); on the epoch's end event only, so it is sent once.
     """
 
     phase: str
@@ -59,6 +64,7 @@ class ProgressEvent:
     elapsed: float = 0.0
     end_of_epoch: bool = False
     overall: Optional[float] = None
+    frame: Optional["Frame"] = field(default=None, compare=False, repr=False)
 
     @property
     def seconds_left(self) -> Optional[float]:
@@ -69,6 +75,64 @@ class ProgressEvent:
 
 
 ProgressCallback = Callable[[ProgressEvent], None]
+
+
+FRAME_PHASES = ("pretrain", "cluster", "result")  # what a frame shows: pretraining, a clustering phase, the outcome
+
+
+@dataclass(frozen=True, eq=False)
+class Frame:
+    """One picture of a training in progress: a fixed sample of the run's images in 2-D, as the network
+    embeds them at the end of an epoch, in the clusters they are in then.
+
+    Attributes
+    ----------
+    phase : str
+        One of FRAME_PHASES: "pretrain" (clusters: a k-means of the sample), "cluster" (the model's own
+        clusters), "result" (the run's final clusters, after training).
+    epoch, n_epochs : int
+        The epoch just ended and the phase's planned epochs (0 and 0 for "result").
+    points : ndarray of shape (m, 2), float16
+        The sample's 2-D coordinates (centred, unit root-mean-square radius, turned to follow the frame before).
+    labels : ndarray of shape (m,), int16
+        The cluster of each image of the sample then (-1: noise), as that moment's clustering numbers them.
+    sample : ndarray of shape (m,) or None
+        Positions of the sample's images in the run's data; carried by a run's first frame only.
+    truth : ndarray of shape (m,) or None
+        Their true labels where the data has them; first frame only.
+    """
+
+    phase: str
+    epoch: int
+    n_epochs: int
+    points: np.ndarray
+    labels: np.ndarray
+    sample: Optional[np.ndarray] = None
+    truth: Optional[np.ndarray] = None
+
+
+FRAME_ARRAYS = ("sample", "points", "labels", "phases", "epochs", "n_epochs")  # a run's frames.npz holds these
+
+
+def frames_to_arrays(frames: Sequence[Frame]) -> dict:
+    """`frames` (the first carrying the sample) as the plain arrays a run saves: FRAME_ARRAYS."""
+    return {"sample": np.asarray(frames[0].sample, dtype=np.int32),
+            "points": np.stack([f.points for f in frames]).astype(np.float16),
+            "labels": np.stack([f.labels for f in frames]).astype(np.int16),
+            "phases": np.array([FRAME_PHASES.index(f.phase) for f in frames], dtype=np.int8),
+            "epochs": np.array([f.epoch for f in frames], dtype=np.int32),
+            "n_epochs": np.array([f.n_epochs for f in frames], dtype=np.int32)}
+
+
+def frames_from_arrays(arrays: dict, truth: Optional[np.ndarray] = None) -> list[Frame]:
+    """The frames :func:`frames_to_arrays` saved; `truth`, the sample's true labels, goes on the first."""
+    frames = []
+    for i, (phase, epoch, n_epochs) in enumerate(zip(arrays["phases"], arrays["epochs"], arrays["n_epochs"])):
+        first = i == 0
+        frames.append(Frame(FRAME_PHASES[int(phase)], int(epoch), int(n_epochs), arrays["points"][i],
+                            arrays["labels"][i], sample=arrays["sample"] if first else None,
+                            truth=truth if first else None))
+    return frames
 
 
 class RunProgress:

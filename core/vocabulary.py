@@ -23,6 +23,8 @@ METRIC_HELP = {
     "Purity": "Share of images in the majority true label of their cluster.",
     "Silhouette": "How far apart the clusters are compared with their width, in the space they were made in "
                   "(-1 to 1). Needs no labels, but only compares runs clustered in the same space.",
+    "UMAP silhouette": "How far apart the clusters lie on one 2-D UMAP map of the images, the same for every run on "
+                       "them (-1 to 1). Needs no labels and tracked NMI best: runs without labels rank by it.",
 }
 
 # Settings of a run that are not an algorithm's own parameters.
@@ -154,6 +156,20 @@ def embedding_space(algorithm: str, params: Mapping, n_features: Optional[int] =
     return estimator.space_text(n_features, architecture)
 
 
+def umap_silhouette_note(report) -> str:
+    """Where a run's UMAP silhouette was computed and on how many images, or why it is empty ("" for a run
+    recorded before the score was kept): the caption the Metrics page and the HTML report show."""
+    score = report.umap_silhouette
+    if score is None:
+        return ""
+    if score.score is None:
+        return f"UMAP silhouette not computed: {score.reason}"
+    sample = (f"a random sample of {score.n_samples:,} of {score.n_total:,} images" if score.sampled
+              else f"all {score.n_total:,} images")
+    return (f"UMAP silhouette computed in the run's 2-D picture ({score.space}), on {sample}. It compares with "
+            "other runs on the same images, whatever space they were clustered in.")
+
+
 def majority_caption(true_labels: Sequence, label_name=str) -> str:
     """"Most common true label: 7 (83% of the cluster)." for the true labels of one cluster's members."""
     values, counts = np.unique(np.asarray(true_labels), return_counts=True)
@@ -178,6 +194,23 @@ def format_seconds(seconds: Optional[float]) -> str:
 def format_bytes(n_bytes: int) -> str:
     """A size on disk the same way everywhere: "12.3 MB", "48 KB"."""
     return f"{n_bytes / 2 ** 20:.1f} MB" if n_bytes >= 2 ** 20 else f"{max(1, round(n_bytes / 1024))} KB"
+
+
+def counted(count: int, noun: str, plural: Optional[str] = None) -> str:
+    """"1 run", "3 runs", "1,797 images": a count and its noun in the right number."""
+    return f"{int(count):,} {noun if int(count) == 1 else plural or noun + 's'}"
+
+
+def run_name(name: str, run_id: Optional[int] = None) -> str:
+    """A run's name without the " #7" a default name ("k-means on digits #7") ends with, for where the run's
+    number is said beside it: "#7 · k-means on digits", not "#7 · k-means on digits #7"."""
+    suffix = f" #{run_id}"
+    return name[:-len(suffix)] if run_id is not None and name.endswith(suffix) and len(name) > len(suffix) else name
+
+
+def run_title(run_id: Optional[int], name: str) -> str:
+    """"#7 · k-means on digits": a run's number and name, each said once (the name alone without a number)."""
+    return f"#{run_id} · {run_name(name, run_id)}" if run_id is not None else name
 
 
 def run_seconds(timings: Mapping) -> float:

@@ -5,11 +5,11 @@ import streamlit as st
 from core.data import InvalidUpload
 from core.data.imports import (MAX_FILE_MB, MAX_SAMPLES, MAX_SIDE, MIN_SAMPLES, MIN_SIDE, UPLOAD_TYPES,
                                guess_label_column, load_table, read_upload, skipped_summary)
-from core.data.library import DatasetNotFound, suggest_name
+from core.data.library import DatasetNotFound, preview_images, suggest_name
 from core.runs import StoreError
 from core.runs.datasets import DatasetInUse, remove_dataset, rename_dataset
 from core.data.images import image_grid
-from core.vocabulary import format_bytes
+from core.vocabulary import counted, format_bytes
 from ui.cache import run_store
 from ui.state import FORM
 from ui.text import plain
@@ -54,6 +54,9 @@ def table_columns(file):
     return cache[key]
 
 
+PREVIEW_IMAGES = 40  # a spread sample, not the first files by name (often one folder, one kind)
+
+
 def show_preview(data) -> None:
     what = "images" if data.kind == "images" else "rows"
     low, high = data.value_range()
@@ -73,8 +76,12 @@ def show_preview(data) -> None:
     grid, counts = st.columns([3, 2], gap="large")
     with grid:
         if data.kind == "images":
-            st.image(image_grid(data.images01(40), n_cols=10, size=48),
-                     caption=f"The first {min(40, data.n_samples)} images, in file-name order.")
+            shown = min(PREVIEW_IMAGES, data.n_samples)
+            spread = "each label in turn" if data.labels is not None else "at random"
+            st.image(image_grid(preview_images(data, PREVIEW_IMAGES), n_cols=10, size=48),
+                     caption=f"All {counted(shown, 'image')}, in file-name order." if shown == data.n_samples else
+                     f"{shown} of the {data.n_samples:,} images, drawn from the whole upload ({spread}), in "
+                     "file-name order.")
         else:
             frame = pd.DataFrame(data.x[:10], columns=data.feature_names)
             frame.insert(0, "row", data.file_names[:10])

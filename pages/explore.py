@@ -36,6 +36,7 @@ from ui.worker import TrainingJob
 PROJECTION_JOB = "explore_projection_job"  # ((run, method), TrainingJob) of a projection being computed
 PLACED = "explore_placed"  # {run id: {"placement", "names", "images"}}: new images placed in a run
 MAX_PLACED = 2000          # placed in the server process: kept small enough to take seconds
+PROJECTION_HEIGHT = 430    # px: the whole projection on a 1280x720 screen, below the title and the controls
 
 def missing_projection(method: str):
     """The `method` points of a run saved without them: computed on the spot when that is instant (a
@@ -207,7 +208,8 @@ def projection_figure(points, method: str, colour_by: str, placed, shown, drawn:
                                 cluster_label=shown.cluster_label,
                                 title=result.projection_title(method),
                                 selected=drawn.rows_in(drawn_points) if drawn_points is not None else None,
-                                shape=drawn if drawn is not None and drawn.method == method else None)
+                                shape=drawn if drawn is not None and drawn.method == method else None,
+                                height=PROJECTION_HEIGHT)
     n_traces = len(figure.data)
     figure.update_layout(dragmode="lasso", meta=POINTER_META)
     if image_map and not data.is_table:
@@ -422,8 +424,6 @@ def projection_view(method: str, colour_by: str, placed, image_map: bool) -> Non
         if note:
             st.warning(plain(note), icon=":material/info:")
     drawn = scatter(method, colour_by, placed, selection, shown, image_map)  # False while its points are being computed
-    if can_edit():  # a viewer (ui.access) looks and downloads, and corrects nothing
-        correction_tools(shown)
     row = opened_point(result) if drawn else None
     if row is not None:
         point_panel(row, shown)
@@ -431,6 +431,8 @@ def projection_view(method: str, colour_by: str, placed, image_map: bool) -> Non
         selection_panel(selection, shown)
     else:  # the galleries need no points
         sizes_and_gallery(shown)
+    if can_edit():  # a viewer (ui.access) looks and downloads, and corrects nothing
+        correction_tools(shown)  # below the gallery, which follows the projection closely
 
 
 def placed_images(placed) -> None:
@@ -465,8 +467,9 @@ def sizes_and_gallery(shown) -> None:
         st.subheader("Rows" if data.is_table else "Gallery")
         size_of = dict(zip(clusters.tolist(), counts.tolist()))
         what = "rows" if data.is_table else "images"
-        cluster = st.selectbox("Cluster", clusters.tolist(), key="explore_cluster",
-                               format_func=lambda c: f"{shown.cluster_label(c)} ({size_of[c]} {what})")
+        pick, count = st.columns([3, 2]) if not data.is_table else (st.container(), None)
+        cluster = pick.selectbox("Cluster", clusters.tolist(), key="explore_cluster",
+                                 format_func=lambda c: f"{shown.cluster_label(c)} ({size_of[c]} {what})")
         members = shown.members(cluster)
         # class names can be a user's folder names: escaped, the rest of the caption is ours
         majority = (f"{majority_caption(data.labels[members], lambda y: plain(data.label_name(y)))} "
@@ -477,7 +480,7 @@ def sizes_and_gallery(shown) -> None:
                             key="explore_profiles")
             st.dataframe(feature_frame(data, members), hide_index=True, height=300)
             return
-        n_show = st.slider("Images shown", 8, 96, 40, step=8, key="explore_n_show")
+        n_show = count.slider("Images shown", 8, 96, 40, step=8, key="explore_n_show")
         picked = np.random.default_rng(0).choice(members, size=min(n_show, len(members)), replace=False)
         captions, hovers = sample_captions(data, picked)
         st.caption(majority + gallery_caption_note(data))
@@ -489,8 +492,9 @@ result = require_result()
 if result is None:
     st.stop()
 data = result.dataset
-st.caption(plain(result.summary()))
-controls = st.columns(3)
+# the run's name is the heading above and its scores are in the sidebar: no summary line here, so that the
+# projection fits a 1280x720 screen under the controls
+controls = st.columns([3, 3, 2, 2], vertical_alignment="center")
 # a run opens on a projection it has (UMAP unless it was saved with PCA only); another is computed on demand
 first = next((i for i, m in enumerate(PROJECTIONS) if m in result.projections), 0)
 method = controls[0].radio("Projection", list(PROJECTIONS), format_func=PROJECTIONS.get, horizontal=True,
@@ -501,6 +505,10 @@ placed = st.session_state.get(PLACED, {}).get(result.run_id)
 image_map = not data.is_table and controls[2].toggle(
     "Image map", key="explore_image_map", bind="query-params",
     help=f"Draw a spread-out sample of up to {IMAGE_MAP_CELLS ** 2} images at their places on the projection.")
+if result.run_id is not None:
+    controls[3].page_link("pages/present.py", label="Present this run", query_params={"run": str(result.run_id)},
+                          icon=":material/slideshow:", help="Its story on one page, full width, without controls: "
+                                                            "for a meeting or a projector.")
 projection_view(method, colour_by, placed, image_map)
 thumbnail_feed(None if data.is_table else data.images, images_key(), key="explore_thumbnails")
 if can_edit():  # it uploads images: not for a viewer

@@ -4,12 +4,13 @@ import pandas as pd
 import streamlit as st
 
 from core.metrics import contingency_in_matched_order
-from core.viz.figures import contingency_heatmap, loss_curve, metrics_bar
+from core.viz.figures import contingency_heatmap, metrics_bar
 from core.runs.export import confidence
+from core.runs.report import loss_note, story_loss_curve
 from core.selection import cell_rows, custom_values
 from core.viz.images import gallery_html
 from core.viz.tables import feature_frame
-from core.vocabulary import METRIC_HELP, run_settings, sample_captions
+from core.vocabulary import METRIC_HELP, run_settings, sample_captions, umap_silhouette_note
 from ui.text import plain
 from ui.downloads import download_buttons
 from ui.progress import timings_table
@@ -39,13 +40,17 @@ else:
     st.caption(f"Silhouette computed in the space the clusters were made in: {plain(result.silhouette_space)}, on "
                f"{sample}. It compares only with runs clustered in the same space. ACC matches clusters to "
                "labels one to one (Hungarian algorithm).")
+if umap_silhouette_note(report):
+    st.caption(plain(umap_silhouette_note(report)))
 
 left, right = st.columns(2, gap="large")
 with left:
     st.plotly_chart(metrics_bar(scores), key="metrics_bar")
 with right:
-    if result.history:
-        st.plotly_chart(loss_curve(result.history), key="metrics_loss")
+    if result.history:  # the optimiser's restarts marked, and the spikes after them explained
+        st.plotly_chart(story_loss_curve(result), key="metrics_loss")
+        if loss_note(result):
+            st.caption(loss_note(result))
     else:
         st.info(f"{result.algorithm_title} has no training loss: it does not train a network.")
 

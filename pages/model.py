@@ -9,6 +9,7 @@ from core.data.images import image_grid
 from core.viz.images import displayable, gallery_html
 from core.viz.tables import feature_frame
 from core.vocabulary import cluster_name, sample_name
+from ui.learning import show_replay
 from ui.state import require_result
 from ui.text import plain
 
@@ -150,6 +151,11 @@ st.markdown(f"**{result.algorithm_title}.** {result.spec.description}")
 drawn = [draw for key, draw in SECTIONS if key in view and (key != "generated" or not data.is_table)]
 for draw in drawn:
     draw(result, view)
-if not drawn:
+if len(result.frames) >= 2:  # a network trained in it: how its clusters formed, epoch by epoch
+    st.subheader("How the clusters formed")
+    replay, _ = st.columns([3, 2])
+    with replay:
+        show_replay(result.frames, result.config, key="model_replay", dataset=data, title="")
+elif not drawn:
     st.info(f"{result.algorithm_title} has no model to look inside: see its clusters on **Explore** and its "
             "scores on **Metrics**.")

@@ -5,9 +5,11 @@ import pandas as pd
 import streamlit as st
 
 from core.runs import CANCELLED, FAILED, FINISHED, INTERRUPTED, RUNNING, StoreError
-from core.runs.compare import filter_runs, hyperparameter_columns, runs_table, silhouette_spaces
+from core.runs.compare import (filter_runs, fold_seed_groups, hyperparameter_columns, runs_table, seed_group_ids,
+                               silhouette_spaces)
 from core.runs.transfer import import_run, run_archive
-from core.vocabulary import METRICS, format_seconds, run_settings, setting_label
+from core.vocabulary import (METRIC_HELP, METRICS, counted, format_seconds, run_name, run_settings, run_title,
+                             setting_label)
 from ui.access import can_edit
 from ui.cache import run_store, training_worker
 from ui.config_form import load_config_into_form
@@ -69,13 +71,16 @@ def runs_grid(shown: pd.DataFrame, total: int):
     """The table of runs shown, its parameter columns only where they differ between them (the rest is
     noise in a table); returns the selection."""
     varying = [c for c in hyperparameter_columns(shown) if c.startswith("p:")]
-    columns = ["id", "name", "status", "dataset", "algorithm", "images", "k", *varying, *METRICS, "seconds",
+    # the scores next to the name, so a 1280-pixel screen shows them without scrolling the table sideways
+    columns = ["id", "name", *METRICS, "status", "dataset", "algorithm", "images", "k", *varying, "seconds",
                "started", "tags", "MB"]
-    config = {name: st.column_config.NumberColumn(name, format="%.3f") for name in METRICS}
+    config = {name: st.column_config.NumberColumn(name, format="%.3f", width="small" if len(name) <= 10 else None,
+                                                  help=METRIC_HELP.get(name)) for name in METRICS}
     config.update({c: st.column_config.Column(setting_label(c[2:])) for c in varying})
     config.update({c: st.column_config.Column(c.capitalize()) for c in ("name", "status", "dataset", "algorithm", "tags")})
-    config["id"] = st.column_config.NumberColumn("Run")
-    config["k"] = st.column_config.NumberColumn("Number of clusters")
+    config["id"] = st.column_config.NumberColumn("Run", width="small")
+    config["name"] = st.column_config.Column("Name", width="medium")
+    config["k"] = st.column_config.NumberColumn("Clusters", help="Number of clusters")
     config["images"] = st.column_config.NumberColumn("Images")
     config["seconds"] = st.column_config.NumberColumn("Duration (s)", format="%.1f")
     config["started"] = st.column_config.Column("Started (UTC)")
@@ -85,8 +90,10 @@ def runs_grid(shown: pd.DataFrame, total: int):
         st.warning("The silhouettes below were computed in different spaces (" + "; ".join(spaces) + "), so they do "
                    "not compare across those runs: a compact 10-d embedding scores far higher than raw pixels.",
                    icon=":material/warning:")
-    st.caption(f"{len(shown)} of {total} runs. Click a column header to sort, a row to select it.")
-    return st.dataframe(shown[columns].copy(), hide_index=True, column_config=config, key="runs_table",
+    st.caption(f"{len(shown)} of {counted(total, 'run')}. Click a column header to sort, a row to select it.")
+    frame = shown[columns].copy()
+    frame["name"] = [run_name(name, int(i)) for name, i in zip(frame["name"], frame["id"])]  # the number is beside it
+    return st.dataframe(frame, hide_index=True, column_config=config, key="runs_table",
                         on_select="rerun", selection_mode="single-row")
 
 
@@ -222,7 +229,7 @@ def selected_run(shown: pd.DataFrame, selection) -> int:
     # at the run on screen (a kept picker would show the old name, and could fall back to the first run).
     picker = f"runs_pick_{selected}_{zlib.crc32(repr(sorted(names.items())).encode())}"
     st.selectbox("Run", ids, index=ids.index(selected), key=picker, on_change=pick_run, args=(picker,),
-                 format_func=lambda i: f"#{i} · {names[i]}")
+                 format_func=lambda i: run_title(i, names[i]))
     run_id = st.session_state[SELECTED]
     st.query_params[RUN_PARAM] = str(run_id)
     st.session_state["runs_url_run"] = run_id
@@ -268,6 +275,9 @@ def finished_run(record) -> None:
         if result is not None:
             show_result(result)
             st.switch_page(target, query_params={RUN_PARAM: str(record.id)})
+    st.page_link("pages/present.py", label="Present this run", query_params={RUN_PARAM: str(record.id)},
+                 icon=":material/slideshow:", help="Its story on one page, full width, without controls: for a "
+                                                   "meeting or a projector.")
     if record.scores.get("Silhouette") is not None:
         st.caption(f"Silhouette computed in the space the clusters were made in: {plain(record.silhouette_space)}.")
 
@@ -380,6 +390,11 @@ sizes = {int(i): store.disk_usage(int(i)) for i in table["id"]}
 table["MB"] = [round(sizes[int(i)] / 2**20, 1) for i in table["id"]]
 known_tags = store.all_tags()
 shown = filtered(table, known_tags)
+if seed_group_ids(shown).notna().any() and st.toggle(
+        "Fold runs that differ only in seed", key="runs_fold",
+        help="Each setting repeated over seeds becomes one row holding the mean of its scores; selecting it "
+             "opens its newest run."):
+    shown = fold_seed_groups(shown)
 selection = runs_grid(shown, len(table))
 if editor:
     with st.expander("Disk use, delete several, import a run"):

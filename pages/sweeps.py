@@ -4,19 +4,23 @@ import streamlit as st
 
 from core.algorithms import ALGORITHMS, DEFAULT_ALGORITHM
 from core.cli import command_line
-from core.metrics import HEADLINE_METRICS
+from core.metrics import HEADLINE_METRICS, METRICS
 from core.runs import FAILED, FINISHED
+from core.runs.compare import default_rank_metric, runs_table
 from core.runs.runner import (axis_value, describe_point, estimate_sweep, parse_axis_value, sweep_axes, sweep_configs,
                               typical_seconds)
 from ui.cache import run_store, training_worker
 from ui.config_form import config_form, config_problem
+from ui.seeds import seed_spread_section
 from ui.progress import describe, fraction, job_title
 from ui.text import plain
-from ui.worker import SweepJob, TrainingJob
+from ui.sweeps import queue_sweep
+from ui.worker import SweepJob
 
 POLL_SECONDS = 1.0
 NO_SECOND = "(nothing)"
 MAX_RUNS = 60
+MAX_SEEDS = 10
 OWN_SWEEPS = "sweeps_own"  # ids of the sweeps this session queued: only it may cancel them
 SWEEP_PARAM = "sweep"      # the query parameter naming this tab's sweep, so that a refreshed tab takes it back
 
@@ -74,6 +78,23 @@ def grid_picker(algorithm: str):
     return axes
 
 
+def seed_repeats(axes: dict) -> int:
+    """How many seeds to repeat every point of the grid with (1: once), unless the seed is one of its axes."""
+    if "seed" in axes:
+        return 1
+    return int(st.number_input("Repeat each point with N seeds", 1, MAX_SEEDS, 1, key="sweep_seeds", width=260,
+                               help="Each point of the grid is trained with seeds s, s+1, ... (s: the seed below), "
+                                    "so Compare and this page can show each setting's mean and spread instead of "
+                                    "one lucky seed."))
+
+
+def with_seeds(base, axes: dict, repeats: int) -> dict:
+    """`axes` with the seed as an axis of `repeats` values from the base seed up (unchanged for one)."""
+    if base is None or repeats <= 1:
+        return axes
+    return {**axes, "seed": [base.seed + i for i in range(repeats)]}
+
+
 def planned_runs(base, axes: dict) -> tuple[list, bool]:
     """The runs the grid makes and whether they can be queued, saying why not and how to run the same
     sweep from the command line."""
@@ -106,11 +127,7 @@ def queue_button(store, worker, base, axes: dict, configs: list, valid: bool, bu
     """Queue the grid's runs (`busy`: why not now, when a sweep is running)."""
     if st.button("Queue the sweep", type="primary", key="sweep_start", icon=":material/playlist_play:",
                  disabled=not valid or bool(busy), help=busy or None):
-        sweep_id = store.sweeps.create(base, {a: list(v) for a, v in axes.items()})
-        jobs = [TrainingJob(config, name=f"{describe_point(config, axes)} (sweep {sweep_id})", sweep_id=sweep_id)
-                for config in configs]
-        worker.submit_sweep(SweepJob(sweep_id, f"Sweep {sweep_id}", {a: list(v) for a, v in axes.items()}, jobs))
-        st.session_state.setdefault(OWN_SWEEPS, set()).add(sweep_id)
+        sweep_id = queue_sweep(store, worker, base, axes, configs).sweep_id
         st.query_params[SWEEP_PARAM] = str(sweep_id)
         st.rerun()
 
@@ -191,8 +208,17 @@ def sweep_progress(sweep: SweepJob, own: bool) -> None:
     st.dataframe(sweep_table(sweep, stored), hide_index=True, key=f"sweep_table_{sweep.sweep_id}")
 
 
+def seeds_of_sweep(finished: list, key: str) -> bool:
+    """The mean and spread of the settings a sweep repeated over seeds (False, showing nothing, when none)."""
+    table = runs_table(finished)
+    metrics = [m for m in METRICS if m in table and table[m].notna().any()]
+    return bool(metrics) and seed_spread_section(table, metrics, key, default_metric=default_rank_metric(table))
+
+
 def latest_sweep(latest: SweepJob) -> None:
     sweep_progress(latest, own=own_sweep(latest))
+    if seeds_of_sweep(run_store().list_runs(sweep_id=latest.sweep_id, status=FINISHED), "sweeps"):
+        st.caption("Runs of this sweep that differ only in seed, so far.")
     if any(job.run_id is not None for job in latest.jobs):
         if st.button("Compare the runs of this sweep", key="sweep_compare", icon=":material/compare_arrows:"):
             st.session_state["compare_dataset"] = latest.jobs[0].config.dataset
@@ -213,6 +239,10 @@ def earlier_sweeps(store, earlier: list) -> None:
             st.session_state["compare_dataset"] = sweep.base_config.dataset
             st.session_state["compare_sweep"] = sweep.id
             st.switch_page("pages/compare.py")
+        if "seed" in sweep.axes and len(finished) > 1:
+            with st.expander("Seeds: mean and spread"):
+                if not seeds_of_sweep(finished, f"sweeps_{sweep.id}"):
+                    st.caption("No two finished runs of this sweep differ only in seed yet.")
 
 
 st.title("Sweeps")
@@ -226,9 +256,11 @@ algorithm = st.session_state.get("sweep_algorithm", DEFAULT_ALGORITHM)
 with vary_box:
     st.subheader("What to vary")
     axes = grid_picker(algorithm)
+    repeats = seed_repeats(axes)
 with base_box:
     st.subheader("Everything else")
     base = config_form("sweep", fixed=list(axes))
+axes = with_seeds(base, axes, repeats)
 configs, valid = planned_runs(base, axes)
 latest = worker.sweeps[-1] if worker.sweeps else None
 busy = ""

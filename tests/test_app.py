@@ -77,7 +77,7 @@ def test_train_autoencoder_kmeans_then_explore_and_metrics():
     at.switch_page("pages/metrics.py").run()
     assert not at.exception, at.exception
     shown = {m.label: m.value for m in at.metric}
-    assert set(shown) == {"ACC", "NMI", "ARI", "Purity", "Silhouette"}
+    assert set(shown) == {"ACC", "NMI", "ARI", "Purity", "Silhouette", "UMAP silhouette"}
     assert float(shown["NMI"]) == pytest.approx(result.metrics.nmi, abs=1e-3)
     assert 0.0 < float(shown["NMI"]) <= 1.0
     assert len(at.get("plotly_chart")) == 3  # scores, loss curve, cluster-versus-label heatmap

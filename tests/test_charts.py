@@ -177,11 +177,11 @@ def test_each_sweep_panel_marks_its_own_best_count_and_the_current_run():
                               bic=[9, 8, 7, 6, 5, 6], inertia=[100, 40, 30, 25, 22, 20], suggested=4, bic_best=6,
                               n_samples=100, n_features=2)
     assert sweep.elbow == 3
-    assert sweep.suggestion == "Suggested: 4 clusters (highest silhouette)."
+    assert sweep.suggestion == "Suggested: 4 clusters (highest silhouette in the embedding)."
     fig = figures.cluster_count_sweep(sweep, current=5)
     marks = {t.name: (list(t.x), t.xaxis) for t in fig.data if t.name}
     assert marks["Highest silhouette: 4"] == ([4], "x")
-    assert marks["Lowest BIC: 6"] == ([6], "x2")
+    assert marks["Lowest GMM BIC: 6"] == ([6], "x2")
     assert marks["Elbow of the inertia: 3"] == ([3], "x3")
     current = [t for t in fig.data if t.name == "Current run: 5"]
     assert {t.xaxis for t in current} == {"x", "x2", "x3"} and sum(t.showlegend is not False for t in current) == 1
@@ -324,12 +324,14 @@ def test_how_many_clusters_names_the_criterion_and_marks_each_panel(digits_kmean
     at.slider(key="sweep_range").set_value((2, 11))
     run_scan(at)  # in the training process
     shown = {m.label: m.value for m in at.metric}
-    suggested = int(shown["Suggested (best silhouette)"])
-    assert f"Suggested: {suggested} clusters (highest silhouette)." in shown_text(at)
+    suggested = int(shown["Highest UMAP silhouette"])  # the run has a 2-D picture: the suggestion follows it
+    assert f"Suggested: {suggested} clusters (highest UMAP silhouette)." in shown_text(at)
+    assert "criteria suggest" in shown_text(at) or "Only the UMAP silhouette suggests" in shown_text(at)
     assert 2 <= int(shown["Elbow of the inertia"]) <= 11
     names = [t.get("name") for t in _figure(at, 0)["data"]]
-    assert f"Highest silhouette: {suggested}" in names and "Current run: 10" in names
-    assert any(n and n.startswith("Lowest BIC: ") for n in names)
+    assert any(n and n.startswith(f"Highest UMAP silhouette: {suggested}") for n in names) and "Current run: 10" in names
+    assert any(n and n.startswith("Highest silhouette: ") for n in names)
+    assert any(n and n.startswith("Lowest GMM BIC: ") for n in names)
     assert any(n and n.startswith("Elbow of the inertia: ") for n in names)
     assert at.button(key="sweep_take").label == f"Take {suggested} clusters and go to Train"
     _sentences_end_with_a_full_stop(at)

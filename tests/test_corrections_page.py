@@ -85,7 +85,8 @@ def test_merge_shows_each_score_change_undo_redo_and_save_as_a_derived_run(store
     compare.selectbox(key="compare_left").set_value(result.run_id).run()
     compare.selectbox(key="compare_right").set_value(new_id).run()
     assert not compare.exception, compare.exception
-    left, right = (json.loads(chart.proto.spec) for chart in compare.get("plotly_chart")[-2:])
+    charts = {chart.key: json.loads(chart.proto.spec) for chart in compare.get("plotly_chart")}
+    left, right = charts["compare_umap_left"], charts["compare_umap_right"]
     assert "two of a kind" in {t.get("name") for t in right["data"]}
     assert "two of a kind" not in {t.get("name") for t in left["data"]}
 

@@ -146,12 +146,12 @@ def test_a_lasso_shows_its_images_and_its_link_opens_them_in_a_fresh_browser(pag
     page.mouse.down()
     page.mouse.move(area["x"] + area["width"] * 0.65, area["y"] + area["height"] * 0.7, steps=8)
     page.mouse.up()
-    heading = page.get_by_role("heading", name=re.compile(r"^Box: \d+ images?$"))
+    heading = page.get_by_role("heading", name=re.compile(r"^Box: [\d,]+ images?$"))  # "Box: 1,222 images"
     expect(heading).to_be_visible(timeout=30_000)
     text = re.search(r"[?&]sel=([^&]+)", page.url)
     box = Selection.from_text(unquote(text.group(1)))
-    assert box.kind == "box" and int(re.search(r"(\d+) image", heading.inner_text()).group(1)) == len(
-        box.rows_in(result.projections["pca"])) > 0
+    boxed = int(re.search(r"([\d,]+) image", heading.inner_text()).group(1).replace(",", ""))
+    assert box.kind == "box" and boxed == len(box.rows_in(result.projections["pca"])) > 0
     heading.scroll_into_view_if_needed()
     shoot(page, screenshots, "explore-box")
     no_exception(page)

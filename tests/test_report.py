@@ -68,7 +68,9 @@ def test_report_without_labels_shows_note_and_no_contingency(unlabelled_run):
     assert "Clusters versus true labels" not in page
     assert "most common true label" not in page
     assert unlabelled_run.metrics.note and unlabelled_run.metrics.note in page
-    assert page.count(">n/a</td>") == 4  # ACC, NMI, ARI, purity; the silhouette is defined
+    # ACC, NMI, ARI, purity, and the UMAP silhouette of a run projected with PCA (the note says why); the
+    # silhouette is defined
+    assert page.count(">n/a</td>") == 5 and "UMAP silhouette not computed: this run was projected with PCA" in page
     assert _body(page).count(PNG) == 4
 
 

@@ -5,6 +5,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.experiment import RunConfig
+from core.metrics import match_clusters, relabel
 from core.runs import RunNotFound, RunStore
 from core.runs.compare import agreement
 from tests.conftest import ROOT
@@ -86,12 +87,15 @@ def test_compare_two_runs(runs):
     at.selectbox(key="compare_dataset").set_value("digits").run()
     at.multiselect(key="compare_runs_digits_None").set_value([first.run_id, second.run_id]).run()
     assert not at.exception, at.exception
-    assert len(at.get("plotly_chart")) == 3  # parallel coordinates, metric bars, metric against the setting
+    # parallel coordinates, metric bars, metric against the setting, the agreement matrix
+    assert len(at.get("plotly_chart")) == 4
     assert "Settings that differ: Number of clusters." in " ".join(c.value for c in at.caption)
     at.toggle(key="compare_side_by_side").set_value(True).run()
-    assert len(at.get("plotly_chart")) == 5
+    assert len(at.get("plotly_chart")) == 7  # and the two projections, and where each cluster went
     expected = agreement(first.labels, second.labels)
     assert at.metric[0].value == f"{expected:.3f}" and 0.5 < expected < 1
+    changed = (first.labels != relabel(second.labels, match_clusters(first.labels, second.labels))).sum()
+    assert at.metric[1].value == f"{changed:,} of {len(first.labels):,}"
 
 
 def stop_buttons(at: AppTest) -> list:

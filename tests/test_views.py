@@ -90,7 +90,7 @@ def test_how_many_clusters_sweeps_suggests_and_hands_the_count_to_train():
     job = run_scan(at)  # in the training process, not in this page's server
     assert job.config.embedding is not None  # a result never saved sends its embedding along
     shown = {m.label: m.value for m in at.metric}
-    suggested = int(shown["Suggested (best silhouette)"])
+    suggested = int(shown["Highest silhouette"])  # no UMAP picture (projection=None): the suggestion follows it
     assert 2 <= suggested <= 12 and int(shown["Current run"]) == 4
     assert at.get("plotly_chart")
     take = at.button(key="sweep_take")
@@ -98,6 +98,16 @@ def test_how_many_clusters_sweeps_suggests_and_hands_the_count_to_train():
     take.click().run()
     assert not at.exception, at.exception
     assert at.slider(key="train_n_clusters_digits_10").value == suggested
+
+
+def test_how_many_clusters_warns_when_a_criterion_peaks_at_the_edge_of_the_range():
+    result = run_experiment(RunConfig(dataset="digits", algorithm="kmeans", n_clusters=4, projection=None))
+    at = app_with(result, "pages/clusters.py")
+    at.slider(key="sweep_range").set_value((2, 4))  # ten digits: the mixture's BIC keeps falling past 4
+    sweep = run_scan(at).result
+    assert sweep.edge_notes and [w.value for w in at.warning] == sweep.edge_notes
+    assert any("the largest count tried: try a wider range." in note for note in sweep.edge_notes)
+    assert sweep.agreement in at.success[0].value
 
 
 def test_density_methods_hide_the_cluster_count_and_take_an_empty_eps():

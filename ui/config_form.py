@@ -128,6 +128,25 @@ def algorithm_params(algo, prefix: str, fixed: Sequence[str], *, advanced: bool 
     return {name: value for name, value in values.items() if name not in (known or {})}
 
 
+def run_summary(config: RunConfig, n_seeds: int = 1) -> str:
+    """What Train will train, in one line of Markdown: "**N2D (autoencoder + UMAP + GMM)** on Digits · 1,797
+    images · 10 clusters · 75 epochs · seed 0" ("3 runs, seeds 0 to 2" for a repeat)."""
+    algo = ALGORITHMS[config.algorithm]
+    parts = [f"**{algo.title}** on {plain(dataset_label(config.dataset))}"]
+    try:
+        data = cached_dataset(config.dataset, tuple(sorted(config.dataset_options.items())))
+        parts.append(f"{config.n_samples or data.n_samples:,} images")
+    except (DatasetUnavailable, InvalidUpload, KeyError):
+        pass
+    if algo.uses_n_clusters and config.n_clusters:
+        parts.append(f"{config.n_clusters} clusters")
+    if algo.deep and config.params.get("epochs"):
+        parts.append(f"{config.params['epochs']} epochs")
+    seed = int(config.seed)
+    parts.append(f"seed {seed}" if n_seeds <= 1 else f"{n_seeds} runs, seeds {seed} to {seed + n_seeds - 1}")
+    return " · ".join(parts)
+
+
 def config_problem(config: RunConfig) -> str:
     """Why `config` cannot run ("" when it can): the check the worker makes before recording a run, made
     here first so the page says it at once, next to the settings."""

@@ -8,7 +8,8 @@ from ui.progress import job_title
 from core.runs import RUNNING
 from ui.worker import is_task
 from ui.text import plain
-from ui.state import current_job, current_result, result_heading
+from ui.state import current_job, current_result, result_name
+from core.vocabulary import counted, run_name, run_title
 
 
 def show_sidebar() -> None:
@@ -35,7 +36,12 @@ def show_sidebar() -> None:
                        else "No result yet: open a run on the Runs page.")
         else:
             st.caption("Showing")
-            st.markdown(f"**{result_heading(result)}**  \n{result.algorithm_title} on {plain(result.config.dataset)}  \n"
-                        f"{result.dataset.n_samples:,} images, {result.n_clusters} clusters")
+            # each thing once: the number and name, then what ran on what only when the name does not say it
+            name, setting = result_name(result), f"{result.algorithm_title} on {result.config.dataset}"
+            lines = [f"**{'Run ' if result.run_id is not None else ''}{plain(run_title(result.run_id, name))}**"]
+            if run_name(name, result.run_id) != setting:
+                lines.append(plain(setting))
+            lines.append(f"{counted(result.dataset.n_samples, 'image')}, {counted(result.n_clusters, 'cluster')}")
+            st.markdown("  \n".join(lines))
             scores = {k: v for k, v in result.metrics.as_dict().items() if v is not None}
             st.markdown("  \n".join(f"{k}: **{v:.3f}**" for k, v in scores.items()))

@@ -200,6 +200,7 @@ class JobSnapshot:
     config: Optional[RunConfig] = None
     run_id: Optional[int] = None
     stopping: bool = False
+    frames: list = field(default_factory=list)  # the live view's pictures so far (core.progress.Frame)
 
 
 @dataclass
@@ -217,6 +218,7 @@ class TrainingJob:
     status: str = RUNNING
     event: Optional[ProgressEvent] = None
     losses: list = field(default_factory=list)
+    frames: list = field(default_factory=list)  # pictures of a sample as the network trains, each sent once
     error: str = ""
     result: Optional[ClusteringResult] = None
     started: float = field(default_factory=time.perf_counter)  # queued; then when the worker took it
@@ -242,6 +244,8 @@ class TrainingJob:
                 self._heard.set()
                 if payload.end_of_epoch and payload.loss is not None:
                     self.losses.append({"phase": payload.phase, "epoch": payload.epoch, "loss": payload.loss})
+                if payload.frame is not None:
+                    self.frames.append(payload.frame)
                 return
             self.status = kind
             self.finished = time.perf_counter()
@@ -315,7 +319,7 @@ class TrainingJob:
             if self.event is None and self._worker is not None:
                 waiting = self._worker.waiting_reason(self)
             return JobSnapshot(self.status, self.event, list(self.losses), end - self.started, waiting,
-                               self.error, self.result, self.config, self.run_id, self.stopping)
+                               self.error, self.result, self.config, self.run_id, self.stopping, list(self.frames))
 
 
 def is_task(config) -> bool:

@@ -103,7 +103,8 @@ class ClusteringAlgorithm(ClusterMixin, TransformerMixin, BaseEstimator):
         """The declaration of parameter `name` (a :class:`core.params.Param`), or None."""
         return next((p for p in cls.parameters if p.name == name), None)
 
-    def fit(self, X, y=None, *, callback: Optional[ProgressCallback] = None, pretrained=None, library=None):
+    def fit(self, X, y=None, *, callback: Optional[ProgressCallback] = None, pretrained=None, library=None,
+            recorder=None):
         """Cluster `X`, shape (n_samples, ...). `y` is ignored (present for API consistency).
 
         `callback` receives :class:`core.progress.ProgressEvent`s; raising
@@ -115,6 +116,9 @@ class ClusteringAlgorithm(ClusterMixin, TransformerMixin, BaseEstimator):
         pretraining's key and added to when the network had to be trained. Methods without an autoencoder
         ignore both. They are fit arguments, not parameters: they are bound to the data, and parameters
         stay plain values.
+
+        `recorder` (a :class:`core.algorithms.watch.FrameRecorder`) takes pictures of a sample of `X` while a
+        network trains (the live view, kept with a run); fitting with it gives the same result as without.
         """
         X = self._validate_data(X)
         self.check_parameters(len(X), int(np.prod(X.shape[1:])))
@@ -124,11 +128,16 @@ class ClusteringAlgorithm(ClusterMixin, TransformerMixin, BaseEstimator):
         self.n_features_in_ = int(np.prod(self.image_shape_))
         self._n_samples = len(X)
         self._callback, self._pretrained, self._library = callback, pretrained, library
+        self._recorder = recorder
+        if recorder is not None:
+            self._callback = recorder.wrap(callback)
         try:
             with config_context(array_api_dispatch=False):  # NumPy throughout; scikit-learn's mixture refuses
                 self._fit(X)                                 # its k-means start when dispatch is on
+            if recorder is not None:
+                recorder.finish(self.labels_)
         finally:
-            self._callback = self._pretrained = self._library = None
+            self._callback = self._pretrained = self._library = self._recorder = None
         self.embedding_space_ = self.space_text(int(np.prod(np.shape(self.embedding_)[1:])))
         return self
 
@@ -144,6 +153,11 @@ class ClusteringAlgorithm(ClusterMixin, TransformerMixin, BaseEstimator):
     # -- helpers for subclasses -------------------------------------------------------------------
     def _reporter(self, phase: str) -> PhaseReporter:
         return PhaseReporter(self._callback, phase)
+
+    def _watch(self, phase: str, encode, assign=None) -> None:
+        """Let the fit's recorder (if any) take frames of `phase`: :meth:`core.algorithms.watch.FrameRecorder.watch`."""
+        if getattr(self, "_recorder", None) is not None:
+            self._recorder.watch(phase, encode, assign)
 
     @contextmanager
     def _timed(self, phase: str):
@@ -213,6 +227,9 @@ class ClusteringAlgorithm(ClusterMixin, TransformerMixin, BaseEstimator):
         ``pretrain_key_`` and ``pretrained_reused_``."""
         space = self._make_space(image_shape=X.shape[1:], n_samples=len(X))
         inputs = space.inputs(X)
+        if space.kind == "autoencoder" and getattr(self, "_recorder", None) is not None:
+            self._recorder.follow(inputs)
+            self._watch("pretrain", space.encode)  # the network is built by `fit`; `encode` reads it then
         space.fit(inputs, callback=self._callback, pretrained=self._pretrained, library=self._library)
         if space.kind == "autoencoder":
             self.autoencoder_, self.history_ = space.network, list(space.history)

@@ -123,7 +123,7 @@ class DEC(_AutoencoderClustering):
                 self.autoencoder_, inputs, embedding, centers, self.initial_labels_, gamma=gamma,
                 uses_decoder=uses_decoder, alpha=float(self.alpha), learning_rate=self.cluster_learning_rate,
                 batch_size=self.cluster_batch_size, update_interval=self.update_interval, epochs=self.cluster_epochs,
-                tol=self.tol, seed=self.random_state, callback=self._callback, title=self._title)
+                tol=self.tol, seed=self.random_state, callback=self._callback, title=self._title, watch=self._watch)
             self.history_ += phase.history
             self.label_changes_ = phase.label_changes
             self.probabilities_ = phase.probabilities

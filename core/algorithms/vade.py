@@ -143,6 +143,7 @@ class VaDE(_AutoencoderClustering):
                                    gmm.means_, gmm.covariances_, initial_log_variance=initial_log_variance,
                                    noise_variance=self.noise_variance_, seed=self.random_state)
         report("Initialising the mixture prior with a Gaussian mixture on the embedding", 1.0)
+        self._watch("cluster", space.encode, lambda Z: self._probabilities(np.asarray(Z, dtype=np.float32)).argmax(axis=1))
 
         with self._timed("cluster"):
             self.history_ += train_vade(

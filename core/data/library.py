@@ -4,7 +4,7 @@ Layout, under ``<store>/datasets/``::
 
     <name>/data.npz       compressed arrays: x, and y, file_names, class_names, feature_names when known
     <name>/dataset.json   a small description (kind, shape, sample count, labels, source, notes)
-    <name>/thumbnail.png  a grid of the first images (image datasets)
+    <name>/thumbnail.png  a grid of a spread sample of the images (image datasets; see preview_rows)
     .partial-<pid>-<hex>/  a dataset while it is written (renamed into place when complete)
 
 Arrays are read back with ``allow_pickle=False``: a library folder copied from elsewhere cannot run code.
@@ -230,7 +230,7 @@ class DatasetLibrary:
         if data.kind == "images":
             from PIL import Image
 
-            Image.fromarray(image_grid(data.images01(32), n_cols=8, size=32)).save(folder / "thumbnail.png")
+            Image.fromarray(image_grid(preview_images(data, 32), n_cols=8, size=32)).save(folder / "thumbnail.png")
 
     def rename(self, old: str, new: str) -> str:
         """Rename a saved dataset (folder and description); returns the new name."""
@@ -254,6 +254,28 @@ class DatasetLibrary:
         trash = self.root / f".removing-{os.getpid()}-{os.urandom(4).hex()}"
         os.replace(folder, trash)  # atomic: the name is gone at once, the files go after
         shutil.rmtree(trash, ignore_errors=True)
+
+
+def preview_rows(n_samples: int, count: int, labels: Optional[np.ndarray] = None, seed: int = 0) -> np.ndarray:
+    """The rows a preview of `n_samples` shows, `count` at most, in their order: a seeded sample spread over the
+    whole data, not its first rows (files sorted by name often start with a whole folder of one kind). With
+    `labels`, the classes take turns, so each shows as many images as it can."""
+    rng = np.random.default_rng(seed)
+    if count >= n_samples:
+        return np.arange(n_samples)
+    if labels is None:
+        return np.sort(rng.choice(n_samples, size=count, replace=False))
+    labels = np.asarray(labels)
+    queues = [rng.permutation(np.flatnonzero(labels == label)) for label in np.unique(labels)]
+    depth = max(len(queue) for queue in queues)
+    turns = [queue[i] for i in range(depth) for queue in queues if i < len(queue)]  # one of each class, again
+    return np.sort(np.asarray(turns[:count], dtype=np.int64))
+
+
+def preview_images(data: ImportedData, count: int) -> np.ndarray:
+    """The images of :func:`preview_rows` of `data` (an upload of images), as float32 in [0, 1]."""
+    x = data.x[preview_rows(data.n_samples, count, data.labels)]
+    return x.astype(np.float32) / 255.0 if x.dtype == np.uint8 else x.astype(np.float32)
 
 
 def features_as_images(features: np.ndarray) -> np.ndarray:

@@ -77,7 +77,7 @@ def train_clustering_phase(autoencoder, inputs: np.ndarray, initial_embedding: n
                            initial_centers: np.ndarray, initial_labels: np.ndarray, *, gamma: float,
                            uses_decoder: bool, alpha: float, learning_rate: float, batch_size: int,
                            update_interval: Optional[int], epochs: int, tol: float, seed: int, callback=None,
-                           title: str = "DEC") -> ClusteringPhase:
+                           title: str = "DEC", watch=None) -> ClusteringPhase:
     """DEC's clustering phase (Xie et al. 2016; IDEC's with `uses_decoder`, Guo et al. 2017).
 
     Trains the encoder and the centres (and, for IDEC, the decoder) with Adam on `gamma` x KL(P || Q)
@@ -86,7 +86,8 @@ def train_clustering_phase(autoencoder, inputs: np.ndarray, initial_embedding: n
     encoder's `initial_embedding` of `inputs`, clustered by `initial_centers` into `initial_labels`. Stops
     after `epochs` passes, or once fewer than `tol` of the labels change between refreshes. Runs in the
     shared epoch loop (:func:`core.models.training.run_epochs`): its shuffling, progress, cancel and
-    "stop and keep".
+    "stop and keep". `watch(phase, encode, assign)`, where given, learns how to picture the phase (the live
+    view: :meth:`core.algorithms.watch.FrameRecorder.watch`).
     """
     scale = kernel_scale(initial_embedding, initial_centers)
     centers = tf.Variable((initial_centers * scale).astype(np.float32), name="cluster_centers")
@@ -96,6 +97,9 @@ def train_clustering_phase(autoencoder, inputs: np.ndarray, initial_embedding: n
     def assignments(embedding: np.ndarray) -> np.ndarray:
         return np.asarray(soft_assignments(embedding * scale, centers, alpha))
 
+    if watch is not None:
+        watch("cluster", lambda rows: encode(autoencoder, rows),
+              lambda embedding: assignments(np.asarray(embedding, dtype=np.float32)).argmax(axis=1))
     n = len(inputs)
     batch_size = int(min(batch_size, n))
     target = _Target(assignments, lambda: encode(autoencoder, inputs), initial_embedding, initial_labels,

@@ -5,6 +5,10 @@ Files in a run folder:
                   the full dataset) and true_labels when the data has them
 ``view.npz``      the array part of the algorithm's view data; ``view.json`` the rest (numbers, names)
 ``preview.png``   a few images of each cluster, one row per cluster
+``frames.npz``    pictures of a sample taken while the network trained (the live view, replayed on Train and
+                  Model): the sample's positions, each frame's 2-D points and clusters, its phase and epoch
+                  (:func:`core.progress.frames_to_arrays`); only where a network trained, and absent from
+                  runs made before
 ``model/``        the fitted estimator, as its own ``save`` writes it (read back by
                   ``core.algorithms.load_estimator``): networks in the Keras format (``*.keras``, whole-model
                   weights in ``*.weights.h5``), fitted arrays in ``state.npz``, parameters in ``params.json``
@@ -23,6 +27,7 @@ from core.data.arrays import UnreadableArrays, npz_headers
 from core.experiment import ClusteringResult, prepare_data
 from core.data.images import image_grid
 from core.metrics import metric_report_from_record
+from core.progress import FRAME_ARRAYS, FRAME_PHASES, frames_from_arrays, frames_to_arrays
 from core.viz.tables import cluster_profiles
 
 PREVIEW_PER_CLUSTER = 8
@@ -119,6 +124,8 @@ def write_artifacts(directory: Path, result: ClusteringResult, estimator=None) -
     (directory / "view.json").write_text(json.dumps(view_plain, default=lambda v: v.tolist()
                                                     if isinstance(v, np.ndarray) else str(v)))
     write_preview(directory / "preview.png", result)
+    if result.frames:
+        _save_npz(directory / FRAMES_FILE, frames_to_arrays(result.frames))
     if estimator is not None:
         write_model(directory / "model", estimator)
 
@@ -128,6 +135,9 @@ class DamagedRun(ValueError):
 
 
 ARRAYS_NEEDED = ("labels", "embedding", "indices")
+FRAMES_FILE = "frames.npz"
+MAX_FRAMES = 1000              # a run takes about 15-35 (core.algorithms.watch)
+MAX_FRAME_SAMPLE = 20_000      # images in a frame (2,000 taken today)
 MAX_SAVED_BYTES = 4 * 2**30    # the arrays of one run once read: 70,000 images with an 8,192-wide embedding fit
 MIN_WIDTH_BOUND = 4096         # an embedding may be wider than the images (a backbone's 768 features of 8x8 digits)
 
@@ -155,7 +165,8 @@ def check_saved_arrays(directory: Path, *, n_samples: Optional[int] = None, n_fe
             raise UnreadableArrays(f"arrays.npz: array {name!r} is {header.shape} {header.dtype}, not one "
                                    f"{'whole number' if kinds == 'iu' else 'row of numbers'} per image"
                                    + (f" (at most {width:,} wide)" if name == "embedding" and width else ""))
-    total = sum(h.nbytes for h in (*arrays.values(), *view.values()))
+    frames = _checked_frame_headers(directory, n)
+    total = sum(h.nbytes for h in (*arrays.values(), *view.values(), *frames.values()))
     bound = min(MAX_SAVED_BYTES, max(n, 1) * (width + 16) * 8 + 64 * 2**20) if width else MAX_SAVED_BYTES
     if total > bound:
         raise UnreadableArrays(f"its arrays declare {total / 2**20:,.0f} MB, more than a run of {max(n, 0):,} "
@@ -173,6 +184,58 @@ def _expected(name: str, header, n: int, width: Optional[int]) -> tuple:
         wide = header.shape[1] if len(header.shape) == 2 else 0
         return "f", (n, wide if 0 < wide <= (width or wide) else -1)
     return None, None
+
+
+def _checked_frame_headers(directory: Path, n: int) -> dict:
+    """The headers of the run's frames.npz ({} when it has none: runs made before, runs where nothing trained),
+    refused (UnreadableArrays) unless they are the arrays frames are saved as: a sample of at most the run's
+    images, and per frame its points (2 each), its clusters, its phase and its epochs."""
+    if not (directory / FRAMES_FILE).is_file():
+        return {}
+    headers = _headers(directory, FRAMES_FILE)
+    if set(headers) != set(FRAME_ARRAYS):
+        raise UnreadableArrays(f"{FRAMES_FILE} holds {', '.join(sorted(headers)) or 'nothing'}, not the arrays of "
+                               f"a run's frames ({', '.join(FRAME_ARRAYS)})")
+    sample, points = headers["sample"].shape, headers["points"].shape
+    m = sample[0] if len(sample) == 1 else -1
+    count = points[0] if len(points) == 3 else -1
+    if not 0 < m <= min(max(n, 0), MAX_FRAME_SAMPLE) or not 0 < count <= MAX_FRAMES:
+        raise UnreadableArrays(f"{FRAMES_FILE}: {sample} sample positions and {points} points are not frames of "
+                               f"a run of {max(n, 0):,} images (at most {MAX_FRAMES:,} frames)")
+    expected = {"sample": ("iu", (m,)), "points": ("f", (count, m, 2)), "labels": ("iu", (count, m)),
+                **{name: ("iu", (count,)) for name in ("phases", "epochs", "n_epochs")}}
+    for name, (kinds, shape) in expected.items():
+        header = headers[name]
+        if header.shape != shape or header.dtype.kind not in kinds:
+            raise UnreadableArrays(f"{FRAMES_FILE}: array {name!r} is {header.shape} {header.dtype}, not "
+                                   f"{shape} {'whole numbers' if kinds == 'iu' else 'numbers'}")
+    return headers
+
+
+def read_saved_frames(directory: Path, run_id: int, n: int, truth=None) -> list:
+    """The frames run `run_id` saved (a list of core.progress.Frame; empty when it has none), `truth` the true
+    labels of the run's images where known; DamagedRun when frames.npz is not what a run saves."""
+    if not (directory / FRAMES_FILE).is_file():
+        return []
+    try:
+        _checked_frame_headers(directory, n)
+        with np.load(directory / FRAMES_FILE, allow_pickle=False) as stored:
+            arrays = {key: stored[key] for key in stored.files}
+        sample = arrays["sample"].astype(np.int64)
+        if sample.min() < 0 or sample.max() >= n or np.any(np.diff(sample) <= 0):
+            raise UnreadableArrays(f"{FRAMES_FILE}: its sample is not positions of the run's {n:,} images")
+        if arrays["phases"].min() < 0 or arrays["phases"].max() >= len(FRAME_PHASES):
+            raise UnreadableArrays(f"{FRAMES_FILE}: a frame's phase is none of {', '.join(FRAME_PHASES)}")
+        if not np.all(np.isfinite(arrays["points"])):
+            raise UnreadableArrays(f"{FRAMES_FILE}: a frame's points are not all numbers")
+    except UnreadableArrays as error:
+        raise DamagedRun(f"the saved files of run {run_id} are damaged: {error}. Its record and scores are "
+                         "kept; delete the run, or train it again.") from None
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
+        raise DamagedRun(f"the saved files of run {run_id} are damaged: {FRAMES_FILE} cannot be read "
+                         f"({type(error).__name__}). Its record and scores are kept; delete the run, or train it "
+                         "again.") from None
+    return frames_from_arrays(arrays, None if truth is None else np.asarray(truth)[sample])
 
 
 def _headers(directory: Path, file: str) -> dict:
@@ -236,12 +299,13 @@ def read_artifacts(directory: Path, record, dataset=None) -> ClusteringResult:
         raise ValueError(f"the images of {record.dataset} differ from those run {record.id} was trained on "
                          f"({data.n_samples:,} now, {len(arrays['labels']):,} then).")
     projections = {key[len("projection_"):]: value for key, value in arrays.items() if key.startswith("projection_")}
+    frames = read_saved_frames(directory, record.id, len(arrays["labels"]), data.labels if data.has_labels else None)
     return ClusteringResult(
         config=record.config, dataset=data, labels=arrays["labels"], embedding=arrays["embedding"],
         n_clusters=int(record.n_clusters), estimator_params=record.estimator_params, history=record.history,
         timings=dict(record.timings), metrics=metric_report_from_record(record.metrics), projections=projections,
         started_at=record.started_at, versions=record.versions, view_data=view_data, run_id=record.id,
-        cluster_names=dict(record.cluster_names), parent_id=record.parent_id,
+        cluster_names=dict(record.cluster_names), parent_id=record.parent_id, frames=frames,
     )
 
 

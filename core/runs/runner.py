@@ -135,9 +135,11 @@ def sweep_axes(algorithm: str) -> dict:
 
 
 def sweep_configs(base: RunConfig, axes: dict[str, Sequence]) -> list[RunConfig]:
-    """Every combination of the values in `axes` (one or two settings) applied to `base`, in grid order."""
-    if not 1 <= len(axes) <= 2:
-        raise ValueError(f"a sweep varies one or two settings, not {len(axes)}.")
+    """Every combination of the values in `axes` (one or two settings, and the seed besides: a grid repeated
+    over seeds) applied to `base`, in grid order."""
+    settings = [axis for axis in axes if axis != "seed"]
+    if not axes or len(settings) > 2:
+        raise ValueError(f"a sweep varies one or two settings (and the seed), not {len(settings)}.")
     known = sweep_axes(base.algorithm)
     for axis, values in axes.items():
         if axis not in known:

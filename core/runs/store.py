@@ -312,6 +312,12 @@ class RunStore:
         its arrays cannot be read)."""
         return read_saved_arrays(self.run_dir(run_id), run_id)[0]["embedding"]
 
+    def labelling(self, run_id: int) -> tuple[np.ndarray, np.ndarray]:
+        """(labels, indices) of finished run `run_id`: its clusters and the dataset positions of the images
+        they label, read from its folder without the images (DamagedRun when they cannot be read)."""
+        arrays = read_saved_arrays(self.run_dir(run_id), run_id)[0]
+        return arrays["labels"], arrays["indices"]
+
     def load_result(self, run_id: int, dataset=None) -> ClusteringResult:
         """A finished run as a ClusteringResult, ready for the pages, without retraining.
 

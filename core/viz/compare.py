@@ -18,7 +18,7 @@ from plotly.colors import sample_colorscale
 from core.algorithms import ALGORITHMS
 from core.viz import figures as _figures
 from core.viz.palette import METRIC_COLOURS
-from core.vocabulary import METRIC_HELP, METRICS, algorithm_names, column_label, value_text
+from core.vocabulary import METRIC_HELP, METRICS, algorithm_names, column_label, run_name, value_text
 
 COLOURSCALE = "Viridis"
 MISSING_COLOUR = "#b0b0b0"  # a run without the colouring metric (e.g. no labels for NMI)
@@ -40,7 +40,7 @@ def _title(text: str, *, above_plot: bool = True) -> dict:
 LEGEND_UNDER = dict(orientation="h", x=0, xanchor="left", y=0, yref="container", yanchor="bottom")
 
 def run_label(row) -> str:
-    return f"#{row['id']} {row['name']}"[:40]
+    return f"#{row['id']} {run_name(row['name'], row['id'])}"[:40]
 
 
 def wrap(text: str, width: int = 14, lines: int = 2) -> str:
@@ -160,12 +160,13 @@ def parallel_coordinates(table: pd.DataFrame, hyperparameters: Sequence[str], me
     colour = table[colour_by].astype(float).to_numpy() if colour_by in table else np.full(len(table), np.nan)
     known = colour[~np.isnan(colour)]
     c_low, c_high = (float(known.min()), float(known.max())) if len(known) else (0.0, 1.0)
-    if c_high - c_low < 1e-9:
-        c_low, c_high = c_low - 0.5, c_high + 0.5
+    spread = c_high - c_low >= 1e-9  # one run (or runs all alike) has nothing to colour: no made-up scale
+    if not spread:
+        c_low, c_high = c_low - 0.5, c_high + 0.5  # every line the middle colour
     fig = go.Figure()
     for i, (_, row) in enumerate(table.iterrows()):
         fig.add_trace(_run_line(run_label(row), i, axes, colour[i], c_low, c_high))
-    if len(known):  # the colour bar: an invisible trace carrying the colour scale
+    if spread:  # the colour bar: an invisible trace carrying the colour scale
         fig.add_trace(go.Scatter(
             x=[None], y=[None], mode="markers", showlegend=False, hoverinfo="skip",
             marker=dict(color=[c_low, c_high], colorscale=COLOURSCALE, cmin=c_low, cmax=c_high, showscale=True,

@@ -6,10 +6,10 @@ from typing import Optional, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from core.viz.palette import METRIC_COLOURS, PALETTE, cluster_color, cluster_symbol
+from core.viz.palette import ACCENT, METRIC_COLOURS, PALETTE, cluster_color, cluster_symbol
 from core.selection import Selection
 from core.viz.images import png_data_uri
-from core.vocabulary import cluster_name
+from core.vocabulary import METRICS, cluster_name, phase_label
 
 # Plotly's toolbar (the modebar) shows in a band at the top right of a chart while the pointer is over it.
 # Every chart keeps that band free: its title sits left-aligned just above the plot area, below the band,
@@ -31,7 +31,7 @@ def projection_scatter(points: np.ndarray, groups: np.ndarray, *, group_names: O
                        indices: np.ndarray, clusters: np.ndarray, true_names: Optional[Sequence[str]] = None,
                        title: str = "", colour_by: str = "Cluster", colour_ids: Optional[dict] = None,
                        selected: Optional[np.ndarray] = None, shape: Optional[Selection] = None,
-                       cluster_label=cluster_name) -> go.Figure:
+                       cluster_label=cluster_name, height: int = 560) -> go.Figure:
     """2-D scatter, one trace per group (cluster or true label) so the legend toggles groups.
 
     Each group is drawn with the colour and marker symbol of its colour id (`colour_ids`, {group: id}; by
@@ -40,7 +40,7 @@ def projection_scatter(points: np.ndarray, groups: np.ndarray, *, group_names: O
     true label are its `text`), the row being what a selection event reads back; hover
     shows its index in the dataset, its cluster (named by `cluster_label`) and (when known) its true label.
     `selected` rows are drawn selected (the rest dimmed) and `shape`, a box or lasso on these points, is
-    outlined: how a selection read from a link looks the same as the one drawn.
+    outlined: how a selection read from a link looks the same as the one drawn. `height` in pixels.
     """
     fig = go.Figure()
     use_gl = len(points) > 3000  # WebGL keeps big scatters smooth
@@ -70,7 +70,7 @@ def projection_scatter(points: np.ndarray, groups: np.ndarray, *, group_names: O
             trace.selectedpoints = np.flatnonzero(chosen[mask]).tolist()
             trace.unselected = dict(marker=dict(opacity=0.15))
         fig.add_trace(trace)
-    fig.update_layout(title=title, legend_title_text=colour_by, height=560, **_LAYOUT)
+    fig.update_layout(title=title, legend_title_text=colour_by, height=height, **_LAYOUT)
     if shape is not None and shape.kind in ("box", "lasso"):
         fig.update_layout(selections=[_outline(shape)])
     fig.update_xaxes(showticklabels=False, title=None)
@@ -128,17 +128,48 @@ def cluster_profiles_heatmap(profiles, highlight: Optional[int] = None) -> go.Fi
     return fig
 
 
-def loss_curve(history: Sequence[dict], title: str = "Training loss") -> go.Figure:
-    """Loss per epoch, one line per training phase."""
+RESTART_PHASE = "pretrain"  # the history phase whose optimiser restarts (the autoencoder's, core.models.training)
+
+
+def restart_epochs(history: Sequence[dict], restart_every: Optional[int]) -> list[int]:
+    """The epochs of `history`'s autoencoder training that began with a restart of its optimiser (every
+    `restart_every`-th epoch after the first, :func:`core.models.training.restarts`): each shows as a spike."""
+    if not restart_every:
+        return []
+    epochs = [int(h["epoch"]) for h in history if h.get("phase", "train") == RESTART_PHASE]
+    return [e for e in epochs if e > 1 and (e - 1) % int(restart_every) == 0]
+
+
+def loss_curve(history: Sequence[dict], title: str = "Training loss", restart_every: Optional[int] = None,
+               height: int = 320) -> go.Figure:
+    """Loss per epoch, one line per training phase. With `restart_every` (the run's setting), a faint dotted
+    line marks each restart of the autoencoder's optimiser, with one legend entry, so the spike after it
+    is explained on the chart."""
     fig = go.Figure()
     phases = list(dict.fromkeys(h.get("phase", "train") for h in history))
     for i, phase in enumerate(phases):
         rows = [h for h in history if h.get("phase", "train") == phase]
-        fig.add_trace(go.Scatter(x=[r["epoch"] for r in rows], y=[r["loss"] for r in rows], name=phase,
+        fig.add_trace(go.Scatter(x=[r["epoch"] for r in rows], y=[r["loss"] for r in rows], name=phase_label(phase),
                                  mode="lines+markers" if len(rows) < 40 else "lines",
                                  line_color=PALETTE[i % len(PALETTE)]))
-    fig.update_layout(title=title, xaxis_title="epoch", yaxis_title="loss", height=320,
-                      showlegend=len(phases) > 1, legend=_LEGEND_BELOW, **_LAYOUT)
+    restarts = restart_epochs(history, restart_every)
+    if restarts:  # one trace of vertical segments: one legend entry, toggled as one
+        losses = [float(h["loss"]) for h in history]
+        low, high = min(losses), max(losses)
+        xs, ys = [], []
+        for epoch in restarts:  # between the epoch before and the one that starts afresh
+            xs += [epoch - 0.5, epoch - 0.5, None]
+            ys += [low, high, None]
+        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name="optimizer restart",
+                                 line=dict(color="#888888", width=1, dash="dot"),
+                                 hovertemplate="the optimiser (Adam) restarted: the loss jumps, then falls lower"
+                                               "<extra></extra>"))
+    # the legend inside the plot's top right, which a falling loss leaves empty (below it, it ran into the
+    # axis title on a half-width chart)
+    fig.update_layout(title=title, xaxis_title="epoch", yaxis_title="loss", height=height,
+                      showlegend=len(phases) > 1 or bool(restarts),
+                      legend=dict(x=1, xanchor="right", y=1, yanchor="top", bgcolor="rgba(255,255,255,0.8)"),
+                      **_LAYOUT)
     return fig
 
 
@@ -150,6 +181,34 @@ def metrics_bar(scores: dict) -> go.Figure:
                            marker_color=[METRIC_COLOURS.get(n, PALETTE[0]) for n in names]))
     low = min(0.0, min(values, default=0.0) - 0.1)
     fig.update_layout(title="Scores", yaxis_range=[low, 1.1], height=360, **_LAYOUT)
+    return fig
+
+
+def scores_with_spread(summary, height: int = 360) -> go.Figure:
+    """A run's scores as bars beside their spread over the seeds of its group: the mean with a bar of one
+    standard deviation either side, and a thin line from the lowest to the highest seed. `summary` is
+    :func:`core.runs.compare.seed_summary`'s table (rows that are not scores, the time, are left out)."""
+    rows = summary[summary["Metric"].isin(METRICS)]
+    names, seeds = rows["Metric"].tolist(), int(rows["Seeds"].max()) if len(rows) else 0
+    this, mean = rows["This run"].astype(float), rows["Mean"].astype(float)
+    fig = go.Figure(go.Bar(x=names, y=this, name="this run", text=[f"{v:.3f}" for v in this], textposition="inside",
+                           marker_color=[METRIC_COLOURS.get(n, PALETTE[0]) for n in names], opacity=0.85,
+                           hovertemplate="%{x}, this run: %{y:.3f}<extra></extra>"))
+    fig.add_trace(go.Scatter(x=names, y=mean, mode="markers", name=f"lowest–highest of {seeds} seeds",
+                             marker=dict(color="#555555", size=12, symbol="line-ns-open", line=dict(width=1)),
+                             error_y=dict(type="data", symmetric=False, array=rows["Max"].astype(float) - mean,
+                                          arrayminus=mean - rows["Min"].astype(float), color="#555555", thickness=1,
+                                          width=14), hoverinfo="skip"))
+    fig.add_trace(go.Scatter(x=names, y=mean, mode="markers", name=f"mean ± SD of {seeds} seeds",
+                             marker=dict(color="#222222", size=10, symbol="diamond"),
+                             error_y=dict(type="data", array=rows["SD"].astype(float), color="#222222", thickness=3,
+                                          width=6),
+                             customdata=np.column_stack([rows["SD"], rows["Min"], rows["Max"]]).astype(float),
+                             hovertemplate="%{x}: mean %{y:.3f} ± %{customdata[0]:.3f}, from %{customdata[1]:.3f} "
+                                           "to %{customdata[2]:.3f}<extra></extra>"))
+    low = min(0.0, float(rows["Min"].min()) - 0.1 if len(rows) else 0.0, float(this.min()) - 0.1 if len(rows) else 0.0)
+    fig.update_layout(title=f"Scores, and their spread over {seeds} seeds", yaxis_range=[low, 1.1], height=height,
+                      legend=_LEGEND_BELOW, **{**_LAYOUT, "margin": dict(_LAYOUT["margin"], b=60)})
     return fig
 
 
@@ -249,7 +308,7 @@ def dendrogram_figure(linkage: np.ndarray, n_clusters: Optional[int] = None, top
     if n_clusters and 1 < n_clusters <= len(linkage):
         heights = linkage[:, 2]
         cut = (heights[-n_clusters] + heights[-n_clusters + 1]) / 2
-        fig.add_hline(y=cut, line_dash="dash", line_color=PALETTE[3],
+        fig.add_hline(y=cut, line_dash="dash", line_color=ACCENT,
                       annotation_text=f"cut: {n_clusters} clusters", annotation_position="top left")
     fig.update_layout(title=f"Top of the merge tree (last {n_leaves - 1} merges)", yaxis_title="merge distance",
                       height=440, **{**_LAYOUT, "margin": dict(_LAYOUT["margin"], r=30)})
@@ -269,7 +328,7 @@ def k_distance_curve(curve: np.ndarray, eps: float, suggested: float, min_sample
     fig.add_hline(y=suggested, line_dash="dot", line_color=PALETTE[1],
                   annotation_text=f"suggested eps {suggested:.3g}", annotation_position="top left")
     if abs(eps - suggested) > 1e-9:
-        fig.add_hline(y=eps, line_dash="dash", line_color=PALETTE[3],
+        fig.add_hline(y=eps, line_dash="dash", line_color=ACCENT,
                       annotation_text=f"eps used {eps:.3g}", annotation_position="bottom left")
     fig.update_layout(title=f"Distance to the {min_samples}-th nearest neighbour, sorted", xaxis_title="% of points",
                       yaxis_title="distance", height=360, **_LAYOUT)
@@ -300,37 +359,50 @@ def _current_run_line(current: int, ks: Sequence[int], values: Sequence[float], 
                       legendrank=1001, hoverinfo="skip")
 
 
-_SWEEP_PANELS = (  # attribute, panel title, line colour
-    ("silhouette", "Silhouette (higher is better)", PALETTE[1]),
-    ("bic", "GMM BIC (lower is better)", PALETTE[0]),
-    ("inertia", "k-means inertia (look for the elbow)", PALETTE[6]),
-)
+_SWEEP_PANELS = {  # criterion (core.model_selection.Criterion.name): panel title, line colour
+    "UMAP silhouette": ("UMAP silhouette (higher is better)", PALETTE[2]),
+    "silhouette in the embedding": ("Embedding silhouette (higher is better)", PALETTE[1]),
+    "GMM BIC": ("GMM BIC (lower is better)", PALETTE[0]),
+    "elbow of the inertia": ("k-means inertia (look for the elbow)", PALETTE[6]),
+}
 
 
 def cluster_count_sweep(sweep, current: Optional[int] = None) -> go.Figure:
-    """Silhouette, GMM BIC and k-means inertia against the cluster count. Each panel marks its own best
-    count (highest silhouette, lowest BIC, the inertia's elbow) with a legend entry naming it, and a
-    dotted line marks `current`, the current run's count."""
+    """Each criterion of the scan (:attr:`core.model_selection.ClusterCountSweep.criteria`: the UMAP silhouette
+    when the run has a UMAP, the silhouette in the embedding, the GMM BIC, the k-means inertia) against the
+    cluster count, one panel each, two to a row, each titled as the other charts are (left, above its plot).
+    Each panel marks its own best count with a star and a legend entry naming it (and saying when it is at the
+    edge of the range scanned); a dotted line marks `current`, the current run's count. The x axes span the
+    counts scanned, with at most about eight upright ticks."""
     from plotly.subplots import make_subplots
 
     ks = list(sweep.ks)
-    fig = make_subplots(rows=1, cols=3, subplot_titles=[title for _, title, _ in _SWEEP_PANELS],
-                        horizontal_spacing=0.08)
-    best = {"silhouette": (sweep.suggested, "Highest silhouette"), "bic": (sweep.bic_best, "Lowest BIC"),
-            "inertia": (sweep.elbow, "Elbow of the inertia")}
-    for col, (attr, _, colour) in enumerate(_SWEEP_PANELS, start=1):
-        values = list(getattr(sweep, attr))
+    criteria = sweep.criteria
+    cols = min(2, len(criteria))
+    rows = -(-len(criteria) // cols)
+    fig = make_subplots(rows=rows, cols=cols, horizontal_spacing=0.1, vertical_spacing=0.22,
+                        subplot_titles=[_SWEEP_PANELS[c.name][0] for c in criteria])
+    for i, criterion in enumerate(criteria):
+        row, col = i // cols + 1, i % cols + 1
+        _, colour = _SWEEP_PANELS[criterion.name]
+        values, k, label = list(criterion.values), criterion.best, criterion.label
         fig.add_trace(go.Scatter(x=ks, y=values, mode="lines+markers", line_color=colour, showlegend=False,
-                                 hovertemplate="%{x} clusters: %{y:.4g}<extra></extra>"), row=1, col=col)
-        k, label = best[attr]
+                                 hovertemplate="%{x} clusters: %{y:.4g}<extra></extra>"), row=row, col=col)
+        edge = " (edge of the range)" if criterion.at_edge else ""
         fig.add_trace(go.Scatter(
-            x=[k], y=[values[ks.index(k)]], mode="markers", name=f"{label}: {k}",
+            x=[k], y=[values[ks.index(k)]], mode="markers", name=f"{label}: {k}{edge}",
             marker=dict(symbol="star", size=17, color=colour, line=dict(color="#000000", width=1.5)),
-            hovertemplate=f"{label}: {k} clusters<extra></extra>"), row=1, col=col)
+            hovertemplate=f"{label}: {k} clusters{edge}<extra></extra>"), row=row, col=col)
         if current is not None:
-            fig.add_trace(_current_run_line(current, ks, values, first=col == 1), row=1, col=col)
-    fig.update_xaxes(title_text="clusters", dtick=1 if len(ks) <= 16 else None)
-    fig.update_layout(height=400, legend=_LEGEND_BELOW, **{**_LAYOUT, "margin": dict(_LAYOUT["margin"], b=20)})
+            fig.add_trace(_current_run_line(current, ks, values, first=i == 0), row=row, col=col)
+    step = max(1, -(-len(ks) // 8))  # upright ticks: about eight per panel at most
+    fig.update_xaxes(range=[ks[0] - 0.5, ks[-1] + 0.5], tickmode="linear", tick0=ks[0], dtick=step, tickangle=0,
+                     showgrid=False)
+    fig.update_xaxes(title_text="clusters")
+    for i, title in enumerate(fig.layout.annotations):  # panel titles: left, over their plot, as chart titles are
+        title.update(x=fig.layout[f"xaxis{i + 1 if i else ''}"].domain[0], xanchor="left", font=dict(size=14))
+    fig.update_layout(height=300 * rows + 60, legend=dict(_LEGEND_BELOW, y=-0.22 / rows),
+                      **{**_LAYOUT, "margin": dict(_LAYOUT["margin"], b=20)})
     return fig
 
 

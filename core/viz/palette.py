@@ -13,19 +13,24 @@ from core.metrics import match_clusters
 
 NOISE_COLOR = "#9e9e9e"
 # One colour per metric, the same in every chart (score bars of a run, Compare's grouped bars).
-METRIC_COLOURS = {"ACC": "#1f77b4", "NMI": "#2ca02c", "ARI": "#9467bd", "Purity": "#8c564b", "Silhouette": "#ff7f0e"}
+METRIC_COLOURS = {"ACC": "#1f77b4", "NMI": "#2ca02c", "ARI": "#9467bd", "Purity": "#8c564b", "Silhouette": "#ff7f0e",
+                  "UMAP silhouette": "#17becf"}
+# In an order where each colour is as far as it can be from those before it (CIEDE2000, normal vision):
+# a run of three clusters is blue, orange and purple (at least 43 apart), not two blues (22 apart), and the
+# first five stay at least 33 apart (tests/test_charts.py).
 PALETTE = (
     "#0072B2",  # blue (Okabe-Ito)
     "#E69F00",  # orange (Okabe-Ito)
-    "#56B4E9",  # sky blue (Okabe-Ito)
-    "#D55E00",  # vermillion (Okabe-Ito)
     "#AA3377",  # purple (Tol bright)
-    "#DDCC77",  # sand (Tol muted)
-    "#332288",  # indigo (Tol muted)
     "#000000",  # black (Okabe-Ito)
     "#666633",  # olive (Tol dark)
+    "#332288",  # indigo (Tol muted)
+    "#56B4E9",  # sky blue (Okabe-Ito)
+    "#D55E00",  # vermillion (Okabe-Ito)
     "#663333",  # brown (Tol dark)
+    "#DDCC77",  # sand (Tol muted)
 )
+ACCENT = "#D55E00"  # vermillion: a line that marks something on a chart (a cut, a threshold), not a cluster
 SYMBOLS = ("circle", "square", "diamond", "triangle-up", "triangle-down", "cross", "x", "star", "pentagon",
            "hexagon")
 NOISE_SYMBOL = "circle-open"
