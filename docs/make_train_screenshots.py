@@ -52,7 +52,8 @@ def main() -> None:
         settle(page)
         page.evaluate("window.scrollTo(0, 0)")
         train.click()
-        expect(page.locator("text=/Frame [3-9] of [3-9] · /").first).to_be_visible(timeout=300_000)  # the live title
+        # the live picture's title: "Pretraining, epoch 20 of 75 · frame 4"
+        expect(page.locator("text=/epoch \\d+ of \\d+ · frame [4-9]/").first).to_be_visible(timeout=300_000)
         page.evaluate("window.scrollTo(0, 0)")
         shoot(page, "train_watching_1280x720")
 

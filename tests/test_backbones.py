@@ -139,8 +139,9 @@ def test_a_run_in_a_backbones_features_keeps_them_and_the_runs_page_lists_and_de
     store = RunStore()
     kept = [e for e in store.autoencoders.features.entries() if e.info.get("backbone") == "SigLIP ViT-B/16"]
     assert [e.describe() for e in kept] == ["SigLIP ViT-B/16 features, on digits (300 images)"]
-    at = AppTest.from_file(str(ROOT / "pages" / "runs.py"), default_timeout=60)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     at.run()
+    at.switch_page("pages/runs.py").run()
     assert not at.exception, at.exception
     assert "backbone features kept for reuse" in " ".join(m.value for m in at.markdown)
     at.button(key="runs_features_clear").click().run()

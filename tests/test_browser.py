@@ -10,7 +10,7 @@ import shutil
 
 import pytest
 
-from tests.browser import CHROMIUM, browser_page, serve_app, set_slider, shoot
+from tests.browser import CHROMIUM, browser_page, choose, serve_app, set_slider, shoot
 
 if not shutil.which(CHROMIUM):
     if os.environ.get("CI"):
@@ -63,7 +63,7 @@ def test_train_on_digits_then_explore_and_metrics(page, server, screenshots):
     page.get_by_role("link", name="Metrics").first.click()
     expect(page.get_by_role("heading", name="Metrics", exact=True)).to_be_visible(timeout=30_000)
     expect(page.get_by_text("Clusters versus true labels")).to_be_visible(timeout=30_000)
-    expect(page.locator("[data-testid='stMetric']")).to_have_count(5)
+    expect(page.locator("[data-testid='stMetric']")).to_have_count(6)  # ACC, NMI, ARI, purity, silhouette, UMAP silhouette
     shoot(page, screenshots, "5_metrics")
     assert not page.locator("[data-testid='stException']").count()
 
@@ -72,8 +72,7 @@ def test_pick_and_train_idec_then_its_model_view_and_the_cluster_count_sweep(pag
     """A second algorithm picked from the list, tuned and trained; its own view; the sweep page."""
     page.get_by_role("link", name="Train").first.click()
     expect(page.get_by_role("heading", name="Train", exact=True)).to_be_visible(timeout=30_000)
-    page.get_by_label("Algorithm").first.click()
-    page.get_by_role("option", name="Deep · IDEC (improved DEC)", exact=True).click()
+    choose(page, "Algorithm", "Deep · IDEC (improved DEC)")
     expect(page.get_by_text("Guo et al. 2017")).to_be_visible(timeout=30_000)
     set_slider(page, "Epochs", 10)
     set_slider(page, "Clustering epochs (at most)", 5)
@@ -88,7 +87,8 @@ def test_pick_and_train_idec_then_its_model_view_and_the_cluster_count_sweep(pag
 
     page.get_by_role("link", name="How many clusters?").first.click()
     page.get_by_role("button", name="Run the sweep").click()
-    expect(page.get_by_text("Suggested (best silhouette)")).to_be_visible(timeout=120_000)
+    expect(page.get_by_text(re.compile(r"^Suggested: \d+ clusters \(highest UMAP silhouette\)\."))).to_be_visible(
+        timeout=120_000)
     shoot(page, screenshots, "7_how_many_clusters")
     assert not page.locator("[data-testid='stException']").count()
 
@@ -137,9 +137,10 @@ def test_sweep_restart_the_server_then_find_compare_and_report(tmp_path, screens
         page.get_by_role("link", name="Compare").first.click()
         expect(page.get_by_role("heading", name="Compare", exact=True)).to_be_visible(timeout=30_000)
         expect(page.get_by_text("3 runs on digits. Settings that differ: Latent size.")).to_be_visible(timeout=30_000)
-        expect(page.locator(".js-plotly-plot")).to_have_count(3, timeout=60_000)
+        # parallel coordinates, bars, a metric against a metric, the agreement matrix
+        expect(page.locator(".js-plotly-plot")).to_have_count(4, timeout=60_000)
         page.get_by_text("Show two runs' clusterings side by side").click()
         expect(page.get_by_text("Agreement (ARI between the two labellings)")).to_be_visible(timeout=60_000)
-        expect(page.locator(".js-plotly-plot")).to_have_count(5, timeout=60_000)
+        expect(page.locator(".js-plotly-plot")).to_have_count(7, timeout=60_000)  # two maps and their Sankey
         shoot(page, screenshots, "11_compare")
         assert not page.locator("[data-testid='stException']").count()

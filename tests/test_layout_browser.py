@@ -170,13 +170,14 @@ def test_how_many_clusters_subplot_titles_and_legend(page, server, run_ids):
         end.press("ArrowLeft")
     expect(end).to_have_attribute("aria-valuetext", "6")
     page.get_by_role("button", name="Run the sweep").click()
-    expect(page.get_by_text(re.compile(r"^Suggested: \d+ clusters \(highest silhouette\)\.$"))).to_be_visible(
+    expect(page.get_by_text(re.compile(r"^Suggested: \d+ clusters \(highest UMAP silhouette\)\."))).to_be_visible(
         timeout=90_000)
     (sweep,) = check_charts(page, 1)
     titles = [a["text"] for a in sweep["annotations"]]
     assert "k-means inertia (look for the elbow)" in titles
     legend = " ".join(box["text"] for box in sweep["legends"])
     # the current run's 10 lies outside 2-6: a legend entry only
-    for mark in ("Highest silhouette", "Lowest BIC", "Elbow of the inertia", "Current run: 10"):
+    for mark in ("Highest UMAP silhouette", "Highest silhouette", "Lowest GMM BIC", "Elbow of the inertia",
+                 "Current run: 10"):
         assert mark in legend
     assert not page.locator("[data-testid='stException']").count()

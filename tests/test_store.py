@@ -248,7 +248,9 @@ def test_sweep_grid_and_its_validation():
     with pytest.raises(ValueError, match="not a setting"):
         sweep_configs(base, {"eps": [0.1]})
     with pytest.raises(ValueError, match="one or two"):
-        sweep_configs(base, {"seed": [0], "n_clusters": [2], "latent_dim": [3]})
+        sweep_configs(base, {"seed": [0], "n_clusters": [2], "latent_dim": [3], "epochs": [1]})
+    # two settings and the seed: the grid repeated over seeds
+    assert len(sweep_configs(base, {"n_clusters": [2, 3], "latent_dim": [3], "seed": [0, 1, 2]})) == 6
     with pytest.raises(ValueError, match="repeat"):
         sweep_configs(base, {"seed": [1, 1]})
 

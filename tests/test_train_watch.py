@@ -3,6 +3,7 @@ that reused its pretrained autoencoder saying so where it finishes, and "Repeat 
 over seeds that links to Compare. Fragments do not rerun in AppTest: the page is drawn again by hand while the
 job trains, as the live fragment would draw it."""
 import json
+import re
 import time
 
 from streamlit.testing.v1 import AppTest
@@ -46,7 +47,7 @@ def wait_for(condition, timeout: float = TIMEOUT, what: str = "") -> None:
 def test_the_live_view_shows_frames_while_a_deep_run_trains_and_replays_them_after():
     at = new_app()
     at.selectbox(key="train_algorithm").set_value("ae_kmeans").run()
-    at.slider(key="train_ae_kmeans_epochs").set_value(100)  # frames at epochs 1, 7, 14...: stopped once two are seen
+    at.slider(key="train_ae_kmeans_epochs").set_value(100)  # a frame every few epochs: stopped once two are seen
     at.slider(key="train_ae_kmeans_latent_dim").set_value(6)
     at.button(key="train").click().run()
     job = at.session_state["job"]
@@ -60,7 +61,8 @@ def test_the_live_view_shows_frames_while_a_deep_run_trains_and_replays_them_aft
             captions.append(live["layout"]["title"]["text"])
             assert len(live["data"][0]["x"]["bdata"] if isinstance(live["data"][0]["x"], dict)
                        else live["data"][0]["x"]) > 0
-        assert captions == ["Pretraining, epoch 1 of 100 · frame 1", "Pretraining, epoch 7 of 100 · frame 2"]
+        assert captions[0] == "Pretraining, epoch 1 of 100 · frame 1", captions
+        assert re.fullmatch(r"Pretraining, epoch \d+ of 100 · frame 2", captions[1]), captions
         at.button(key="stop_keep").click().run()
     finally:
         if not job.done and not job.stopping:

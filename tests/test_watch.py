@@ -32,7 +32,8 @@ def test_a_short_deep_run_records_frames_of_its_sample_and_sends_each_once(recor
     frames = result.frames
     sample = frames[0].sample
     assert len(frames) >= 3 and [f.phase for f in frames] == ["pretrain"] * (len(frames) - 1) + ["result"]
-    assert [f.epoch for f in frames[:-1]] == [1, 2, 3, 4, 5]   # 5 epochs: every one
+    epochs = [f.epoch for f in frames[:-1]]   # the first, the last, and as many between as 3 % of the time affords
+    assert epochs[0] == 1 and epochs[-1] == 5 and epochs == sorted(set(epochs))
     assert len(sample) == digits.n_samples and np.all(np.diff(sample) > 0)
     for frame in frames:
         assert frame.points.shape == (len(sample), 2) and frame.points.dtype == np.float16
@@ -140,7 +141,7 @@ def test_a_replay_is_one_frame_per_frame_with_a_slider_play_and_pause_in_the_run
     assert len(figure.frames) == len(frames)
     assert len(figure.layout.sliders[0].steps) == len(frames) and figure.layout.sliders[0].active == len(frames) - 1
     assert [b.label for b in figure.layout.updatemenus[0].buttons] == ["▶ Play", "❚❚ Pause"]
-    assert figure.layout.sliders[0].steps[0].label == "Frame 1 of 6 · pretraining, epoch 1 of 5"
+    assert figure.layout.sliders[0].steps[0].label == f"Frame 1 of {len(frames)} · pretraining, epoch 1 of 5"
     html = figure.to_html(include_plotlyjs=False, auto_play=False)   # plays in a file as well
     assert "Plotly.addFrames" in html or '"frames"' in html
     matched = matched_labels(frames)
@@ -157,7 +158,7 @@ class _Rotating:
 
     def __call__(self, rows):
         c, s = np.cos(self.turn), np.sin(self.turn)
-        return self.points @ np.array([[c, -s], [s, c]])
+        return rows @ np.array([[c, -s], [s, c]])
 
 
 def test_frames_are_few_whatever_the_epochs_and_turned_to_follow_the_one_before():

@@ -10,7 +10,7 @@ import streamlit as st
 from core.experiment import ClusteringResult
 from ui.text import plain
 from core.runs import FINISHED
-from core.vocabulary import run_title
+from core.vocabulary import run_name
 from ui.worker import TrainingJob
 from ui.access import can_edit
 from ui.cache import run_store, training_worker
@@ -156,8 +156,9 @@ def result_name(result: ClusteringResult) -> str:
 def result_heading(result: ClusteringResult) -> str:
     """"Run #7 · my run" (or the settings for a result that is not in the store), for Markdown: the user's
     name is escaped."""
-    return f"Run {plain(run_title(result.run_id, result_name(result)))}" if result.run_id is not None else \
-        plain(result_name(result))
+    if result.run_id is None:
+        return plain(result_name(result))
+    return f"Run #{result.run_id} · {plain(run_name(result_name(result), result.run_id))}"  # '#' mid-line is text
 
 
 def require_result() -> Optional[ClusteringResult]:

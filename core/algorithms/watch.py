@@ -30,6 +30,8 @@ FRAMES_PER_PHASE = 16    # a phase of any length gives at most this many frames 
 MIN_FRAMES_PER_PHASE = 3  # its first, one in the middle, its last: however dear a frame
 TIME_SHARE = 0.03        # frames may take this share of a phase's time: fewer frames where a network is dear to run
 KMEANS_ITERATIONS = 50   # a warm start is close already: a cap keeps a frame cheap
+ENCODE_BATCH = 256       # the sample goes through the network in batches of a training step's size, not at once
+                         # (2,000 images of 28x28 at once ask a convolutional network for 200 MB of activations)
 
 
 class FrameRecorder:
@@ -137,7 +139,9 @@ class FrameRecorder:
             return None
         start = time.perf_counter()
         encode, assign = self._looks.get(phase, (self._encode, None))
-        embedding = np.asarray(encode(self._rows), dtype=np.float64).reshape(len(self._rows), -1)
+        rows = self._rows
+        embedding = np.concatenate([np.asarray(encode(rows[i:i + ENCODE_BATCH]), dtype=np.float64).reshape(
+            len(rows[i:i + ENCODE_BATCH]), -1) for i in range(0, len(rows), ENCODE_BATCH)])
         if not np.all(np.isfinite(embedding)):
             return None  # a diverging network: the loop says so itself
         # One thread: a few thousand points need no more, and the network's threads are busy training (on 2
