@@ -203,6 +203,34 @@ def test_unlabelled_data_shows_silhouette_only_and_says_why():
     assert at.radio(key="explore_colour").options == ["Cluster"]
 
 
+def test_runs_of_unlabelled_images_show_their_label_free_score_and_compare_ranks_by_it():
+    """No labels: each run shows its UMAP silhouette beside the other scores, and Compare ranks by it."""
+    at = new_app()
+    at.selectbox(key="train_dataset").set_value("synthetic").run()
+    at.selectbox(key="train_synthetic_with_labels").set_value(False).run()
+    at.selectbox(key="train_algorithm").set_value("kmeans").run()
+    scores = {}
+    for k in (3, 6):
+        [count] = [s for s in at.slider if s.key.startswith("train_n_clusters_")]
+        count.set_value(k).run()
+        at.button(key="train").click().run()
+        assert at.session_state["job"].wait(TIMEOUT)
+        at.run()
+        at.switch_page("pages/metrics.py").run()
+        assert not at.exception, at.exception
+        shown = {m.label: m.value for m in at.metric}
+        assert shown["NMI"] == "n/a" and shown["UMAP silhouette"] != "n/a", shown
+        scores[at.session_state["result"].run_id] = float(shown["UMAP silhouette"])
+        at.switch_page("pages/train.py").run()
+    at.switch_page("pages/compare.py").run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="compare_rank_by").value == "UMAP silhouette"
+    board = at.dataframe[0].value
+    ranked = list(board["UMAP silhouette"])  # this module's store holds other runs on these images too
+    assert ranked == sorted(ranked, reverse=True) and {round(v, 3) for v in ranked} >= set(scores.values())
+    assert "Best by UMAP silhouette" in texts(at)
+
+
 def test_another_session_training_at_the_same_time_never_replaces_this_sessions_result():
     mine = train(new_app(), "kmeans")
     shown = mine.session_state["result"]

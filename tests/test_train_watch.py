@@ -129,3 +129,9 @@ def test_repeat_with_three_seeds_queues_them_as_a_sweep_and_links_to_compare():
     [link] = [e for e in at.get("page_link") if "compare" in e.proto.page]
     assert f"sweep={sweep_id}" in link.proto.query_string and "Compare the 3 runs" in link.proto.label
     assert at.session_state["compare_sweep"] == sweep_id
+    at.query_params["sweep"] = str(sweep_id)   # the link, followed
+    at.switch_page("pages/compare.py").run()
+    assert not at.exception, at.exception
+    board = at.dataframe[0].value  # one setting: one row, the mean of its 3 seeds
+    assert list(board["Seeds"]) == [3] and any("mean of 3 seeds" in m.value for m in at.markdown)
+    assert "Seeds: mean and spread" in [h.value for h in at.subheader]
