@@ -61,7 +61,7 @@ def _base_config(args):
     return RunConfig(dataset=args.dataset, algorithm=args.algorithm, n_clusters=args.n_clusters, params=params,
                      n_samples=args.samples, preprocessing=args.preprocessing, seed=args.seed,
                      projection=None if args.projection == "none" else args.projection,
-                     dataset_options=dataset_options)
+                     dataset_options=dataset_options, mixed_precision=args.mixed_precision)
 
 
 class _Printer:
@@ -129,7 +129,16 @@ def cmd_sweep(args) -> int:
             print(f"[{index + 1}/{n}] {describe_point(config, axes)}", flush=True)
         printers[index](event)
 
-    sweep_id, outcomes = run_sweep(base, axes, store, callback=progress)
+    if args.ray:
+        from core.runs.ray_sweeps import RayUnavailable
+
+        try:
+            sweep_id, outcomes = _sweep_on_ray(args, store, base, axes)
+        except RayUnavailable as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+    else:
+        sweep_id, outcomes = run_sweep(base, axes, store, callback=progress)
     print(f"sweep {sweep_id} done:")
     for config, outcome in zip(sweep_configs(base, axes), outcomes):
         point = describe_point(config, axes)
@@ -138,6 +147,31 @@ def cmd_sweep(args) -> int:
         else:
             print(f"  {point}: run {outcome.run_id}  {_scores(outcome)}")
     return 0 if not any(isinstance(o, Exception) for o in outcomes) else 1
+
+
+def _sweep_on_ray(args, store, base, axes: dict):
+    """The sweep as Ray tasks on the cluster at ``--ray``, a line for each run as it is queued, starts and ends
+    (and its progress, unless --quiet); returns (sweep id, outcomes)."""
+    from core.runs.ray_sweeps import PROGRESS, run_sweep_on_ray
+    from core.runs.runner import describe_point, sweep_configs
+    from core.runs.status import CANCELLED, FAILED, FINISHED, QUEUED, RUNNING
+
+    configs = sweep_configs(base, axes)
+    printers: dict = {}
+
+    def report(index, kind, payload):
+        prefix = f"[{index + 1}/{len(configs)}] "
+        if kind == PROGRESS:
+            printers.setdefault(index, _Printer(prefix=prefix, quiet=args.quiet))(payload)
+            return
+        if kind == FINISHED:
+            said = f"finished: run {payload.run_id}  {_scores(payload)}"
+        else:
+            said = {QUEUED: "queued on the Ray cluster", RUNNING: f"running (run {payload})",
+                    FAILED: f"failed ({payload})", CANCELLED: "cancelled"}[kind]
+        print(f"{prefix}{describe_point(configs[index], axes)}: {said}", flush=True)
+
+    return run_sweep_on_ray(base, axes, store, address=args.ray, report=report)
 
 
 def command_line(base, axes: dict) -> str:
@@ -168,6 +202,8 @@ def command_line(base, axes: dict) -> str:
             parts += ["--set", f"{name}={'auto' if value is None else value}"]
     for axis, values in axes.items():
         parts += ["--vary", f"{axis}=" + ",".join("auto" if v is None else str(v) for v in values)]
+    if base.mixed_precision:
+        parts.append("--mixed-precision")
     return " ".join(shlex.quote(part) for part in parts)
 
 
@@ -358,6 +394,9 @@ def _run_options(parser) -> None:
                         help="an algorithm parameter, e.g. --set latent_dim=8 (repeatable)")
     parser.add_argument("--dataset-option", action="append", default=[], metavar="NAME=VALUE",
                         help="a dataset option, e.g. --dataset-option n_samples=500 for synthetic")
+    parser.add_argument("--mixed-precision", action="store_true",
+                        help="train the network in float16 with float32 weights: faster on recent NVIDIA GPUs, "
+                             "slower on a CPU (docs/gpu.md)")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
 
 
@@ -378,6 +417,9 @@ def build_parser() -> argparse.ArgumentParser:
                             "more for seed=0,1,2 to repeat the grid over seeds; n_clusters and n_samples work too)")
     sweep.add_argument("--from-sweep", type=int, default=None, metavar="ID",
                        help="repeat sweep ID of the store (made here or in the dashboard) with the same settings")
+    sweep.add_argument("--ray", default=None, metavar="ADDRESS",
+                       help="run each point as a task on the Ray cluster at ADDRESS (\"auto\", \"ray://host:10001\", "
+                            "or \"local\" to start one here); needs requirements-ray.txt, see docs/ray.md")
     runs = sub.add_parser("runs", help="list the runs in the store")
     runs.add_argument("--status", default=None)
     runs.add_argument("--dataset", default=None)

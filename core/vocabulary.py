@@ -141,6 +141,8 @@ def run_settings(config, *, n_samples: Optional[int] = None, n_clusters: Optiona
     rows += [(setting_label(name, config.algorithm), format_value(value))
              for name, value in used_params(config.algorithm, config.params).items()]
     rows += [("Preprocessing", preprocessing_label(config.preprocessing)), ("Seed", str(config.seed))]
+    if config.mixed_precision:  # said only when on: most runs train in float32
+        rows.append(("Mixed precision", "on (float16 computation)"))
     return rows
 
 

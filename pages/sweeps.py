@@ -5,8 +5,9 @@ import streamlit as st
 from core.algorithms import ALGORITHMS, DEFAULT_ALGORITHM
 from core.cli import command_line
 from core.metrics import HEADLINE_METRICS, METRICS
-from core.runs import FAILED, FINISHED
+from core.runs import FAILED, FINISHED, QUEUED, RUNNING
 from core.runs.compare import default_rank_metric, runs_table
+from core.runs.ray_sweeps import RAY_MISSING, configured_address, ray_installed
 from core.runs.runner import (axis_value, describe_point, estimate_sweep, parse_axis_value, sweep_axes, sweep_configs,
                               typical_seconds)
 from ui.cache import run_store, training_worker
@@ -123,11 +124,27 @@ def planned_runs(base, axes: dict) -> tuple[list, bool]:
     return configs, valid
 
 
-def queue_button(store, worker, base, axes: dict, configs: list, valid: bool, busy: str) -> None:
-    """Queue the grid's runs (`busy`: why not now, when a sweep is running)."""
+def ray_choice():
+    """The server's Ray cluster when the sweep is to run there, else None. Offered only when the server was
+    started with one (core.runs.ray_sweeps.RAY_ADDRESS_ENV): a visitor chooses it, never names one."""
+    address = configured_address()
+    if not address:
+        return None
+    if not ray_installed():
+        st.caption(f":material/warning: This server is set to use the Ray cluster at {address}, but {RAY_MISSING}.")
+        return None
+    on_ray = st.checkbox(f"Run on the Ray cluster ({address})", key="sweep_on_ray",
+                         help="Each run of the grid becomes a task on the cluster, several at a time; they are saved "
+                              "here as they finish, like runs trained on this server.")
+    return address if on_ray else None
+
+
+def queue_button(store, worker, base, axes: dict, configs: list, valid: bool, busy: str, ray_address=None) -> None:
+    """Queue the grid's runs (`busy`: why not now, when a sweep is running), on the Ray cluster at `ray_address`
+    when given."""
     if st.button("Queue the sweep", type="primary", key="sweep_start", icon=":material/playlist_play:",
                  disabled=not valid or bool(busy), help=busy or None):
-        sweep_id = queue_sweep(store, worker, base, axes, configs).sweep_id
+        sweep_id = queue_sweep(store, worker, base, axes, configs, ray_address=ray_address).sweep_id
         st.query_params[SWEEP_PARAM] = str(sweep_id)
         st.rerun()
 
@@ -166,8 +183,11 @@ def sweep_table(sweep: SweepJob, stored: dict) -> pd.DataFrame:
 
 
 def sweep_line(sweep: SweepJob, snap, current: float, stored: dict) -> str:
-    """The sweep's one line: the run it is on and the time left, or how it ended."""
+    """The sweep's one line: the run it is on and the time left, or how it ended. On a Ray cluster, the runs
+    done: how many train at once there is the cluster's to say, so the time left is not estimated."""
     failed = f" · {snap.failed} failed" if snap.failed else ""
+    if snap.running and sweep.ray_address is not None:
+        return f"{sweep.name}: {snap.done} of {snap.total} runs done on the Ray cluster{failed}"
     if snap.running:
         ended = [r.duration for r in stored.values() if r.status in (FINISHED, FAILED) and r.duration is not None]
         left = snap.total - snap.done - current
@@ -180,20 +200,34 @@ def sweep_line(sweep: SweepJob, snap, current: float, stored: dict) -> str:
     return f"{sweep.name}: {snap.done} of {snap.total} runs done{failed}"
 
 
+def training_now(sweep: SweepJob, snap) -> list:
+    """The runs of `sweep` to draw a bar for: the one training (or next) here; on a Ray cluster every one
+    training there, else the next."""
+    if snap.current is None:
+        return []
+    running = [job for job in sweep.jobs if job.shown_status == RUNNING] if sweep.ray_address is not None else []
+    return running or [snap.current]
+
+
 @st.fragment(run_every=POLL_SECONDS)
 def sweep_progress(sweep: SweepJob, own: bool) -> None:
     """The sweep's progress, the run training now, and its table (redrawn every POLL_SECONDS); Cancel only in the
     tab that queued it (`own`)."""
     snap = sweep.snapshot()
-    current = fraction(snap.current.snapshot()) if snap.current is not None else 0.0
+    now = training_now(sweep, snap)
+    current = sum(fraction(job.snapshot()) for job in now)
     stored = {r.id: r for r in run_store().list_runs(sweep_id=sweep.sweep_id)}
     # Only work done fills the bar: a cancelled sweep's bar stops where it was cancelled.
     st.progress(min((snap.finished + snap.failed + current) / snap.total, 1.0),
                 text=sweep_line(sweep, snap, current, stored))
+    if sweep.ray_address is not None and snap.running:
+        shown = [job.shown_status for job in sweep.jobs]
+        st.caption(f":material/hub: On the Ray cluster ({sweep.ray_address}): {shown.count(RUNNING)} running, "
+                   f"{shown.count(QUEUED)} queued.")
+    for job in now:
+        job_snap = job.snapshot()
+        st.progress(fraction(job_snap), text=f"Now: {describe_point(job.config, sweep.axes)} · {describe(job_snap)}")
     if snap.current is not None:
-        job_snap = snap.current.snapshot()
-        point = describe_point(snap.current.config, sweep.axes)
-        st.progress(fraction(job_snap), text=f"Now: {point} · {describe(job_snap)}")
         if not own:
             st.caption("Queued from another tab: only that tab can cancel it.")
         elif st.button("Cancel the sweep", key="sweep_cancel", icon=":material/stop:",
@@ -267,7 +301,7 @@ busy = ""
 if latest is not None and latest.snapshot().running:
     busy = ("One sweep at a time: cancel the running one to start another." if own_sweep(latest) else
             "One sweep at a time: another tab's sweep is running; queue this one when it has finished.")
-queue_button(store, worker, base, axes, configs, valid, busy)
+queue_button(store, worker, base, axes, configs, valid, busy, ray_choice())
 if latest is not None:
     st.subheader("Progress")
     latest_sweep(latest)

@@ -64,6 +64,8 @@ def train_bar(config, problem: str, running: bool) -> None:
 if config is not None:
     with bar:
         train_bar(config, problem, running)
+        device = training_worker().device  # said by the training process: the server never loads TensorFlow
+        st.caption(f"Training runs on {device}." if device else "Training runs in a process that is starting.")
 
 
 @st.fragment(run_every=POLL_SECONDS)

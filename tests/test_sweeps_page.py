@@ -1,11 +1,13 @@
 """The Sweeps page, driven with AppTest: a grid point that cannot be a clustering is refused before anything starts
 (as by the command line); how long a sweep takes is said before it starts and while it runs; a sweep queued in one
-tab shows in another without its Cancel; a cancelled sweep shows as cancelled."""
+tab shows in another without its Cancel; a cancelled sweep shows as cancelled; the Ray cluster is a choice only
+where the server was started with one."""
 import time
 
 from streamlit.testing.v1 import AppTest
 
 from core.runs import RunStore
+from core.runs.ray_sweeps import RAY_ADDRESS_ENV, ray_installed
 from tests.conftest import ROOT
 
 # Autoencoder + GMM on the synthetic shapes: no other test records such runs in the session's store, so the page
@@ -98,3 +100,19 @@ def test_a_sweep_says_how_long_it_takes_hides_its_cancel_from_other_tabs_and_sho
 
     mine.run()  # the same grid again: now the store has a finished run like it
     assert "judging from similar runs in the store" in captions(mine), captions(mine)
+
+
+def test_the_ray_cluster_is_offered_only_when_the_server_was_started_with_one(monkeypatch):
+    monkeypatch.delenv(RAY_ADDRESS_ENV, raising=False)
+    at = sweeps_page()
+    assert not [box for box in at.checkbox if box.key == "sweep_on_ray"]
+    assert "Ray" not in captions(at)
+    monkeypatch.setenv(RAY_ADDRESS_ENV, "ray://head.lan:10001")  # the server's setting: a visitor never types one
+    at.run()
+    assert not at.exception, at.exception
+    if not ray_installed():
+        assert "Ray is not installed: pip install -r requirements-ray.txt" in captions(at)
+        return
+    box = at.checkbox(key="sweep_on_ray")
+    assert box.label == "Run on the Ray cluster (ray://head.lan:10001)" and not box.value
+    assert not [t for t in at.text_input if "ray" in (t.key or "").lower()]  # nothing to type an address into

@@ -101,7 +101,8 @@ def load_config_into_form(config: RunConfig, prefix: str = "train") -> None:
     memory = st.session_state[FORM]
     values = {f"{prefix}_dataset": config.dataset, f"{prefix}_algorithm": config.algorithm,
               f"{prefix}_preprocessing": config.preprocessing, f"{prefix}_seed": int(config.seed),
-              f"{prefix}_sample_{config.dataset}": config.n_samples}
+              f"{prefix}_sample_{config.dataset}": config.n_samples,
+              f"{prefix}_mixed_precision": config.mixed_precision}
     values.update({f"{prefix}_{config.dataset}_{name}": value for name, value in config.dataset_options.items()})
     values.update({f"{prefix}_{config.algorithm}_{name}": value for name, value in config.params.items()})
     for key, value in values.items():
@@ -186,8 +187,10 @@ def config_form(prefix: str = "train", *, fixed: Sequence[str] = ()) -> Optional
         with st.expander("Advanced"):
             params.update(algorithm_params(algo, prefix, fixed, advanced=True, known=params))
             preprocessing, seed = _preprocessing_and_seed(prefix, fixed)
+            mixed_precision = _mixed_precision(prefix, algo, params)
     return RunConfig(dataset=dataset_name, algorithm=algo.name, n_clusters=n_clusters, params=params,
-                     n_samples=n_samples, preprocessing=preprocessing, seed=seed, dataset_options=dataset_options)
+                     n_samples=n_samples, preprocessing=preprocessing, seed=seed, dataset_options=dataset_options,
+                     mixed_precision=mixed_precision)
 
 
 def _dataset_picker(prefix: str):
@@ -259,3 +262,15 @@ def _preprocessing_and_seed(prefix: str, fixed: Sequence[str]) -> tuple[str, int
                         help="Same seed and settings give the same result.")
         seed = int(keep(f"{prefix}_seed"))
     return preprocessing, seed
+
+
+def _mixed_precision(prefix: str, algo, params: dict) -> bool:
+    """The run's mixed-precision switch, drawn for a method that trains a network (False for one that does not)."""
+    if params.get("space", "autoencoder" if algo.deep else None) != "autoencoder":
+        return False
+    key = f"{prefix}_mixed_precision"
+    remembered(key, False, lambda v: isinstance(v, bool))
+    st.toggle("Mixed precision", key=key, on_change=keep, args=(key,),
+              help="Trains the network in 16-bit floats, its weights kept in 32-bit: faster on recent NVIDIA GPUs "
+                   "(Volta and later); slower on a CPU, which has no fast 16-bit arithmetic.")
+    return bool(keep(key))

@@ -18,14 +18,16 @@ REPEAT = "repeat_sweep"    # the sweep id of Train's latest "Repeat with N seeds
 MAX_REPEATS = 10
 
 
-def queue_sweep(store, worker, base, axes: dict, configs: list, *, name: Optional[str] = None) -> SweepJob:
-    """Record a sweep of `base` over `axes` in `store`, queue its runs (`configs`, in grid order) on `worker`,
-    and mark it this session's own (it may cancel it); returns it."""
+def queue_sweep(store, worker, base, axes: dict, configs: list, *, name: Optional[str] = None,
+                ray_address: Optional[str] = None) -> SweepJob:
+    """Record a sweep of `base` over `axes` in `store`, queue its runs (`configs`, in grid order) on `worker`
+    (to be trained on the Ray cluster at `ray_address`, the server's, when given), and mark it this session's
+    own (it may cancel it); returns it."""
     grid = {axis: list(values) for axis, values in axes.items()}
     sweep_id = store.sweeps.create(base, grid, name=name)
     jobs = [TrainingJob(config, name=f"{describe_point(config, axes)} (sweep {sweep_id})", sweep_id=sweep_id)
             for config in configs]
-    sweep = worker.submit_sweep(SweepJob(sweep_id, name or f"Sweep {sweep_id}", grid, jobs))
+    sweep = worker.submit_sweep(SweepJob(sweep_id, name or f"Sweep {sweep_id}", grid, jobs, ray_address))
     st.session_state.setdefault(OWN_SWEEPS, set()).add(sweep_id)
     return sweep
 

@@ -26,10 +26,11 @@ from typing import Optional
 
 from core import quiet_tensorflow_import
 from core.data import DatasetUnavailable
-from core.experiment import ClusteringResult, RunConfig
+from core.experiment import ClusteringResult, RunConfig, check_config
 from core.progress import ProgressEvent, StopTraining, TrainingCancelled
 from core.projection import warm_up_umap
 from core.runs import RunStore, StoreError
+from core.runs.ray_sweeps import PROGRESS, RayDriver, connect
 from core.runs.runner import ProcessStopped, record_run
 from core.runs.status import CANCELLED, FAILED, FINISHED, QUEUED, RUNNING
 
@@ -85,8 +86,8 @@ def _worker_main(requests, events, controls, store_dir, parent_pid) -> None:
     report point. Results go back by run id: the server reads them from the store. When the server
     (`parent_pid`) is gone, the current run stops (recorded as interrupted) and the worker exits.
     """
-    store = _start_worker(store_dir)
-    events.put(("ready", None, None))
+    store, device = _start_worker(store_dir)
+    events.put(("ready", None, device))
     orders = _Orders(controls, parent_pid)
     while True:
         try:
@@ -99,6 +100,12 @@ def _worker_main(requests, events, controls, store_dir, parent_pid) -> None:
             return
         job_id, config, options = item
         orders.collect()
+        if isinstance(config, RayBatch):
+            try:
+                _run_ray_batch(store, config, events, orders)
+            except ProcessStopped:
+                return
+            continue
         if job_id in orders.cancelled:
             events.put((CANCELLED, job_id, None))
             continue
@@ -109,20 +116,24 @@ def _worker_main(requests, events, controls, store_dir, parent_pid) -> None:
             return
 
 
-def _start_worker(store_dir) -> RunStore:
-    """Lower the process's priority, import TensorFlow quietly, open the store and warm UMAP up."""
+def _start_worker(store_dir) -> tuple[RunStore, str]:
+    """Lower the process's priority, import TensorFlow quietly, open the store and warm UMAP up; returns the
+    store and what the networks train on (:func:`core.models.devices.training_device`)."""
     try:  # the web server (and a browser on the same machine) come first: pages stay quick while it trains
         os.nice(int(os.environ.get(NICENESS_ENV, WORKER_NICENESS)))
     except (AttributeError, OSError):  # no nice on Windows
         pass
     quiet_tensorflow_import()
+    from core.models.devices import training_device  # TensorFlow's question: asked here, never in the server
+
+    device = training_device()
     store = RunStore(store_dir)
     if os.environ.get(WARMUP_ENV, "1") != "0":
         try:
             warm_up_umap()
         except Exception:  # a failed warm-up only means the first projection compiles instead
             pass
-    return store
+    return store, device
 
 
 class _Orders:
@@ -187,6 +198,53 @@ def _run_job(store: RunStore, job_id, config, options: dict, events, orders: _Or
 
 
 @dataclass
+class RayBatch:
+    """A sweep's runs (`job_ids`, `configs`, `names`, in grid order) for the Ray cluster at `address`: one
+    request, which the worker drives to its end (core.runs.ray_sweeps) while the cluster trains."""
+
+    address: str
+    sweep_id: int
+    job_ids: list
+    configs: list
+    names: list
+
+
+def _run_ray_batch(store: RunStore, batch: RayBatch, events, orders: _Orders) -> None:
+    """Drive `batch` on its Ray cluster, each run's start, progress and end reported under its job's id; a
+    cluster that cannot be joined, or data that cannot be loaded, fails every run of it."""
+
+    def report(index, kind, payload):
+        job_id = batch.job_ids[index]
+        if kind == RUNNING:
+            events.put(("taken", job_id, None))
+            events.put(("started", job_id, payload))
+        elif kind == PROGRESS:
+            events.put(("progress", job_id, payload))
+        elif kind in (FINISHED, FAILED, CANCELLED):
+            events.put((kind, job_id, payload.run_id if kind == FINISHED else payload))
+
+    def stop_requests() -> set:
+        orders.collect()
+        if orders.server_gone():
+            raise ProcessStopped()
+        return {index for index, job_id in enumerate(batch.job_ids) if job_id in orders.cancelled}
+
+    try:
+        connect(batch.address)
+        dataset = None
+        for config in batch.configs:
+            dataset = check_config(config, dataset)
+        RayDriver(store, batch.configs, batch.names, batch.sweep_id, dataset=dataset, report=report,
+                  stop_requests=stop_requests).run()
+    except ProcessStopped:
+        raise
+    except Exception as error:  # said on every run not ended yet (a job already ended ignores it)
+        message = str(error.args[0] if isinstance(error, KeyError) and error.args else error)
+        for job_id in batch.job_ids:
+            events.put((FAILED, job_id, message or type(error).__name__))
+
+
+@dataclass
 class JobSnapshot:
     """A consistent copy of a job's state for drawing."""
 
@@ -215,6 +273,7 @@ class TrainingJob:
     sweep_id: Optional[int] = None
     id: int = 0
     run_id: Optional[int] = None     # set once the worker has recorded the run in the store
+    ray_address: Optional[str] = None  # trained on this Ray cluster (its sweep's RayBatch), not in the worker
     status: str = RUNNING
     event: Optional[ProgressEvent] = None
     losses: list = field(default_factory=list)
@@ -359,6 +418,7 @@ class TrainingWorker:
         self._lock = threading.RLock()
         self._current: Optional[int] = None  # the job the worker has taken (running, or preparing)
         self.ready = False
+        self.device = ""  # what the networks train on, said by the process once started ("CPU (2 cores)")
         self.restarts = 0
         self._closed = False
         self._start_process()
@@ -400,9 +460,18 @@ class TrainingWorker:
         return job
 
     def submit_sweep(self, sweep: "SweepJob") -> "SweepJob":
-        """Queue every run of `sweep`; the worker runs them one after another."""
-        for job in sweep.jobs:
-            self.submit(job)
+        """Queue every run of `sweep`: the worker runs them one after another, or, for a sweep on a Ray cluster,
+        sends them there together and follows them."""
+        if sweep.ray_address is None:
+            for job in sweep.jobs:
+                self.submit(job)
+        else:
+            with self._lock:
+                for job in sweep.jobs:
+                    job.id, job._worker, job.ray_address = next(self._ids), self, sweep.ray_address
+                    self._jobs[job.id] = job
+                self._requests.put((None, RayBatch(sweep.ray_address, sweep.sweep_id, [j.id for j in sweep.jobs],
+                                                   [j.config for j in sweep.jobs], [j.name for j in sweep.jobs]), {}))
         with self._lock:
             self.sweeps.append(sweep)
         return sweep
@@ -432,7 +501,7 @@ class TrainingWorker:
     def _enforce_cancel(self, job: TrainingJob) -> None:
         """A cancelled job the worker is still on after the grace period: stop the process and start a
         fresh one; the run is recorded as cancelled and the queue goes on."""
-        if job._worker_done.is_set():
+        if job._worker_done.is_set() or job.ray_address is not None:  # a Ray sweep's driver forces its own
             return
         with self._lock:
             if self._current != job.id:
@@ -445,6 +514,8 @@ class TrainingWorker:
             if self.restarts:
                 return "Waiting for the training process to restart (loading TensorFlow)"
             return "Starting the training process (loading TensorFlow and compiling UMAP, once per server)"
+        if job.ray_address is not None:
+            return f"Queued on the Ray cluster ({job.ray_address})"
         if self._current not in (None, job.id):
             return "Waiting for another training on this server to finish"
         return "Preparing"
@@ -465,7 +536,7 @@ class TrainingWorker:
             if events is not self._events:
                 continue  # a late report of a process already replaced
             if kind == "ready":
-                self.ready = True
+                self.device, self.ready = payload, True
                 continue
             with self._lock:
                 job = self._jobs.get(job_id)
@@ -506,7 +577,12 @@ class TrainingWorker:
                     old.join(5)
             self._start_process()
             for job in pending:
-                self._send(job)
+                if job.ray_address is None:
+                    self._send(job)
+        for job in pending:  # their tasks went with the process that drove them
+            if job.ray_address is not None:
+                job._report(FAILED, "The training process that followed this run on the Ray cluster stopped "
+                                    "unexpectedly; queue the sweep again.")
         if current is not None:
             if current.run_id is not None:
                 try:
@@ -553,6 +629,7 @@ class SweepJob:
     name: str
     axes: dict
     jobs: list
+    ray_address: Optional[str] = None  # run on this Ray cluster (the server's, core.runs.ray_sweeps), else here
 
     def snapshot(self) -> SweepSnapshot:
         statuses = [job.status for job in self.jobs]

@@ -104,7 +104,7 @@ class ClusteringAlgorithm(ClusterMixin, TransformerMixin, BaseEstimator):
         return next((p for p in cls.parameters if p.name == name), None)
 
     def fit(self, X, y=None, *, callback: Optional[ProgressCallback] = None, pretrained=None, library=None,
-            recorder=None):
+            recorder=None, mixed_precision: bool = False):
         """Cluster `X`, shape (n_samples, ...). `y` is ignored (present for API consistency).
 
         `callback` receives :class:`core.progress.ProgressEvent`s; raising
@@ -119,6 +119,10 @@ class ClusteringAlgorithm(ClusterMixin, TransformerMixin, BaseEstimator):
 
         `recorder` (a :class:`core.algorithms.watch.FrameRecorder`) takes pictures of a sample of `X` while a
         network trains (the live view, kept with a run); fitting with it gives the same result as without.
+
+        `mixed_precision`: the network trained computes in float16, its weights and outputs stay float32
+        (:func:`core.models.training.precision`); faster on recent NVIDIA GPUs. A setting of the run, not of the
+        method (a run's :class:`core.experiment.RunConfig` holds it); methods that train no network ignore it.
         """
         X = self._validate_data(X)
         self.check_parameters(len(X), int(np.prod(X.shape[1:])))
@@ -128,7 +132,7 @@ class ClusteringAlgorithm(ClusterMixin, TransformerMixin, BaseEstimator):
         self.n_features_in_ = int(np.prod(self.image_shape_))
         self._n_samples = len(X)
         self._callback, self._pretrained, self._library = callback, pretrained, library
-        self._recorder = recorder
+        self._recorder, self._mixed_precision = recorder, mixed_precision
         if recorder is not None:
             self._callback = recorder.wrap(callback)
         try:
@@ -230,7 +234,8 @@ class ClusteringAlgorithm(ClusterMixin, TransformerMixin, BaseEstimator):
         if space.kind == "autoencoder" and getattr(self, "_recorder", None) is not None:
             self._recorder.follow(inputs)
             self._watch("pretrain", space.encode)  # the network is built by `fit`; `encode` reads it then
-        space.fit(inputs, callback=self._callback, pretrained=self._pretrained, library=self._library)
+        space.fit(inputs, callback=self._callback, pretrained=self._pretrained, library=self._library,
+                  mixed_precision=self._mixed_precision)
         if space.kind == "autoencoder":
             self.autoencoder_, self.history_ = space.network, list(space.history)
             self.pretrain_key_, self.pretrained_reused_ = space.key, space.reused

@@ -9,7 +9,8 @@ the parameters around the saved network. Every space answers the same few questi
 ``points``               its points, in a progress message ("the embedding")
 ``encode_phase``         the phase encoding is timed and reported under when it is work of its own, else None
 ``inputs(X)``            the images in the shape its network takes (flat, or NHWC for convolutions)
-``fit(inputs, ...)``     learn it (an autoencoder trains or is reused; pixels and ImageNet learn nothing)
+``fit(inputs, ...)``     learn it (an autoencoder trains, in mixed precision if asked, or is reused; pixels and
+                         ImageNet learn nothing)
 ``encode(inputs)``       the coordinates the clustering is made in
 ``progress_plan()``      the phases `fit` reports, with their expected share of the time
 ``check(n_features)``    refuse settings that cannot work on samples of that many values
@@ -109,7 +110,8 @@ class PixelSpace:
     def inputs(self, X: np.ndarray) -> np.ndarray:
         return X.reshape(len(X), -1)
 
-    def fit(self, inputs: np.ndarray, *, callback=None, pretrained=None, library=None) -> "PixelSpace":
+    def fit(self, inputs: np.ndarray, *, callback=None, pretrained=None, library=None,
+            mixed_precision: bool = False) -> "PixelSpace":
         return self
 
     def encode(self, inputs: np.ndarray, *, callback=None) -> np.ndarray:
@@ -137,7 +139,8 @@ class ImageNetSpace:
     def inputs(self, X: np.ndarray) -> np.ndarray:
         return X  # the network takes images as images
 
-    def fit(self, inputs: np.ndarray, *, callback=None, pretrained=None, library=None) -> "ImageNetSpace":
+    def fit(self, inputs: np.ndarray, *, callback=None, pretrained=None, library=None,
+            mixed_precision: bool = False) -> "ImageNetSpace":
         return self
 
     def encode(self, inputs: np.ndarray, *, callback=None) -> np.ndarray:
@@ -173,8 +176,8 @@ class AutoencoderSpace:
         The trained network (an estimator that was fitted or loaded passes its ``autoencoder_``).
 
     After `fit`: ``network`` (the autoencoder), ``history`` (one dict per pretraining epoch), ``key`` (its
-    key in the library of pretrained autoencoders), ``reused`` (whether it was reused rather than trained)
-    and ``seconds``.
+    key in the library of pretrained autoencoders), ``reused`` (whether it was reused rather than trained),
+    ``seconds`` and ``mixed_precision`` (whether it was built to compute in float16).
     """
 
     kind = "autoencoder"
@@ -193,6 +196,7 @@ class AutoencoderSpace:
         self.batch_size, self.learning_rate = batch_size, learning_rate
         self.input_dropout, self.restart_every, self.seed = input_dropout, restart_every, seed
         self.network = network
+        self.mixed_precision = False
         self.history: list = []
         self.key: Optional[str] = None
         self.reused = False
@@ -225,7 +229,8 @@ class AutoencoderSpace:
                 "epochs": int(self.epochs), "batch_size": batch_for(self.batch_size, n_samples),
                 "learning_rate": float(self.learning_rate), "input_dropout": float(self.input_dropout),
                 "restart_every": int(self.restart_every), "seed": int(self.seed),
-                **({"augment": True} if self.augments else {})}  # keys of networks kept before it stay as they were
+                **({"augment": True} if self.augments else {}),  # keys of networks kept before it stay as they were
+                **({"mixed_precision": True} if self.mixed_precision else {})}
 
     @property
     def augments(self) -> bool:
@@ -240,15 +245,20 @@ class AutoencoderSpace:
             return ConvAutoencoder(inputs.shape[1:], self.latent_dim, self.filters, self.kernel_sizes, seed=self.seed)
         return DenseAutoencoder(inputs.shape[1], self.latent_dim, self.hidden_units, seed=self.seed)
 
-    def fit(self, inputs: np.ndarray, *, callback=None, pretrained=None, library=None) -> "AutoencoderSpace":
+    def fit(self, inputs: np.ndarray, *, callback=None, pretrained=None, library=None,
+            mixed_precision: bool = False) -> "AutoencoderSpace":
         """Build the autoencoder and train it on `inputs`, or start from one: the network `library` (a
         :class:`core.runs.autoencoders.AutoencoderLibrary`) holds under this key, else `pretrained` (a Keras
-        autoencoder of the same shape). A network trained to its last epoch is added to `library`."""
+        autoencoder of the same shape). A network trained to its last epoch is added to `library`.
+        `mixed_precision` builds it to compute in float16 (:func:`core.models.training.precision`)."""
         from core.models.autoencoder import train_autoencoder
+        from core.models.training import precision
 
         start = time.perf_counter()
+        self.mixed_precision = bool(mixed_precision)
         settings = self.settings(len(inputs))
-        self.network = self.build(inputs)
+        with precision(self.mixed_precision):
+            self.network = self.build(inputs)
         self.key = pretrain_key(settings, inputs)
         self.history = []
         self.reused = self._reuse(library, pretrained, inputs, callback)
@@ -357,7 +367,8 @@ class BackboneSpace:
     def inputs(self, X: np.ndarray) -> np.ndarray:
         return X  # the network takes images as images
 
-    def fit(self, inputs: np.ndarray, *, callback=None, pretrained=None, library=None) -> "BackboneSpace":
+    def fit(self, inputs: np.ndarray, *, callback=None, pretrained=None, library=None,
+            mixed_precision: bool = False) -> "BackboneSpace":
         """Nothing is trained; a `library` (the store's) lends its backbone features for `encode` to read
         and keep."""
         self.features = getattr(library, "features", None)

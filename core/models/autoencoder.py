@@ -2,7 +2,10 @@
 
 `DenseAutoencoder` (d-500-500-2000-latent by default, as in DEC and N2D) takes flattened images;
 `ConvAutoencoder` (as in DCEC) takes NHWC images of any size and channel count. Both expose
-`encoder` and `decoder` submodels, which is all `train_autoencoder` and `encode` rely on.
+`encoder` and `decoder` submodels, which is all `train_autoencoder` and `encode` rely on. Their weights are
+made in the distribution scope (:mod:`core.models.devices`: on every GPU where there are several), and built
+under the mixed-precision policy (:func:`core.models.training.precision`) their hidden layers compute in
+float16 while their output layers stay float32.
 """
 from __future__ import annotations
 
@@ -14,7 +17,8 @@ import core.models  # noqa: F401  (imports TensorFlow quietly before the lines b
 import keras
 import tensorflow as tf
 
-from core.models.training import prefers_xla, restarts, run_epochs
+from core.models.devices import distribution_scope
+from core.models.training import adam, compiled_step, prefers_xla, restarts, run_epochs
 from core.progress import ProgressCallback
 
 DEFAULT_HIDDEN_UNITS = (500, 500, 2000)
@@ -39,6 +43,7 @@ def _dense_stack(input_dim: int, units: Sequence[int], output_dim: int, seed: in
     outputs = keras.layers.Dense(
         output_dim,
         kernel_initializer=_initializer(seed + len(units)),
+        dtype="float32",  # float32 under mixed precision too: the embedding and the loss stay exact
         name=f"{name}_out",
     )(x)
     return keras.Model(inputs, outputs, name=name)
@@ -65,8 +70,10 @@ class DenseAutoencoder(keras.Model):
         self.input_dim = int(input_dim)
         self.latent_dim = int(latent_dim)
         self.hidden_units = tuple(int(u) for u in hidden_units)
-        self.encoder = _dense_stack(self.input_dim, self.hidden_units, self.latent_dim, seed, "encoder")
-        self.decoder = _dense_stack(self.latent_dim, self.hidden_units[::-1], self.input_dim, seed + 100, "decoder")
+        with distribution_scope():
+            self.encoder = _dense_stack(self.input_dim, self.hidden_units, self.latent_dim, seed, "encoder")
+            self.decoder = _dense_stack(self.latent_dim, self.hidden_units[::-1], self.input_dim, seed + 100,
+                                        "decoder")
 
     def call(self, inputs, training=False):
         return self.decoder(self.encoder(inputs, training=training), training=training)
@@ -115,11 +122,12 @@ def train_autoencoder(
     """
     X = np.asarray(X, dtype=np.float32)  # flat for a dense model, NHWC for a convolutional one
     data = tf.constant(X)
-    # One dropout layer for the whole training: its random stream runs on across optimiser restarts.
-    corrupt = keras.layers.Dropout(input_dropout, seed=seed) if input_dropout > 0 else None
-    augment = augmenter(augment_shape, seed) if augment_shape is not None else None  # one stream, like `corrupt`
+    with distribution_scope():  # their random streams are variables too
+        # One dropout layer for the whole training: its random stream runs on across optimiser restarts.
+        corrupt = keras.layers.Dropout(input_dropout, seed=seed) if input_dropout > 0 else None
+        augment = augmenter(augment_shape, seed) if augment_shape is not None else None  # one stream, like `corrupt`
 
-    optimizer = keras.optimizers.Adam(learning_rate=learning_rate)
+    optimizer = adam(learning_rate, autoencoder)
     if augment is not None:
         step = _augmented_step(autoencoder, data, optimizer, corrupt, input_dropout, augment, augment_shape)
     else:
@@ -131,32 +139,21 @@ def train_autoencoder(
                                "try a smaller learning rate.")
 
 
-def _reconstruction_update(autoencoder, optimizer, corrupt, input_dropout: float):
-    """One update with `optimizer`, not yet compiled: the mean squared error between a batch and the
-    reconstruction of its corrupted copy."""
-    variables = autoencoder.trainable_variables
+def _reconstruction_loss(autoencoder, corrupt, input_dropout: float):
+    """The mean squared error between a batch and the reconstruction of its corrupted copy."""
 
-    def update(batch):
+    def loss(batch):
         inputs = corrupt(batch, training=True) * (1.0 - input_dropout) if corrupt is not None else batch
-        with tf.GradientTape() as tape:
-            reconstruction = autoencoder(inputs, training=True)
-            loss = tf.reduce_mean(tf.square(batch - reconstruction))
-        gradients = tape.gradient(loss, variables)
-        optimizer.apply(gradients, variables)
-        return loss
+        return tf.reduce_mean(tf.square(batch - autoencoder(inputs, training=True)))
 
-    return update
+    return loss
 
 
 def _reconstruction_step(autoencoder, data, optimizer, corrupt, input_dropout: float):
-    """The compiled step of :func:`_reconstruction_update` on a batch of `data` given by its indices."""
-    update = _reconstruction_update(autoencoder, optimizer, corrupt, input_dropout)
-
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.int32)], jit_compile=prefers_xla(autoencoder))
-    def train_step(batch_indices):
-        return update(tf.gather(data, batch_indices))
-
-    return train_step
+    """The compiled step of :func:`_reconstruction_loss` on a batch of `data` given by its indices."""
+    return compiled_step(_reconstruction_loss(autoencoder, corrupt, input_dropout), autoencoder.trainable_variables,
+                         optimizer, prepare=lambda batch_indices: (tf.gather(data, batch_indices),),
+                         input_signature=[tf.TensorSpec([None], tf.int32)], jit_compile=prefers_xla(autoencoder))
 
 
 MAX_SHIFT = 0.1  # of each side
@@ -176,9 +173,9 @@ def augmenter(image_shape, seed: int) -> keras.Sequential:
 
 def _augmented_step(autoencoder, data, optimizer, corrupt, input_dropout: float, augment, image_shape):
     """As :func:`_reconstruction_step`, on a batch moved at random by `augment` (which XLA cannot compile:
-    the moves run outside the compiled update)."""
-    learn = tf.function(_reconstruction_update(autoencoder, optimizer, corrupt, input_dropout),
-                        jit_compile=prefers_xla(autoencoder))
+    the moves run outside the compiled update, on the whole batch)."""
+    learn = compiled_step(_reconstruction_loss(autoencoder, corrupt, input_dropout), autoencoder.trainable_variables,
+                          optimizer, input_signature=None, jit_compile=prefers_xla(autoencoder))
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.int32)])
     def train_step(batch_indices):
@@ -245,32 +242,45 @@ class ConvAutoencoder(keras.Model):
         self.filters = tuple(int(f) for f in filters[:n_layers])
         kernels = [int(k) for k in kernel_sizes][:n_layers] + [3] * max(0, n_layers - len(kernel_sizes))
         self.kernel_sizes = tuple(kernels)
-        init = lambda i: keras.initializers.GlorotUniform(seed=seed + i)  # noqa: E731
-
-        inputs = keras.Input(shape=self.image_shape, name="encoder_input")
-        x = inputs
-        for i, (f, k) in enumerate(zip(self.filters, kernels)):
-            x = keras.layers.Conv2D(f, k, strides=2, padding="same", activation="relu",
-                                    kernel_initializer=init(i), name=f"encoder_conv_{i}")(x)
-        feature_shape = tuple(int(v) for v in x.shape[1:])
-        x = keras.layers.Flatten(name="encoder_flatten")(x)
-        z = keras.layers.Dense(self.latent_dim, kernel_initializer=init(10), name="encoder_out")(x)
-        self.encoder = keras.Model(inputs, z, name="encoder")
-
-        latent = keras.Input(shape=(self.latent_dim,), name="decoder_input")
-        y = keras.layers.Dense(int(np.prod(feature_shape)), activation="relu", kernel_initializer=init(20),
-                               name="decoder_dense")(latent)
-        y = keras.layers.Reshape(feature_shape, name="decoder_reshape")(y)
-        up_filters = list(self.filters[-2::-1]) + [channels]
-        for i, (f, k) in enumerate(zip(up_filters, kernels[::-1])):
-            last = i == len(up_filters) - 1
-            y = keras.layers.Conv2DTranspose(f, k, strides=2, padding="same", activation=None if last else "relu",
-                                             kernel_initializer=init(30 + i), name=f"decoder_deconv_{i}")(y)
-        out_h, out_w = int(y.shape[1]), int(y.shape[2])
-        crop = ((0, out_h - height), (0, out_w - width))
-        if out_h != height or out_w != width:
-            y = keras.layers.Cropping2D(crop, name="decoder_crop")(y)
-        self.decoder = keras.Model(latent, y, name="decoder")
+        with distribution_scope():
+            self.encoder, feature_shape = _conv_encoder(self.image_shape, self.filters, kernels, self.latent_dim, seed)
+            self.decoder = _conv_decoder(self.latent_dim, feature_shape, self.filters, kernels, self.image_shape, seed)
 
     def call(self, inputs, training=False):
         return self.decoder(self.encoder(inputs, training=training), training=training)
+
+
+def _conv_encoder(image_shape, filters, kernels, latent_dim: int, seed: int):
+    """DCEC's encoder: stride-2 convolutions, then a linear dense layer to the embedding (float32 under mixed
+    precision too); returns it and the shape of its last convolution's output."""
+    inputs = keras.Input(shape=image_shape, name="encoder_input")
+    x = inputs
+    for i, (f, k) in enumerate(zip(filters, kernels)):
+        x = keras.layers.Conv2D(f, k, strides=2, padding="same", activation="relu",
+                                kernel_initializer=keras.initializers.GlorotUniform(seed=seed + i),
+                                name=f"encoder_conv_{i}")(x)
+    feature_shape = tuple(int(v) for v in x.shape[1:])
+    x = keras.layers.Flatten(name="encoder_flatten")(x)
+    z = keras.layers.Dense(latent_dim, kernel_initializer=keras.initializers.GlorotUniform(seed=seed + 10),
+                           dtype="float32", name="encoder_out")(x)
+    return keras.Model(inputs, z, name="encoder"), feature_shape
+
+
+def _conv_decoder(latent_dim: int, feature_shape, filters, kernels, image_shape, seed: int):
+    """The mirror of :func:`_conv_encoder`: transposed convolutions, cropped back to the image's size; its output
+    layers are float32 under mixed precision too."""
+    height, width, channels = image_shape
+    latent = keras.Input(shape=(latent_dim,), name="decoder_input")
+    y = keras.layers.Dense(int(np.prod(feature_shape)), activation="relu", name="decoder_dense",
+                           kernel_initializer=keras.initializers.GlorotUniform(seed=seed + 20))(latent)
+    y = keras.layers.Reshape(feature_shape, name="decoder_reshape")(y)
+    up_filters = list(filters[-2::-1]) + [channels]
+    for i, (f, k) in enumerate(zip(up_filters, kernels[::-1])):
+        last = i == len(up_filters) - 1
+        y = keras.layers.Conv2DTranspose(f, k, strides=2, padding="same", activation=None if last else "relu",
+                                         kernel_initializer=keras.initializers.GlorotUniform(seed=seed + 30 + i),
+                                         dtype="float32" if last else None, name=f"decoder_deconv_{i}")(y)
+    out_h, out_w = int(y.shape[1]), int(y.shape[2])
+    if out_h != height or out_w != width:
+        y = keras.layers.Cropping2D(((0, out_h - height), (0, out_w - width)), dtype="float32", name="decoder_crop")(y)
+    return keras.Model(latent, y, name="decoder")

@@ -8,11 +8,11 @@ from typing import Optional
 import numpy as np
 
 import core.models  # noqa: F401  (imports TensorFlow quietly)
-import keras
 import tensorflow as tf
 
 from core.models.autoencoder import encode
-from core.models.training import prefers_xla, run_epochs
+from core.models.devices import distribution_scope
+from core.models.training import adam, compiled_step, prefers_xla, run_epochs
 
 
 def squared_distances(points, centers):
@@ -90,7 +90,8 @@ def train_clustering_phase(autoencoder, inputs: np.ndarray, initial_embedding: n
     view: :meth:`core.algorithms.watch.FrameRecorder.watch`).
     """
     scale = kernel_scale(initial_embedding, initial_centers)
-    centers = tf.Variable((initial_centers * scale).astype(np.float32), name="cluster_centers")
+    with distribution_scope():
+        centers = tf.Variable((initial_centers * scale).astype(np.float32), name="cluster_centers")
     train_step = _clustering_step(autoencoder, tf.constant(inputs), centers, scale, gamma=gamma, alpha=alpha,
                                   uses_decoder=uses_decoder, learning_rate=learning_rate)
 
@@ -125,21 +126,18 @@ def _clustering_step(autoencoder, data, centers: tf.Variable, scale: float, *, g
     variables = encoder.trainable_variables + [centers]
     if uses_decoder:
         variables += decoder.trainable_variables
-    optimizer = keras.optimizers.Adam(learning_rate=learning_rate)
 
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.int32), tf.TensorSpec([None, None], tf.float32)],
-                 jit_compile=prefers_xla(autoencoder))
-    def train_step(indices, target):
-        batch = tf.gather(data, indices)
-        with tf.GradientTape() as tape:
-            z_raw = encoder(batch, training=True)
-            loss = gamma * kl_divergence(target, soft_assignments(z_raw * scale, centers, alpha))
-            if uses_decoder:
-                loss = loss + tf.reduce_mean(tf.square(batch - decoder(z_raw, training=True)))
-        optimizer.apply(tape.gradient(loss, variables), variables)
-        return loss
+    def loss(batch, target):
+        z_raw = encoder(batch, training=True)
+        value = gamma * kl_divergence(target, soft_assignments(z_raw * scale, centers, alpha))
+        if uses_decoder:
+            value = value + tf.reduce_mean(tf.square(batch - decoder(z_raw, training=True)))
+        return value
 
-    return train_step
+    return compiled_step(loss, variables, adam(learning_rate, autoencoder),
+                         prepare=lambda indices, target: (tf.gather(data, indices), target),
+                         input_signature=[tf.TensorSpec([None], tf.int32), tf.TensorSpec([None, None], tf.float32)],
+                         jit_compile=prefers_xla(autoencoder))
 
 
 class _Target:

@@ -1,9 +1,11 @@
-"""The epoch loop every network here trains with (the autoencoders, DEC's clustering phase, VaDE), and
-whether a training step is compiled with XLA."""
+"""The epoch loop every network here trains with (the autoencoders, DEC's clustering phase, VaDE), its compiled
+step (on one device, or shared among several), the optimiser and the precision it trains in, and whether a
+training step is compiled with XLA."""
 from __future__ import annotations
 
 import os
 import time
+from contextlib import contextmanager
 from typing import Optional
 
 import numpy as np
@@ -12,7 +14,90 @@ import core.models  # noqa: F401  (imports TensorFlow quietly before the lines b
 import keras
 import tensorflow as tf
 
+from core.models.devices import distribution_scope, training_strategy
 from core.progress import PhaseReporter, ProgressCallback, StopTraining
+
+MIXED_POLICY = "mixed_float16"
+
+
+@contextmanager
+def precision(mixed: bool):
+    """Networks built inside compute in float16 and keep their weights in float32 (Keras' "mixed_float16"
+    policy) when `mixed`; Keras' global policy is what it was again on leaving. Their output layers are float32
+    (declared so): embeddings, reconstructions and the losses made of them stay float32."""
+    if not mixed:
+        yield
+        return
+    saved = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy(MIXED_POLICY)
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy(saved)
+
+
+def computes_in_float16(model) -> bool:
+    """Whether any layer of `model` (searched through its sub-models) computes in float16."""
+    if getattr(model, "compute_dtype", None) == "float16":
+        return True
+    return any(computes_in_float16(layer) for layer in getattr(model, "layers", ()))
+
+
+def adam(learning_rate: float, model):
+    """Adam for training `model`, made where its variables are (:func:`core.models.devices.distribution_scope`);
+    wrapped in a LossScaleOptimizer where `model` computes in float16, so that small gradients do not round to
+    zero (the loss is scaled up before the gradients and they are scaled down before the update)."""
+    with distribution_scope():
+        optimizer = keras.optimizers.Adam(learning_rate=learning_rate)
+        return keras.optimizers.LossScaleOptimizer(optimizer) if computes_in_float16(model) else optimizer
+
+
+def compiled_step(loss, variables, optimizer, *, input_signature, jit_compile: bool, prepare=None):
+    """The compiled training step: `prepare(*inputs)` gives the batch (tensors with a row per sample; the inputs
+    themselves by default), `optimizer` updates `variables` down the gradient of `loss(*batch)`, the batch's mean
+    loss, and the step returns that loss.
+
+    Under a mirrored strategy (:func:`core.models.devices.training_strategy`) the batch is prepared once and every
+    device takes its share of the rows, its mean loss weighted by that share: the optimiser sums the devices'
+    gradients, which are then those of the whole batch's mean, as on one device. That step is not compiled with
+    XLA, as Keras' own `fit` does not under tf.distribute.
+    """
+    prepare = prepare or (lambda *inputs: inputs)
+    if not optimizer.built:
+        with distribution_scope():  # here, not inside the step: a mirrored variable cannot be made on one device
+            optimizer.build(variables)
+    strategy = training_strategy()
+    if strategy is None:
+        @tf.function(input_signature=input_signature, jit_compile=jit_compile)
+        def train_step(*inputs):
+            return _update(loss, variables, optimizer, prepare(*inputs), 1.0)
+
+        return train_step
+
+    def share(*batch):
+        context = tf.distribute.get_replica_context()
+        n = tf.shape(batch[0])[0]
+        start = n * context.replica_id_in_sync_group // context.num_replicas_in_sync
+        end = n * (context.replica_id_in_sync_group + 1) // context.num_replicas_in_sync
+        first = tf.minimum(start, n - 1)  # a device left without rows (a batch smaller than the devices) takes one,
+        rows = [part[first:tf.maximum(end, first + 1)] for part in batch]  # weighted 0
+        return _update(loss, variables, optimizer, rows, tf.cast(end - start, tf.float32) / tf.cast(n, tf.float32))
+
+    @tf.function(input_signature=input_signature)
+    def mirrored_step(*inputs):
+        return strategy.reduce(tf.distribute.ReduceOp.SUM, strategy.run(share, args=tuple(prepare(*inputs))),
+                               axis=None)
+
+    return mirrored_step
+
+
+def _update(loss, variables, optimizer, batch, weight):
+    """One update down the gradient of `weight` x `loss(*batch)`; returns that weighted loss."""
+    with tf.GradientTape() as tape:
+        value = loss(*batch) * weight
+        scaled = optimizer.scale_loss(value)  # the loss itself, but under a LossScaleOptimizer
+    optimizer.apply(tape.gradient(scaled, variables), variables)
+    return value
 
 
 def restarts(optimizer, restart_every: int):
@@ -34,8 +119,10 @@ def restarts(optimizer, restart_every: int):
 
 def restart_optimizer(optimizer) -> None:
     """Put `optimizer` back as a fresh one of its kind would start: every state variable (Adam's step count
-    and moment estimates) zero, the learning rate kept. A warm restart in the sense of SGDR."""
-    learning_rate = float(np.asarray(optimizer.learning_rate))
+    and moment estimates) zero, the learning rate kept. A warm restart in the sense of SGDR. A loss-scaling
+    optimiser restarts the one it wraps and keeps its loss scale."""
+    optimizer = getattr(optimizer, "inner_optimizer", optimizer)
+    learning_rate = float(keras.ops.convert_to_numpy(optimizer.learning_rate))
     for variable in optimizer.variables:
         variable.assign(np.zeros(variable.shape, dtype=variable.dtype))
     optimizer.learning_rate = learning_rate

@@ -23,7 +23,8 @@ import core.models  # noqa: F401  (imports TensorFlow quietly before the lines b
 import keras
 import tensorflow as tf
 
-from core.models.training import prefers_xla, run_epochs
+from core.models.devices import distribution_scope
+from core.models.training import adam, compiled_step, prefers_xla, run_epochs
 from core.progress import ProgressCallback
 
 LOG_2PI = math.log(2.0 * math.pi)
@@ -66,22 +67,23 @@ class VaDEModel(keras.Model):
         self.seed = int(seed)
         hidden = encoder.layers[-2].output
         bias = np.broadcast_to(np.asarray(initial_log_variance, dtype=np.float32), (self.latent_dim,)).copy()
-        log_variance_head = keras.layers.Dense(
-            self.latent_dim, kernel_initializer="zeros", bias_initializer=keras.initializers.Constant(bias),
-            name="encoder_log_variance",
-        )
-        self.posterior = keras.Model(encoder.input, [encoder.output, log_variance_head(hidden)], name="posterior")
-        self.pi_logits = self.add_weight(
-            shape=(self.n_clusters,), name="pi_logits",
-            initializer=keras.initializers.Constant(np.log(np.maximum(weights, 1e-8)).astype(np.float32)),
-        )
-        self.component_means = self.add_weight(
-            shape=means.shape, name="component_means", initializer=keras.initializers.Constant(means),
-        )
-        self.component_log_variances = self.add_weight(
-            shape=variances.shape, name="component_log_variances",
-            initializer=keras.initializers.Constant(np.log(np.maximum(variances, 1e-8))),
-        )
+        with distribution_scope():  # beside the encoder's and decoder's weights (core.models.devices)
+            log_variance_head = keras.layers.Dense(
+                self.latent_dim, kernel_initializer="zeros", bias_initializer=keras.initializers.Constant(bias),
+                dtype="float32", name="encoder_log_variance",  # float32 under mixed precision, as the mean head
+            )
+            self.posterior = keras.Model(encoder.input, [encoder.output, log_variance_head(hidden)], name="posterior")
+            self.pi_logits = self.add_weight(
+                shape=(self.n_clusters,), name="pi_logits",
+                initializer=keras.initializers.Constant(np.log(np.maximum(weights, 1e-8)).astype(np.float32)),
+            )
+            self.component_means = self.add_weight(
+                shape=means.shape, name="component_means", initializer=keras.initializers.Constant(means),
+            )
+            self.component_log_variances = self.add_weight(
+                shape=variances.shape, name="component_log_variances",
+                initializer=keras.initializers.Constant(np.log(np.maximum(variances, 1e-8))),
+            )
         self.built = True  # every weight exists now (the networks are built): saving needs no call first
 
     # -- the mixture prior ------------------------------------------------------------------------
@@ -179,21 +181,19 @@ def train_vade(
     data = tf.constant(X)
     variables = model.posterior.trainable_variables + model.decoder.trainable_variables + [
         model.pi_logits, model.component_means, model.component_log_variances]
-    optimizer = keras.optimizers.Adam(learning_rate=learning_rate)
-    noise = tf.random.Generator.from_seed(seed)
+    with distribution_scope():  # under a mirrored strategy each device draws its own stream
+        noise = tf.random.Generator.from_seed(seed)
 
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.int32)], jit_compile=prefers_xla(model.decoder))
-    def train_step(batch_indices):
-        batch = tf.gather(data, batch_indices)
-        with tf.GradientTape() as tape:
-            z_mean, z_log_var = model.posterior(batch, training=True)
-            z = z_mean + tf.exp(0.5 * z_log_var) * noise.normal(tf.shape(z_mean))
-            reconstruction = model.decoder(z, training=True)
-            loss = tf.reduce_mean(vade_loss(model, batch, z_mean, z_log_var, z, reconstruction))
-        gradients = tape.gradient(loss, variables)
-        optimizer.apply(gradients, variables)
-        return loss
+    def loss(batch):
+        z_mean, z_log_var = model.posterior(batch, training=True)
+        z = z_mean + tf.exp(0.5 * z_log_var) * noise.normal(tf.shape(z_mean))
+        reconstruction = model.decoder(z, training=True)
+        return tf.reduce_mean(vade_loss(model, batch, z_mean, z_log_var, z, reconstruction))
 
+    train_step = compiled_step(loss, variables, adam(learning_rate, model),
+                               prepare=lambda batch_indices: (tf.gather(data, batch_indices),),
+                               input_signature=[tf.TensorSpec([None], tf.int32)],
+                               jit_compile=prefers_xla(model.decoder))
     return run_epochs(train_step, n, epochs=epochs, batch_size=batch_size, seed=seed,
                       callback=callback, phase=phase, history_phase=history_phase,
                       title="VaDE: training the mixture VAE",

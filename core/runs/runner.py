@@ -47,9 +47,9 @@ def record_run(config: RunConfig, store: RunStore, *, callback: Optional[Progres
     started = time.perf_counter()
 
     def tracked(event):
-        if event.end_of_epoch and event.loss is not None:
-            history.append({"phase": event.phase, "epoch": event.epoch, "loss": float(event.loss),
-                            "elapsed": float(event.elapsed)})
+        entry = history_entry(event)
+        if entry is not None:
+            history.append(entry)
         if callback is not None:
             callback(event)
 
@@ -73,16 +73,30 @@ def record_run(config: RunConfig, store: RunStore, *, callback: Optional[Progres
         raise
     finally:
         heartbeat.stop()
+    save_finished(store, run_id, result, result.estimator, end)
+    result.run_id = run_id
+    return result
+
+
+def history_entry(event) -> Optional[dict]:
+    """What a run's record keeps of progress `event` until it ends (an epoch's loss), or None."""
+    if event.end_of_epoch and event.loss is not None:
+        return {"phase": event.phase, "epoch": event.epoch, "loss": float(event.loss), "elapsed": float(event.elapsed)}
+    return None
+
+
+def save_finished(store: RunStore, run_id: int, result: ClusteringResult, estimator,
+                  end: Callable[[str, str], None]) -> None:
+    """The record half of a run: save `result` and `estimator`'s model as run `run_id`, finished (noting a
+    reused autoencoder); on failure `end(FAILED, message)` and re-raise."""
     try:
-        store.finish_run(run_id, result, result.estimator)
+        store.finish_run(run_id, result, estimator)
     except BaseException as error:
         end(FAILED, f"The run finished but could not be saved: {error}")
         raise
-    if getattr(result.estimator, "pretrained_reused_", False):
+    if getattr(estimator, "pretrained_reused_", False):
         store.note(run_id, "Its autoencoder was pretrained once before on the same images with the same settings, "
                            "and reused.")
-    result.run_id = run_id
-    return result
 
 
 class _Heartbeat(threading.Thread):
