@@ -5,16 +5,8 @@ import time
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.apptest import TIMEOUT, new_app, texts
 from tests.conftest import ROOT
-
-TIMEOUT = 120
-
-
-def new_app() -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
-    at.run()
-    assert not at.exception, at.exception
-    return at
 
 
 def train(at: AppTest, algorithm: str, epochs: int | None = None) -> AppTest:
@@ -30,11 +22,6 @@ def train(at: AppTest, algorithm: str, epochs: int | None = None) -> AppTest:
     at.run()
     assert not at.exception, at.exception
     return at
-
-
-def texts(at: AppTest) -> str:
-    return " ".join(str(e.value) for kind in ("markdown", "caption", "info", "success", "warning", "error")
-                    for e in at.get(kind))
 
 
 @pytest.mark.parametrize("page", ["pages/explore.py", "pages/metrics.py"])
@@ -183,18 +170,29 @@ def test_synthetic_dataset_size_and_clusters_are_user_settings():
     assert result.metrics.nmi > 0.5  # far above chance (0), though shifts and noise keep pixels imperfect
 
 
-def test_unlabelled_data_shows_silhouette_only_and_says_why():
+def unlabelled_kmeans() -> AppTest:
+    """Train's form set to k-means on synthetic images with their labels hidden."""
     at = new_app()
     at.selectbox(key="train_dataset").set_value("synthetic").run()
     at.selectbox(key="train_synthetic_with_labels").set_value(False).run()
-    assert "no labels" in texts(at)
     at.selectbox(key="train_algorithm").set_value("kmeans").run()
+    return at
+
+
+def train_then_metrics(at: AppTest) -> dict:
+    """Train the form's run, open Metrics, and return the scores it shows ({label: text})."""
     at.button(key="train").click().run()
     assert at.session_state["job"].wait(TIMEOUT)
     at.run()
     at.switch_page("pages/metrics.py").run()
     assert not at.exception, at.exception
-    shown = {m.label: m.value for m in at.metric}
+    return {m.label: m.value for m in at.metric}
+
+
+def test_unlabelled_data_shows_silhouette_only_and_says_why():
+    at = unlabelled_kmeans()
+    assert "no labels" in texts(at)
+    shown = train_then_metrics(at)
     assert shown["NMI"] == "n/a" and shown["Silhouette"] != "n/a"
     assert "no true labels" in texts(at)
     assert len(at.get("plotly_chart")) == 1  # scores only: no loss curve for k-means, no heatmap without labels
@@ -205,20 +203,12 @@ def test_unlabelled_data_shows_silhouette_only_and_says_why():
 
 def test_runs_of_unlabelled_images_show_their_label_free_score_and_compare_ranks_by_it():
     """No labels: each run shows its UMAP silhouette beside the other scores, and Compare ranks by it."""
-    at = new_app()
-    at.selectbox(key="train_dataset").set_value("synthetic").run()
-    at.selectbox(key="train_synthetic_with_labels").set_value(False).run()
-    at.selectbox(key="train_algorithm").set_value("kmeans").run()
+    at = unlabelled_kmeans()
     scores = {}
     for k in (3, 6):
         [count] = [s for s in at.slider if s.key.startswith("train_n_clusters_")]
         count.set_value(k).run()
-        at.button(key="train").click().run()
-        assert at.session_state["job"].wait(TIMEOUT)
-        at.run()
-        at.switch_page("pages/metrics.py").run()
-        assert not at.exception, at.exception
-        shown = {m.label: m.value for m in at.metric}
+        shown = train_then_metrics(at)
         assert shown["NMI"] == "n/a" and shown["UMAP silhouette"] != "n/a", shown
         scores[at.session_state["result"].run_id] = float(shown["UMAP silhouette"])
         at.switch_page("pages/train.py").run()

@@ -9,21 +9,7 @@ import time
 from streamlit.testing.v1 import AppTest
 
 from core.runs import FINISHED, RunStore
-from tests.conftest import ROOT
-
-TIMEOUT = 120
-
-
-def new_app() -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
-    at.run()
-    assert not at.exception, at.exception
-    return at
-
-
-def texts(at: AppTest) -> str:
-    return " ".join(str(e.value) for kind in ("markdown", "caption", "info", "success", "warning", "error")
-                    for e in at.get(kind))
+from tests.apptest import TIMEOUT, new_app, texts
 
 
 def charts(at: AppTest, key: str) -> list:
