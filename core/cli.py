@@ -61,7 +61,8 @@ def _base_config(args):
     return RunConfig(dataset=args.dataset, algorithm=args.algorithm, n_clusters=args.n_clusters, params=params,
                      n_samples=args.samples, preprocessing=args.preprocessing, seed=args.seed,
                      projection=None if args.projection == "none" else args.projection,
-                     dataset_options=dataset_options, mixed_precision=args.mixed_precision)
+                     dataset_options=dataset_options, mixed_precision=args.mixed_precision,
+                     projection_fit=args.projection_fit)
 
 
 class _Printer:
@@ -204,6 +205,8 @@ def command_line(base, axes: dict) -> str:
         parts += ["--vary", f"{axis}=" + ",".join("auto" if v is None else str(v) for v in values)]
     if base.mixed_precision:
         parts.append("--mixed-precision")
+    if base.projection_fit != defaults.projection_fit:
+        parts += ["--projection-fit", base.projection_fit]
     return " ".join(shlex.quote(part) for part in parts)
 
 
@@ -380,6 +383,7 @@ def cmd_warmup(args) -> int:
 def _run_options(parser) -> None:
     from core.algorithms import DEFAULT_ALGORITHM
     from core.data import DEFAULT_DATASET, DEFAULT_PREPROCESSING, PREPROCESSING
+    from core.projection import UMAP_FITS
 
     parser.add_argument("--dataset", default=DEFAULT_DATASET, help=f"dataset name (default {DEFAULT_DATASET})")
     parser.add_argument("--algorithm", default=DEFAULT_ALGORITHM,
@@ -390,6 +394,9 @@ def _run_options(parser) -> None:
     parser.add_argument("--preprocessing", default=DEFAULT_PREPROCESSING, choices=list(PREPROCESSING))
     parser.add_argument("--projection", default="umap", choices=["umap", "pca", "none"],
                         help="2-D projection saved with the run (default umap)")
+    parser.add_argument("--projection-fit", default="auto", choices=list(UMAP_FITS),
+                        help="what the projection's UMAP is fitted on: all points, or a sample of 10,000 with the "
+                             "rest placed by UMAP's transform; auto: the sample above 40,000 points")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                         help="an algorithm parameter, e.g. --set latent_dim=8 (repeatable)")
     parser.add_argument("--dataset-option", action="append", default=[], metavar="NAME=VALUE",

@@ -22,7 +22,7 @@ from core.data import (DATASETS, DEFAULT_DATASET, DEFAULT_PREPROCESSING, PREPROC
 from core.metrics import SILHOUETTE_MAX_SAMPLES, MetricReport, Silhouette, evaluate, silhouette
 from core.params import ParameterError
 from core.progress import PhaseReporter, ProgressCallback, RunProgress, TrainingCancelled
-from core.projection import PROJECTIONS, project_2d, umap_embed, umap_is_warm
+from core.projection import PROJECTIONS, UMAP_FITS, project_2d, umap_embed, umap_is_warm, umap_sample_size
 from core.vocabulary import cluster_name, embedding_space, format_seconds, run_seconds, setting_label
 
 
@@ -34,7 +34,8 @@ class RunConfig:
     whole dataset, otherwise a stratified subset drawn with `subset_seed` (fixed, so runs with
     different seeds see the same images); `params` are the algorithm's own (see its ParamSpecs).
     `mixed_precision` trains the run's network in float16 with float32 weights (faster on recent NVIDIA GPUs;
-    records made before it read False).
+    records made before it read False). `projection_fit` is what the 2-D UMAP projection is fitted on
+    (:data:`core.projection.UMAP_FITS`: "auto" fits a sample of a large embedding and places the rest).
     """
 
     dataset: str = DEFAULT_DATASET
@@ -48,6 +49,7 @@ class RunConfig:
     dataset_options: dict = field(default_factory=dict)
     subset_seed: int = 0
     mixed_precision: bool = False
+    projection_fit: str = "auto"
 
 
 @dataclass
@@ -102,16 +104,19 @@ class ClusteringResult:
         the run's duration stays the same on every page.
         """
         if method not in self.projections:
-            self.projections[method] = project_2d(self.embedding, method, random_state=self.config.seed)
+            self.projections[method] = project_2d(self.embedding, method, random_state=self.config.seed,
+                                                  fit=self.config.projection_fit)
         return self.projections[method]
 
     def projection_title(self, method: str) -> str:
         """"UMAP of the autoencoder embedding (10-d)": what a projection chart shows. A space that is a
         UMAP manifold already (N2D) reads "The UMAP manifold (10-d), drawn in 2-D by UMAP"."""
         name, space = PROJECTIONS.get(method, method), self.silhouette_space
+        sample = umap_sample_size(len(self.embedding), self.config.projection_fit) if method == "umap" else None
+        fitted = f" (fitted on {sample:,} of the {len(self.embedding):,} points)" if sample else ""
         if space.startswith("UMAP manifold"):
-            return f"The {space}, drawn in 2-D by {name}"
-        return f"{name} of the {space}"
+            return f"The {space}, drawn in 2-D by {name}{fitted}"
+        return f"{name} of the {space}{fitted}"
 
     @property
     def silhouette_space(self) -> str:
@@ -247,6 +252,9 @@ def check_settings(config: RunConfig):
         raise ValueError(f"Projection must be one of {', '.join(PROJECTIONS)} or none; got {config.projection!r}.")
     if not isinstance(config.mixed_precision, bool):
         raise ValueError(f"Mixed precision must be true or false; got {config.mixed_precision!r}.")
+    if config.projection_fit not in UMAP_FITS:
+        raise ValueError(f"The projection's UMAP is fitted on one of {', '.join(UMAP_FITS)}; "
+                         f"got {config.projection_fit!r}.")
     unknown = sorted(set(config.params) - {p.name for p in spec.params})
     if unknown:
         raise ValueError(f"{spec.title} has no setting {', '.join(unknown)}; its settings: "

@@ -14,6 +14,7 @@ import numpy as np
 from core.algorithms import ALGORITHMS
 from core.data import PREPROCESSING
 from core.metrics import LABEL_METRICS, METRICS  # noqa: F401  (imported from here by pages, beside the words)
+from core.projection import UMAP_FITS
 
 # What each metric means, in a line (the metrics themselves and their order: core.metrics.METRICS).
 METRIC_HELP = {
@@ -143,6 +144,8 @@ def run_settings(config, *, n_samples: Optional[int] = None, n_clusters: Optiona
     rows += [("Preprocessing", preprocessing_label(config.preprocessing)), ("Seed", str(config.seed))]
     if config.mixed_precision:  # said only when on: most runs train in float32
         rows.append(("Mixed precision", "on (float16 computation)"))
+    if config.projection_fit != "auto":  # said only when chosen: the projection's title says what auto did
+        rows.append(("Projection fitted on", UMAP_FITS.get(config.projection_fit, config.projection_fit)))
     return rows
 
 

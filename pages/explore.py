@@ -47,7 +47,8 @@ def missing_projection(method: str):
     key = (result.run_id if result.run_id is not None else id(result), method)
     pending = st.session_state.get(PROJECTION_JOB)
     if pending is None or pending[0] != key:
-        task = ProjectionTask.on_result(result, method=method, random_state=result.config.seed)
+        task = ProjectionTask.on_result(result, method=method, random_state=result.config.seed,
+                                        fit=result.config.projection_fit)
         pending = (key, training_worker().submit(TrainingJob(task)))
         st.session_state[PROJECTION_JOB] = pending
     job = pending[1]

@@ -13,6 +13,7 @@ from core.viz.tables import feature_frame
 from core.experiment import RunConfig, check_config, default_n_clusters
 from core.runs import StoreError
 from core.data.images import image_grid
+from core.projection import UMAP_FITS, UMAP_SAMPLE_ABOVE, UMAP_SAMPLE_SIZE
 from ui.cache import cached_dataset, run_store
 from ui.text import plain
 from ui.state import FORM
@@ -102,7 +103,8 @@ def load_config_into_form(config: RunConfig, prefix: str = "train") -> None:
     values = {f"{prefix}_dataset": config.dataset, f"{prefix}_algorithm": config.algorithm,
               f"{prefix}_preprocessing": config.preprocessing, f"{prefix}_seed": int(config.seed),
               f"{prefix}_sample_{config.dataset}": config.n_samples,
-              f"{prefix}_mixed_precision": config.mixed_precision}
+              f"{prefix}_mixed_precision": config.mixed_precision,
+              f"{prefix}_projection_fit": config.projection_fit}
     values.update({f"{prefix}_{config.dataset}_{name}": value for name, value in config.dataset_options.items()})
     values.update({f"{prefix}_{config.algorithm}_{name}": value for name, value in config.params.items()})
     for key, value in values.items():
@@ -188,9 +190,10 @@ def config_form(prefix: str = "train", *, fixed: Sequence[str] = ()) -> Optional
             params.update(algorithm_params(algo, prefix, fixed, advanced=True, known=params))
             preprocessing, seed = _preprocessing_and_seed(prefix, fixed)
             mixed_precision = _mixed_precision(prefix, algo, params)
+            projection_fit = _projection_fit(prefix)
     return RunConfig(dataset=dataset_name, algorithm=algo.name, n_clusters=n_clusters, params=params,
                      n_samples=n_samples, preprocessing=preprocessing, seed=seed, dataset_options=dataset_options,
-                     mixed_precision=mixed_precision)
+                     mixed_precision=mixed_precision, projection_fit=projection_fit)
 
 
 def _dataset_picker(prefix: str):
@@ -262,6 +265,17 @@ def _preprocessing_and_seed(prefix: str, fixed: Sequence[str]) -> tuple[str, int
                         help="Same seed and settings give the same result.")
         seed = int(keep(f"{prefix}_seed"))
     return preprocessing, seed
+
+
+def _projection_fit(prefix: str) -> str:
+    """What the run's 2-D UMAP projection is fitted on (core.projection.UMAP_FITS)."""
+    key = f"{prefix}_projection_fit"
+    remembered(key, "auto", lambda v: v in UMAP_FITS)
+    st.selectbox("Projection fitted on", list(UMAP_FITS), format_func=UMAP_FITS.get, key=key, on_change=keep,
+                 args=(key,), help=f"The 2-D UMAP map of the result. auto: all points up to {UMAP_SAMPLE_ABOVE:,}; "
+                                   f"above that, a random {UMAP_SAMPLE_SIZE:,}, with the rest placed by UMAP's "
+                                   "transform (faster; bench/scale.py prints what it costs).")
+    return keep(key)
 
 
 def _mixed_precision(prefix: str, algo, params: dict) -> bool:

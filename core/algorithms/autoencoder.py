@@ -5,36 +5,13 @@ from __future__ import annotations
 from typing import Optional
 
 import numpy as np
-from sklearn.cluster import KMeans
 from sklearn.mixture import GaussianMixture
 
 from core.algorithms.assignment import nearest_row
 from core.algorithms.base import ClusteringAlgorithm
+from core.algorithms.kmeans import KMEANS_BACKEND, run_kmeans
 from core.algorithms.spaces import ARCHITECTURES, AutoencoderSpace, batch_for
 from core.params import Interval, OneOf, Param, PositiveInts
-
-
-KMEANS_BACKENDS = ("auto", "scikit-learn", "tensorflow")
-
-
-def run_kmeans(Z: np.ndarray, n_clusters: int, *, backend: str = "auto", n_init: int = 10,
-               random_state: int = 0):
-    """k-means on `Z` with scikit-learn or TensorFlow; returns (centres, labels).
-
-    "auto" picks TensorFlow when a GPU is visible (its batched distances run there) and
-    scikit-learn otherwise (faster on a CPU).
-    """
-    if backend == "auto":
-        from core.models.kmeans import gpu_available
-
-        backend = "tensorflow" if gpu_available() else "scikit-learn"
-    if backend == "tensorflow":
-        from core.models.kmeans import kmeans
-
-        result = kmeans(Z, n_clusters, n_init=n_init, random_state=random_state)
-        return result.cluster_centers, result.labels
-    fitted = KMeans(n_clusters, n_init=n_init, random_state=random_state).fit(Z)
-    return fitted.cluster_centers_, fitted.labels_.astype(np.int64)
 
 
 MIXTURE_REG_COVAR = 1e-4  # floor on the covariances: UMAP with min_dist 0 can collapse a cluster to a point
@@ -77,12 +54,6 @@ ARCHITECTURE = Param(
     "architecture", OneOf(*ARCHITECTURES), "Autoencoder",
     help="The network that learns the embedding. auto: convolutional for images of 16x16 pixels and up (it "
          "sees strokes and shapes wherever they are), dense for smaller images such as 8x8 digits, and for tables.")
-KMEANS_BACKEND = Param(
-    "kmeans_backend", OneOf(*KMEANS_BACKENDS), "k-means by", advanced=True,
-    help="TensorFlow's batched k-means runs on a GPU when there is one; auto uses it only then "
-         "(scikit-learn is faster on a CPU). Both give the same clustering up to ties.")
-
-
 class _AutoencoderClustering(ClusteringAlgorithm):
     """The deep methods' shared part: the autoencoder's parameters, and the space they make of them.
 
@@ -150,9 +121,10 @@ class AutoencoderKMeans(_AutoencoderClustering):
     restart_every : int, default=25
         Restart Adam (fresh moment estimates) every this many epochs; 0 never restarts. Warm
         restarts gave steadier, better embeddings for k-means on digits.
-    kmeans_backend : {"auto", "scikit-learn", "tensorflow"}, default="auto"
-        Who runs k-means: TensorFlow (:mod:`core.models.kmeans`, batched, on a GPU when there is
-        one) or scikit-learn; "auto" takes TensorFlow only when a GPU is visible.
+    kmeans_backend : {"auto", "scikit-learn", "mini-batch", "tensorflow"}, default="auto"
+        Who runs k-means (:mod:`core.algorithms.kmeans`): TensorFlow (:mod:`core.models.kmeans`, batched,
+        on a GPU when there is one), scikit-learn, or scikit-learn's mini-batch k-means; "auto" takes
+        TensorFlow when a GPU is visible, else mini-batches above 40,000 samples.
     architecture : {"auto", "dense", "convolutional"}, default="auto"
         The autoencoder: dense (d-`hidden_units`-latent) or convolutional (three stride-2
         convolutions of 32, 64 and 128 filters, as in DCEC); "auto" is convolutional for images of
@@ -200,8 +172,8 @@ class AutoencoderKMeans(_AutoencoderClustering):
         self.architecture = architecture
 
     def _cluster_embedding(self, Z):
-        self.cluster_centers_, labels = run_kmeans(Z, self.n_clusters, backend=self.kmeans_backend,
-                                                   random_state=self.random_state)
+        self.cluster_centers_, labels, _ = run_kmeans(Z, self.n_clusters, backend=self.kmeans_backend,
+                                                      random_state=self.random_state)
         return labels
 
     def _predict_embedding(self, Z):

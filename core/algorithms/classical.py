@@ -8,7 +8,7 @@ for the same clustering rule.
 from __future__ import annotations
 
 import numpy as np
-from sklearn.cluster import DBSCAN, HDBSCAN, AgglomerativeClustering, KMeans, SpectralClustering
+from sklearn.cluster import DBSCAN, HDBSCAN, AgglomerativeClustering, SpectralClustering
 from sklearn.metrics import silhouette_score
 from sklearn.mixture import GaussianMixture
 from sklearn.neighbors import NearestNeighbors
@@ -16,6 +16,7 @@ from sklearn.neighbors import NearestNeighbors
 from core.algorithms.autoencoder import fit_gaussian_mixture
 from core.algorithms.assignment import nearest_row
 from core.algorithms.base import ClusteringAlgorithm
+from core.algorithms.kmeans import KMEANS_BACKEND, run_kmeans
 from core.algorithms.manifold import UMAP_PARAMETERS, ManifoldMixtureView, umap_manifold
 from core.algorithms.spaces import SPACE_KINDS as SPACES
 from core.algorithms.spaces import space_of_kind
@@ -48,6 +49,9 @@ class PixelKMeans(ClusteringAlgorithm):
     n_clusters : int, default=10
     n_init : int, default=10
         Number of k-means++ restarts; the best inertia wins.
+    kmeans_backend : {"auto", "scikit-learn", "mini-batch", "tensorflow"}, default="auto"
+        Who runs k-means (:mod:`core.algorithms.kmeans`); "auto": TensorFlow on a GPU, else scikit-learn,
+        in mini-batches above 40,000 images (at 70,000 28x28 images: 5 s instead of 64 s).
     random_state : int, default=0
 
     Attributes
@@ -68,22 +72,23 @@ class PixelKMeans(ClusteringAlgorithm):
 
     name, title = "kmeans", "k-means on pixels"
     description = "Classical k-means on the raw pixels, no learning: the baseline the deep methods should beat."
-    parameters = (N_CLUSTERS, Param("n_init", Interval(int, 1, None)), Param("random_state", Interval(int, 0, None)))
+    parameters = (N_CLUSTERS, Param("n_init", Interval(int, 1, None)), KMEANS_BACKEND,
+                  Param("random_state", Interval(int, 0, None)))
     can_predict = True
     predict_rule = "each image joins its nearest cluster centre"
 
-    def __init__(self, n_clusters: int = 10, *, n_init: int = 10, random_state: int = 0):
+    def __init__(self, n_clusters: int = 10, *, n_init: int = 10, kmeans_backend: str = "auto", random_state: int = 0):
         self.n_clusters = n_clusters
         self.n_init = n_init
+        self.kmeans_backend = kmeans_backend
         self.random_state = random_state
 
     _cluster_title = "k-means"
 
     def _cluster_embedding(self, Z):
-        kmeans = KMeans(self.n_clusters, n_init=self.n_init, random_state=self.random_state).fit(Z)
-        self.cluster_centers_ = kmeans.cluster_centers_
-        self.inertia_ = float(kmeans.inertia_)
-        return kmeans.labels_
+        self.cluster_centers_, labels, self.inertia_ = run_kmeans(
+            Z, self.n_clusters, backend=self.kmeans_backend, n_init=self.n_init, random_state=self.random_state)
+        return labels
 
     def _predict_embedding(self, Z):
         """Each sample's nearest centre."""
@@ -414,6 +419,9 @@ class UMAPGMM(ManifoldMixtureView, _SpaceClustering):
         Dimensions of the UMAP manifold; None means `n_clusters`.
     umap_neighbors : int, default=20
     umap_min_dist : float, default=0.0
+    umap_fit : {"auto", "all", "sample"}, default="auto"
+        What UMAP is fitted on: all images, or a random 10,000 with the others placed by UMAP's
+        ``transform``; "auto" takes the sample above 40,000 images (:func:`core.projection.umap_sample_size`).
     n_init : int, default=5
         Mixture restarts (full covariances).
     {_SPACE_DOC}
@@ -436,18 +444,19 @@ class UMAPGMM(ManifoldMixtureView, _SpaceClustering):
     _cluster_title = "UMAP and a Gaussian mixture"
 
     def __init__(self, n_clusters: int = 10, *, umap_dim=None, umap_neighbors: int = 20, umap_min_dist: float = 0.0,
-                 n_init: int = 5, space: str = "pixels", latent_dim: int = 10, epochs: int = 75,
+                 umap_fit: str = "auto", n_init: int = 5, space: str = "pixels", latent_dim: int = 10, epochs: int = 75,
                  random_state: int = 0):
         self.n_clusters = n_clusters
         self.umap_dim = umap_dim
         self.umap_neighbors = umap_neighbors
         self.umap_min_dist = umap_min_dist
+        self.umap_fit = umap_fit
         self.n_init = n_init
         self._set_space(space, latent_dim, epochs, random_state)
 
     def _cluster_embedding(self, Z):
         manifold = umap_manifold(Z, self.n_clusters, umap_dim=self.umap_dim, n_neighbors=self.umap_neighbors,
-                                 min_dist=self.umap_min_dist, random_state=self.random_state)
+                                 min_dist=self.umap_min_dist, random_state=self.random_state, fit=self.umap_fit)
         self.gmm_ = fit_gaussian_mixture(manifold, self.n_clusters, n_init=self.n_init, random_state=self.random_state)
         self.probabilities_ = self.gmm_.predict_proba(manifold)
         self._manifold = manifold

@@ -11,8 +11,9 @@ from __future__ import annotations
 import numpy as np
 
 from core.algorithms.autoencoder import (ARCHITECTURE, AUTOENCODER_PARAMETERS, BATCH_SIZE, EPOCHS, INPUT_DROPOUT,
-                                         KMEANS_BACKEND, LATENT_DIM, LEARNING_RATE, N_CLUSTERS, RANDOM_STATE,
-                                         RESTART_EVERY, _AutoencoderClustering, run_kmeans)
+                                         LATENT_DIM, LEARNING_RATE, N_CLUSTERS, RANDOM_STATE,
+                                         RESTART_EVERY, _AutoencoderClustering)
+from core.algorithms.kmeans import KMEANS_BACKEND, run_kmeans
 from core.algorithms.assignment import student_t
 from core.params import Interval, Param, PositiveInts
 
@@ -114,7 +115,7 @@ class DEC(_AutoencoderClustering):
         report("Initialising cluster centres with k-means on the embedding", 0.0)
         with self._timed("init"):
             embedding = space.encode(inputs)
-            centers, self.initial_labels_ = run_kmeans(embedding, self.n_clusters,
+            centers, self.initial_labels_, _ = run_kmeans(embedding, self.n_clusters,
                                                        backend=self.kmeans_backend, n_init=20,
                                                        random_state=self.random_state)
         gamma, uses_decoder = self._clustering_loss_terms()

@@ -29,7 +29,7 @@ DATASETS: dict[str, DatasetSpec] = {
                     loaders.load_digits, 1797),
         DatasetSpec("synthetic", "Synthetic shapes", "Geometric patterns generated in code with known clusters.",
                     loaders.make_synthetic, 1000, options=(
-                        ParamSpec("n_samples", "Images to generate", "int", 1000, 100, 10000, 100),
+                        ParamSpec("n_samples", "Images to generate", "int", 1000, 100, 70000, 100),
                         ParamSpec("n_clusters", "Patterns (true clusters)", "int", 5, 2, 10, 1),
                         ParamSpec("noise", "Pixel noise", "float", 0.15, 0.0, 0.5, 0.05),
                         ParamSpec("with_labels", "True labels", "choice", True, options=(True, False),

@@ -30,7 +30,7 @@ from core.data.arrays import UnreadableArrays, npz_headers
 # .streamlit/config.toml (the same number of megabytes as MAX_FILE_MB).
 MAX_FILE_MB = 200              # size of one uploaded or added file
 MAX_EXPANDED_MB = 1024         # total size of an archive's contents once expanded (zip bombs)
-MAX_SAMPLES = 50_000           # images or table rows in one dataset
+MAX_SAMPLES = 70_000           # images or table rows in one dataset (MNIST's size)
 MIN_SAMPLES = 10               # fewer cannot be clustered meaningfully
 MAX_FEATURES = 8192            # columns of a table, or pixels x channels of an image after resizing
 MAX_SIDE = 128                 # largest height or width a user can resize images to

@@ -33,6 +33,7 @@ class ProjectionTask(RunEmbeddingTask):
 
     method: str
     random_state: int = 0
+    fit: str = "auto"   # what UMAP is fitted on (core.projection.UMAP_FITS)
 
     @property
     def title(self) -> str:
@@ -45,7 +46,7 @@ class ProjectionTask(RunEmbeddingTask):
         report = PhaseReporter(callback, "project")
         note = "" if self.method != "umap" or umap_is_warm() else " (first time in this process: compiling)"
         report(f"Projecting {len(embedding):,} points with {PROJECTIONS[self.method]}{note}", 0.0)
-        points = project_2d(embedding, self.method, random_state=self.random_state)
+        points = project_2d(embedding, self.method, random_state=self.random_state, fit=self.fit)
         if self.run_id is not None:
             try:
                 store.add_projection(self.run_id, self.method, points)
