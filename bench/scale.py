@@ -94,10 +94,11 @@ def one_run(name: str, algorithm: str, epochs: int, seed: int, params: dict | No
             "map_nmi": float(normalized_mutual_info_score(truth, on_map))}
 
 
-# Each shortcut for large data, as (what, algorithm, the phase it speeds up, settings with it, settings without).
-# The first run of each pair takes the defaults: "auto", which turns the shortcut on above its size.
+# Each shortcut for large data, as (what, algorithm, the phase it speeds up, settings with it, settings without),
+# settings being (the algorithm's parameters, the run's projection_fit). The projection's and k-means' defaults
+# ("auto") take their shortcut above their sizes; N2D's manifold is fitted on all images unless told.
 SHORTCUTS = [
-    ("UMAP manifold on a sample", "n2d", "manifold", ({}, "auto"), ({"umap_fit": "all"}, "auto")),
+    ("UMAP manifold on a sample", "n2d", "manifold", ({"umap_fit": "sample"}, "auto"), ({}, "auto")),
     ("2-D projection on a sample", "n2d", "project_umap", ({}, "auto"), ({}, "all")),
     ("mini-batch k-means (pixels)", "kmeans", "cluster", ({}, "auto"), ({"kmeans_backend": "scikit-learn"}, "auto")),
 ]
@@ -160,7 +161,7 @@ def main() -> None:
         name, seconds = add_dataset(args.sizes[-1], args.seed, Path(os.environ["DEEP_CLUSTERING_HOME"]), args.images)
         if name is None:
             sys.exit(f"{args.sizes[-1]:,} images: refused by datasets add: {seconds}")
-        print(f"{args.sizes[-1]:,} images; the shortcuts' defaults are on above their sizes")
+        print(f"{args.sizes[-1]:,} images")
         shortcuts(name, args.epochs, args.seed)
         return
     rows = []

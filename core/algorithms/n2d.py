@@ -52,9 +52,9 @@ class N2D(ManifoldMixtureView, _AutoencoderClustering):
         UMAP's neighbourhood size (20 in the paper for MNIST-sized data).
     umap_min_dist : float, default=0.0
         UMAP's minimum distance; 0 packs neighbours tightly, which suits clustering.
-    umap_fit : {"auto", "all", "sample"}, default="auto"
+    umap_fit : {"all", "sample"}, default="all"
         What UMAP is fitted on: all images, or a random 10,000 with the others placed by UMAP's
-        ``transform``; "auto" takes the sample above 40,000 images (:func:`core.projection.umap_sample_size`).
+        ``transform`` (faster; on 70,000 real digits it cost 0.07 NMI, so it is never the default).
     covariance_type : {"full", "diag", "tied", "spherical"}, default="full"
     n_init : int, default=5
         GMM restarts.
@@ -94,7 +94,7 @@ class N2D(ManifoldMixtureView, _AutoencoderClustering):
     def __init__(self, n_clusters: int = 10, *, latent_dim: int = 10, hidden_units=(500, 500, 2000),
                  epochs: int = 75, batch_size=None, learning_rate: float = 1e-3,
                  input_dropout: float = 0.0, restart_every: int = 25, umap_dim=None, umap_neighbors: int = 20,
-                 umap_min_dist: float = 0.0, umap_fit: str = "auto", covariance_type: str = "full", n_init: int = 5,
+                 umap_min_dist: float = 0.0, umap_fit: str = "all", covariance_type: str = "full", n_init: int = 5,
                  architecture: str = "auto", augment: str = "auto", random_state: int = 0):
         super().__init__(n_clusters, latent_dim=latent_dim, hidden_units=hidden_units, epochs=epochs,
                          batch_size=batch_size, learning_rate=learning_rate, input_dropout=input_dropout,
