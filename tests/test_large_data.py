@@ -68,3 +68,16 @@ def test_a_run_fitted_on_a_sample_says_so_and_keeps_the_choice(monkeypatch, tmp_
     run_id = store.start_run(config)
     store.finish_run(run_id, result)
     assert store.load_result(run_id).config.projection_fit == "sample"
+
+
+def test_the_train_form_offers_what_the_map_is_fitted_on(monkeypatch):
+    from tests.apptest import new_app
+
+    monkeypatch.setenv("DEEP_CLUSTERING_WARMUP", "0")
+    at = new_app()
+    box = at.selectbox(key="train_projection_fit")
+    assert box.label == "Projection fitted on" and box.options == ["auto", "all points", "a sample"]
+    assert box.value == "auto" and "10,000" in box.help and "40,000" in box.help
+    box.set_value("all").run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="train_projection_fit").value == "all"
