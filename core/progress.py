@@ -189,3 +189,21 @@ class PhaseReporter:
                 **fields,
             )
         )
+
+
+class ProgressThrottle:
+    """Which progress events are worth sending on from a training process: every new phase or message (a
+    classical fit's single "Clustering..." event may be followed by a long silence, and must not be dropped),
+    every epoch end and phase end, and otherwise at most one per `interval` seconds (the dashboard's training
+    process and a Ray task each throttle their reports with one)."""
+
+    def __init__(self, interval: float):
+        self.interval, self.last_time, self.last_step = interval, 0.0, None
+
+    def passes(self, event: ProgressEvent, now: Optional[float] = None) -> bool:
+        now = time.perf_counter() if now is None else now
+        step = (event.phase, event.message)
+        if step != self.last_step or event.end_of_epoch or event.fraction >= 1.0 or now - self.last_time >= self.interval:
+            self.last_time, self.last_step = now, step
+            return True
+        return False

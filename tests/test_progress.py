@@ -3,7 +3,7 @@ import numpy as np
 
 from core.experiment import RunConfig, run_experiment
 from core.progress import ProgressEvent, RunProgress
-from ui.worker import ProgressThrottle
+from core.progress import ProgressThrottle
 
 
 def test_run_progress_weights_phases_and_never_goes_back():

@@ -27,7 +27,7 @@ from typing import Optional
 from core import quiet_tensorflow_import
 from core.data import DatasetUnavailable
 from core.experiment import ClusteringResult, RunConfig, check_config
-from core.progress import ProgressEvent, StopTraining, TrainingCancelled
+from core.progress import ProgressEvent, ProgressThrottle, StopTraining, TrainingCancelled
 from core.projection import warm_up_umap
 from core.runs import RunStore, StoreError
 from core.runs.ray_sweeps import PROGRESS, RayDriver, connect
@@ -52,23 +52,6 @@ def _plain_main_module():
 
 
 PROGRESS_INTERVAL = 0.1  # seconds between progress reports sent to the server (epoch ends always go)
-
-
-class ProgressThrottle:
-    """Which progress events are worth sending to the server: every new phase or message (a classical
-    fit's single "Clustering..." event may be followed by a long silence, and must not be dropped),
-    every epoch end and phase end, and otherwise at most one per PROGRESS_INTERVAL."""
-
-    def __init__(self, interval: float = PROGRESS_INTERVAL):
-        self.interval, self.last_time, self.last_step = interval, 0.0, None
-
-    def passes(self, event, now: Optional[float] = None) -> bool:
-        now = time.perf_counter() if now is None else now
-        step = (event.phase, event.message)
-        if step != self.last_step or event.end_of_epoch or event.fraction >= 1.0 or now - self.last_time >= self.interval:
-            self.last_time, self.last_step = now, step
-            return True
-        return False
 
 
 RECENT_JOBS = 50    # jobs that ended kept findable by id, for a tab refreshed as its run finished
@@ -160,7 +143,7 @@ class _Orders:
 def _run_job(store: RunStore, job_id, config, options: dict, events, orders: _Orders) -> None:
     """Run one job, reporting its progress and how it ended on `events` (ProcessStopped when the server
     is gone: the caller exits)."""
-    throttle = ProgressThrottle()
+    throttle = ProgressThrottle(PROGRESS_INTERVAL)
     stopped_at: list = []
 
     def callback(event):

@@ -205,6 +205,11 @@ class ClusteringAlgorithm(ClusterMixin, TransformerMixin, BaseEstimator):
         `n_samples` samples when fitting (an estimator may choose its space by the data's size)."""
         return PixelSpace()
 
+    def space_for(self, X: np.ndarray):
+        """The space a fit on `X` would build, unfitted: what it would train (its `kind`, `settings`), before
+        any training (a Ray driver uses it to find the autoencoder a run would reuse)."""
+        return self._make_space(image_shape=X.shape[1:], n_samples=len(X))
+
     @property
     def space_(self):
         """The fitted space: the part that turns new samples into the points this estimator clusters
@@ -229,7 +234,7 @@ class ClusteringAlgorithm(ClusterMixin, TransformerMixin, BaseEstimator):
         """Build this estimator's space for `X` and fit it (an autoencoder trains, or is reused); returns
         (space, the inputs it takes). A trained network becomes ``autoencoder_``, with its ``history_``,
         ``pretrain_key_`` and ``pretrained_reused_``."""
-        space = self._make_space(image_shape=X.shape[1:], n_samples=len(X))
+        space = self.space_for(X)
         inputs = space.inputs(X)
         if space.kind == "autoencoder" and getattr(self, "_recorder", None) is not None:
             self._recorder.follow(inputs)

@@ -29,7 +29,7 @@ from core.algorithms.spaces import pretrain_key
 from core.data import Dataset, preprocess, stratified_subsample
 from core.experiment import ClusteringResult, RunConfig, check_config, default_n_clusters, run_experiment
 from core.metrics import metric_report_from_record
-from core.progress import TrainingCancelled, frames_from_arrays, frames_to_arrays
+from core.progress import ProgressThrottle, TrainingCancelled, frames_from_arrays, frames_to_arrays
 from core.runs.artifacts import write_model
 from core.runs.liveness import HEARTBEAT_SECONDS
 from core.runs.runner import describe_point, history_entry, save_finished, sweep_configs
@@ -136,17 +136,14 @@ class Inbox:
 
 
 class _Forward:
-    """A task's progress, sent to the driver: each new phase or message, every epoch end, else at most every
-    half second (as the dashboard's training process throttles it)."""
+    """A task's progress, sent to the driver as the dashboard's training process throttles its own
+    (:class:`core.progress.ProgressThrottle`), at most every half second between epoch ends: it crosses the network."""
 
     def __init__(self, inbox, index: int, interval: float = 0.5):
-        self.inbox, self.index, self.interval = inbox, index, interval
-        self.last_time, self.last_step = 0.0, None
+        self.inbox, self.index, self.throttle = inbox, index, ProgressThrottle(interval)
 
     def __call__(self, event) -> None:
-        now, step = time.perf_counter(), (event.phase, event.message)
-        if step != self.last_step or event.end_of_epoch or event.fraction >= 1.0 or now - self.last_time >= self.interval:
-            self.last_time, self.last_step = now, step
+        if self.throttle.passes(event):
             self.inbox.put.remote((self.index, PROGRESS, event))
 
 
@@ -213,7 +210,7 @@ def lent_autoencoders(store: RunStore, config: RunConfig, dataset: Dataset) -> d
     X = preprocess(data.images, config.preprocessing)
     estimator = get_algorithm(config.algorithm).build(config.n_clusters or default_n_clusters(data),
                                                       random_state=config.seed, **config.params)
-    space = estimator._make_space(image_shape=X.shape[1:], n_samples=len(X))  # the space its fit would build
+    space = estimator.space_for(X)  # the space its fit would build
     if space.kind != "autoencoder":
         return {}
     space.mixed_precision = config.mixed_precision  # part of the network's key: a float16 one is another network
