@@ -9,8 +9,8 @@ from core.params import OneOf, Param
 
 KMEANS_BACKENDS = ("auto", "scikit-learn", "mini-batch", "tensorflow")
 # "mini-batch": scikit-learn's mini-batch k-means (its best of n_init seedings, one run), then full k-means steps
-# from its centres until they settle. On 70,000 real digits (shifted copies) as pixels: 22 s and the inertia of
-# full k-means (10 restarts: 101 s); mini-batches alone: 9 s and NMI 0.026 lower (2026-12-04, on a loaded machine).
+# from its centres until they settle. On 70,000 real digits (shifted copies) as pixels: 9.5 s against 43.8 s for
+# full k-means (10 restarts), the same NMI; mini-batches alone were 0.03 NMI lower (docs/scale.md, 2026-12-04).
 MINI_BATCH_ABOVE = 40_000   # "auto" runs mini-batch k-means on more samples than this (without a GPU)
 MINI_BATCH_SIZE = 4096      # samples per step: larger than scikit-learn's 1024, closer to full k-means
 
