@@ -112,7 +112,8 @@ class ClusteringResult:
         """"UMAP of the autoencoder embedding (10-d)": what a projection chart shows. A space that is a
         UMAP manifold already (N2D) reads "The UMAP manifold (10-d), drawn in 2-D by UMAP"."""
         name, space = PROJECTIONS.get(method, method), self.silhouette_space
-        sample = umap_sample_size(len(self.embedding), self.config.projection_fit) if method == "umap" else None
+        drawn_by_umap = method == "umap" and np.ndim(self.embedding) == 2 and np.shape(self.embedding)[1] > 2
+        sample = umap_sample_size(len(self.embedding), self.config.projection_fit) if drawn_by_umap else None
         fitted = f" (fitted on {sample:,} of the {len(self.embedding):,} points)" if sample else ""
         if space.startswith("UMAP manifold"):
             return f"The {space}, drawn in 2-D by {name}{fitted}"
