@@ -61,22 +61,11 @@ def train_bar(config, problem: str, running: bool) -> None:
         st.rerun()
 
 
-@st.fragment(run_every=POLL_SECONDS)
-def device_pending() -> None:
-    """Until the training process has said where it trains: that it is starting, looked at again every
-    POLL_SECONDS; once it has, the page is drawn again with the plain line (and this fragment is gone)."""
-    if training_worker().device:
-        st.rerun(scope="app")
-    st.caption("Training runs in a process that is starting.")
-
-
 if config is not None:
     with bar:
         train_bar(config, problem, running)
-        if device := training_worker().device:  # said by the training process: the server never loads TensorFlow
-            st.caption(f"Training runs on {device}.")
-        else:
-            device_pending()
+        device = training_worker().device  # said by the training process: the server never loads TensorFlow
+        st.caption(f"Training runs on {device}." if device else "Training runs in a process that is starting.")
 
 
 @st.fragment(run_every=POLL_SECONDS)
