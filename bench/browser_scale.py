@@ -40,6 +40,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from scale import add_dataset  # noqa: E402  (bench/scale.py: bench/ is no package)
+from touch import chart_drew  # noqa: E402  (bench/touch.py: a WebGL chart that drew has ink)
 from tests.browser import browser_page, choose, no_exception, serve_app, set_slider, settle, shoot  # noqa: E402
 
 TARGET_MB = 3000
@@ -185,18 +186,6 @@ GALLERY_LOADED = """() => { const imgs = [...document.querySelectorAll('.dc-gall
     return imgs.length > 0 && imgs.every(i => i.complete && i.naturalWidth > 0) ? imgs.length : 0; }"""
 
 
-def chart_has_ink(chart) -> bool:
-    """Whether the chart's picture shows points: enough dark pixels on a screenshot (a WebGL canvas that
-    failed to draw is blank), as bench/touch.py checks."""
-    import io
-
-    import numpy as np
-    from PIL import Image
-
-    picture = np.asarray(Image.open(io.BytesIO(chart.screenshot())).convert("L"), dtype=np.float32)
-    return float(np.mean(picture < 200)) > 0.01
-
-
 def wait_until_done(page, limit_s: float) -> str:
     """Poll the Train page until the run has ended: "finished", or the page's failure/cancel line."""
     deadline = time.perf_counter() + limit_s
@@ -256,7 +245,7 @@ def journey(page, url: str, name: str, n: int, epochs: int, out: Path, watch: Me
     chart = page.locator(".stPlotlyChart").first
     page.wait_for_timeout(800)  # let the chart finish its transition before looking at its pixels
     notes.append(f"projection: {points:,} points ({page.evaluate(SCATTER_KIND)}), "
-                 f"ink on its screenshot: {chart_has_ink(chart)}")
+                 f"ink on its screenshot: {chart_drew(page, chart)}")
     settle(page)
     no_exception(page)
     shoot(page, out, "4_explore")

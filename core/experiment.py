@@ -22,7 +22,7 @@ from core.data import (DATASETS, DEFAULT_DATASET, DEFAULT_PREPROCESSING, PREPROC
 from core.metrics import SILHOUETTE_MAX_SAMPLES, MetricReport, Silhouette, evaluate, silhouette
 from core.params import ParameterError
 from core.progress import PhaseReporter, ProgressCallback, RunProgress, TrainingCancelled
-from core.projection import PROJECTIONS, UMAP_FITS, project_2d, umap_embed, umap_is_warm, umap_sample_size
+from core.projection import PROJECTIONS, UMAP_FITS, project_2d, projection_sample, umap_embed, umap_is_warm
 from core.vocabulary import cluster_name, embedding_space, format_seconds, run_seconds, setting_label
 
 
@@ -112,8 +112,7 @@ class ClusteringResult:
         """"UMAP of the autoencoder embedding (10-d)": what a projection chart shows. A space that is a
         UMAP manifold already (N2D) reads "The UMAP manifold (10-d), drawn in 2-D by UMAP"."""
         name, space = PROJECTIONS.get(method, method), self.silhouette_space
-        drawn_by_umap = method == "umap" and np.ndim(self.embedding) == 2 and np.shape(self.embedding)[1] > 2
-        sample = umap_sample_size(len(self.embedding), self.config.projection_fit) if drawn_by_umap else None
+        sample = projection_sample(np.shape(self.embedding), method, self.config.projection_fit)
         fitted = f" (fitted on {sample:,} of the {len(self.embedding):,} points)" if sample else ""
         if space.startswith("UMAP manifold"):
             return f"The {space}, drawn in 2-D by {name}{fitted}"

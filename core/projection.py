@@ -122,9 +122,8 @@ def _neighbour_distances(found_distances, found_indices, n_rows: int, n_columns:
         found_indices = found_indices[keep].reshape(n_rows, n_neighbors)
         found_distances = found_distances[keep].reshape(n_rows, n_neighbors)
     rows = np.repeat(np.arange(n_rows), n_neighbors)
-    values = np.maximum(found_distances[:, :n_neighbors].ravel(), 1e-9).astype(np.float32)
-    return scipy.sparse.csr_matrix((values, (rows, found_indices[:, :n_neighbors].ravel())),
-                                   shape=(n_rows, n_columns))
+    values = np.maximum(found_distances.ravel(), 1e-9).astype(np.float32)
+    return scipy.sparse.csr_matrix((values, (rows, found_indices.ravel())), shape=(n_rows, n_columns))
 
 
 def _umap_on_sample(X: np.ndarray, sample: int, n_neighbors: int, random_state: int, *, n_components: int,
@@ -154,6 +153,15 @@ def _umap_on_sample(X: np.ndarray, sample: int, n_neighbors: int, random_state: 
         out[other_rows] = reducer.transform(
             _neighbour_distances(distances, indices, len(other_rows), sample, n_neighbors, rows_are_columns=False))
     return out
+
+
+def projection_sample(shape, method: str = "umap", fit: str = "auto"):
+    """How many points `project_2d` fits UMAP on for an embedding of `shape` (n_samples, ...): None when it
+    fits all of them, or draws without UMAP (PCA, an embedding of at most two features, fewer than 4 points)."""
+    n_points, n_features = shape[0], int(np.prod(shape[1:]))
+    if method != "umap" or n_features <= 2 or n_points < 4:
+        return None
+    return umap_sample_size(n_points, fit)
 
 
 def project_2d(embedding, method: str = "umap", *, n_neighbors: int = 15, random_state: int = 0,
